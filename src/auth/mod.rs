@@ -1,0 +1,68 @@
+//! Who is asking: password hashing, signed access tokens, opaque refresh tokens, and the
+//! [`Viewer`] that every request carries.
+
+pub mod password;
+pub mod tokens;
+
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+use crate::models::user::Role;
+
+/// A signed-in, active user, as checked against the database for this request.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    /// The user.
+    pub user_id: Uuid,
+    /// The sign-in (token family) the access token belongs to.
+    pub family_id: Uuid,
+    /// The user's role now (not when the token was issued).
+    pub role: Role,
+}
+
+impl Viewer {
+    /// Whether the viewer is an administrator.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Ok for admins, `FORBIDDEN` for everyone else.
+    pub fn require_admin(&self) -> AppResult<()> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(AppError::forbidden("this needs the admin role"))
+        }
+    }
+}
+
+/// The outcome of reading a request's credentials.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// No credentials were sent.
+    Anonymous,
+    /// A valid token of an active user.
+    Viewer(Viewer),
+    /// Credentials were sent but do not work; the reason is safe to show.
+    Invalid(&'static str),
+}
+
+impl Auth {
+    /// The viewer, or `UNAUTHENTICATED`.
+    pub fn viewer(&self) -> AppResult<&Viewer> {
+        match self {
+            Self::Viewer(v) => Ok(v),
+            Self::Anonymous => Err(AppError::unauthenticated("sign in first")),
+            Self::Invalid(reason) => Err(AppError::unauthenticated(*reason)),
+        }
+    }
+}
+
+/// Reads a bearer token from an `Authorization` header value.
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}

@@ -1,0 +1,168 @@
+//! The database: connection pool, embedded migrations, creating a missing database, and the
+//! private PostgreSQL started when no `DATABASE_URL` is given.
+
+pub mod private;
+#[allow(missing_docs)]
+pub mod schema;
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use diesel::ConnectionError;
+use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::{
+    AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, SimpleAsyncConnection,
+};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures_util::FutureExt;
+
+/// The migrations of `migrations/`, compiled into the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// The connection pool type used everywhere.
+pub type DbPool = Pool<AsyncPgConnection>;
+
+/// Builds the pool. Each new connection gets an application name and a statement timeout.
+/// Connections found closed (after a PostgreSQL restart, say) are dropped on return and
+/// replaced, so the pool recovers by itself.
+pub fn build_pool(url: &str, size: usize, timeout: Duration) -> anyhow::Result<DbPool> {
+    let statement_timeout_ms = timeout.as_millis();
+    let mut manager_config = ManagerConfig::default();
+    manager_config.recycling_method = RecyclingMethod::Fast;
+    manager_config.custom_setup = Box::new(move |url| {
+        async move {
+            let mut conn = AsyncPgConnection::establish(url).await?;
+            conn.batch_execute(&format!(
+                "SET application_name = 'messenger'; SET statement_timeout = {statement_timeout_ms}"
+            ))
+            .await
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        }
+        .boxed()
+    });
+    let manager =
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, manager_config);
+    Pool::builder(manager)
+        .max_size(size)
+        .wait_timeout(Some(timeout))
+        .create_timeout(Some(timeout))
+        .recycle_timeout(Some(timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .context("building the database pool")
+}
+
+/// Runs pending migrations on the database at `url`. Needs the multi-thread tokio runtime.
+pub async fn run_migrations(url: &str) -> anyhow::Result<()> {
+    let conn = AsyncPgConnection::establish(url)
+        .await
+        .context("connecting to run migrations")?;
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut harness = AsyncMigrationHarness::new(conn);
+        let applied = harness
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?;
+        for version in applied {
+            tracing::info!(%version, "applied migration");
+        }
+        drop(url);
+        Ok(())
+    })
+    .await
+    .context("migration task")?
+}
+
+/// Reverts every migration, newest first (used by `messenger migrate --revert-all` and tests).
+pub async fn revert_all_migrations(url: &str) -> anyhow::Result<()> {
+    let conn = AsyncPgConnection::establish(url)
+        .await
+        .context("connecting to revert migrations")?;
+    tokio::task::spawn_blocking(move || {
+        let mut harness = AsyncMigrationHarness::new(conn);
+        harness
+            .revert_all_migrations(MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("reverting migrations: {e}"))?;
+        Ok(())
+    })
+    .await
+    .context("migration task")?
+}
+
+/// Connects to `url`; if its database does not exist, creates it through the server's
+/// `postgres` database (when the role may), then connects again.
+pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
+    match AsyncPgConnection::establish(url).await {
+        Ok(_) => return Ok(()),
+        // SQLSTATE 3D000 (invalid_catalog_name) reaches us only as text.
+        Err(e) if format!("{e:?}").contains("does not exist") => {
+            tracing::info!("database missing: creating it");
+        }
+        Err(e) => return Err(e).context("connecting to DATABASE_URL"),
+    }
+    let (admin_url, name) = split_database(url)?;
+    let mut admin = AsyncPgConnection::establish(&admin_url)
+        .await
+        .context("connecting to the server's postgres database to create the database")?;
+    let sql = format!("CREATE DATABASE {}", quote_ident(&name));
+    if let Err(e) = admin.batch_execute(&sql).await {
+        // Another process may have created it in the meantime.
+        if !e.to_string().contains("already exists") {
+            return Err(e).context(format!("creating database {name}"));
+        }
+    }
+    AsyncPgConnection::establish(url)
+        .await
+        .context("connecting to the newly created database")?;
+    Ok(())
+}
+
+/// Splits a URL into the same URL pointing at database `postgres`, and the database name.
+pub fn split_database(url: &str) -> anyhow::Result<(String, String)> {
+    let (head, query) = match url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (url, None),
+    };
+    let Some(slash) = head
+        .rfind('/')
+        .filter(|&i| i > head.find("//").map_or(0, |j| j + 1))
+    else {
+        bail!("DATABASE_URL names no database");
+    };
+    let name = head[slash + 1..].to_owned();
+    if name.is_empty() {
+        bail!("DATABASE_URL names no database");
+    }
+    let mut admin = format!("{}/postgres", &head[..slash]);
+    if let Some(q) = query {
+        admin.push('?');
+        admin.push_str(q);
+    }
+    Ok((admin, name))
+}
+
+/// Quotes an SQL identifier.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_database_keeps_host_and_options() {
+        let (admin, name) =
+            split_database("postgres://root@127.0.0.1:5432/chat?sslmode=disable").expect("valid");
+        assert_eq!(
+            admin,
+            "postgres://root@127.0.0.1:5432/postgres?sslmode=disable"
+        );
+        assert_eq!(name, "chat");
+        assert!(split_database("postgres://root@127.0.0.1:5432").is_err());
+    }
+}

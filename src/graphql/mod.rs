@@ -1,0 +1,80 @@
+//! The GraphQL schema: per-domain roots merged into one, object types, and helpers shared by
+//! resolvers.
+
+pub mod accounts;
+pub mod admin;
+pub mod types;
+
+use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema, SchemaBuilder};
+use uuid::Uuid;
+
+use crate::auth::{Auth, Viewer};
+use crate::config::Config;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// The root query: every domain's queries merged.
+#[derive(MergedObject, Default)]
+pub struct Query(accounts::AccountQuery, admin::AdminQuery);
+
+/// The root mutation: every domain's mutations merged.
+#[derive(MergedObject, Default)]
+pub struct Mutation(accounts::AccountMutation, admin::AdminMutation);
+
+/// The schema type served over HTTP and WebSocket.
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The schema without server state: enough for the SDL.
+pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(config.max_query_depth)
+        .limit_complexity(config.max_query_complexity)
+        .limit_recursive_depth(64)
+        .limit_directives(16)
+}
+
+/// The one schema the server and the SDL test both use.
+pub fn build_schema(state: AppState) -> AppSchema {
+    let config = state.config.clone();
+    schema_builder(&config).data(state).finish()
+}
+
+/// The SDL of the schema, as checked in at `schema.graphql`.
+pub fn sdl() -> String {
+    schema_builder(&Config::default()).finish().sdl()
+}
+
+/// Resolver helpers on the GraphQL context.
+pub trait ContextExt {
+    /// The server state.
+    fn state(&self) -> &AppState;
+    /// The signed-in viewer, or `UNAUTHENTICATED`.
+    fn viewer(&self) -> AppResult<&Viewer>;
+    /// The viewer if signed in.
+    fn viewer_opt(&self) -> Option<&Viewer>;
+}
+
+impl ContextExt for Context<'_> {
+    fn state(&self) -> &AppState {
+        self.data_unchecked::<AppState>()
+    }
+
+    fn viewer(&self) -> AppResult<&Viewer> {
+        self.data_opt::<Auth>()
+            .ok_or_else(|| AppError::unauthenticated("sign in first"))?
+            .viewer()
+    }
+
+    fn viewer_opt(&self) -> Option<&Viewer> {
+        match self.data_opt::<Auth>() {
+            Some(Auth::Viewer(v)) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// Parses a GraphQL `ID` into a uuid, or `BAD_USER_INPUT`.
+pub fn parse_id(id: &ID, what: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(id.as_str())
+        .map_err(|_| AppError::bad_input(format!("{what} is not a valid id")))
+}

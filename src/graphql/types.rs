@@ -1,0 +1,129 @@
+//! Object types shared across the schema, and Relay cursor helpers.
+
+use async_graphql::{Context, ID, Object, SimpleObject};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+
+use crate::error::{AppError, AppResult};
+use crate::graphql::ContextExt;
+use crate::models::user::{Role, User as UserRow};
+use crate::services::accounts::IssuedTokens;
+
+/// A person with an account. Everyone signed in sees the public profile; `account` is for the
+/// user themself and admins.
+pub struct User(pub UserRow);
+
+/// A person with an account. Everyone signed in sees the public profile; `account` is only
+/// for the user themself and admins.
+#[Object]
+impl User {
+    /// Unique, stable id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Unique login name: 3–32 of `a-z 0-9 _ .`, lower case.
+    async fn username(&self) -> &str {
+        &self.0.username
+    }
+
+    /// Name shown to others (1–64 characters).
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+
+    /// Free-text location (up to 100 characters), if given.
+    async fn location(&self) -> Option<&str> {
+        self.0.location.as_deref()
+    }
+
+    /// When the account was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// Private account details: visible to the user themself and to admins, null to others.
+    async fn account(&self, ctx: &Context<'_>) -> Option<AccountInfo> {
+        let viewer = ctx.viewer_opt()?;
+        (viewer.user_id == self.0.id || viewer.is_admin()).then(|| AccountInfo {
+            role: self.0.role(),
+            active: self.0.is_active(),
+            deactivated_at: self.0.deactivated_at,
+            updated_at: self.0.updated_at,
+        })
+    }
+}
+
+/// Private details of an account.
+#[derive(SimpleObject)]
+pub struct AccountInfo {
+    /// What the account may do.
+    pub role: Role,
+    /// False while an admin has deactivated the account.
+    pub active: bool,
+    /// When the account was deactivated, if it is.
+    pub deactivated_at: Option<DateTime<Utc>>,
+    /// Last change to the profile or account.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What signing in, registering or refreshing returns.
+pub struct AuthPayload(pub IssuedTokens);
+
+/// What signing in, registering or refreshing returns: a new pair of tokens and the user.
+#[Object]
+impl AuthPayload {
+    /// Send as `Authorization: Bearer <token>` over HTTP, or as `{"authorization": "Bearer
+    /// <token>"}` in the WebSocket `connection_init` payload. Short-lived.
+    async fn access_token(&self) -> &str {
+        &self.0.access_token
+    }
+
+    /// When the access token stops working.
+    async fn access_token_expires_at(&self) -> DateTime<Utc> {
+        self.0.access_expires_at
+    }
+
+    /// Exchange with `refreshToken` for new tokens; each is good for one exchange.
+    async fn refresh_token(&self) -> &str {
+        &self.0.refresh_token
+    }
+
+    /// When the refresh token stops working.
+    async fn refresh_token_expires_at(&self) -> DateTime<Utc> {
+        self.0.refresh_expires_at
+    }
+
+    /// The signed-in user.
+    async fn user(&self) -> User {
+        User(self.0.user.clone())
+    }
+}
+
+/// Encodes a cursor: opaque to clients.
+pub fn encode_cursor(kind: &str, value: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{kind}:{value}"))
+}
+
+/// Decodes a cursor made by [`encode_cursor`] with the same kind, or `BAD_USER_INPUT`.
+pub fn decode_cursor(kind: &str, cursor: &str) -> AppResult<String> {
+    let invalid = || AppError::bad_input("the cursor is not valid");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    text.strip_prefix(kind)
+        .and_then(|rest| rest.strip_prefix(':'))
+        .map(str::to_owned)
+        .ok_or_else(invalid)
+}
+
+/// Checks a requested page size against `1..=max`, defaulting to `default`.
+pub fn page_size(first: Option<i32>, default: usize, max: usize) -> AppResult<usize> {
+    match first {
+        None => Ok(default),
+        Some(n) if n >= 1 && n as usize <= max => Ok(n as usize),
+        Some(_) => Err(AppError::bad_input(format!(
+            "first must be between 1 and {max}"
+        ))),
+    }
+}

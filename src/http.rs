@@ -1,0 +1,441 @@
+//! The HTTP face: `/graphql` (GraphQL over HTTP, with the spec's content negotiation and
+//! status codes), `/graphql/ws` (subscriptions), `/healthz`, `/readyz`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, MultipartOptions};
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{
+    BatchRequest, BatchResponse, Data, Response as GqlResponse, ServerError, Value,
+};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use diesel_async::SimpleAsyncConnection;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{Auth, bearer_token};
+use crate::error::AppError;
+use crate::graphql::{AppSchema, build_schema};
+use crate::services::accounts;
+use crate::state::AppState;
+
+/// Media type of GraphQL-over-HTTP responses.
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+/// The legacy media type every client understands.
+const APPLICATION_JSON: &str = "application/json";
+
+#[derive(Clone)]
+struct HttpState {
+    app: AppState,
+    schema: AppSchema,
+}
+
+/// Builds the router for a given state.
+pub fn router(app: AppState) -> Router {
+    let body_limit = app.config.body_limit_bytes;
+    let schema = build_schema(app.clone());
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql/ws", get(graphql_ws))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(HttpState { app, schema })
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Which media type the response gets, from the `Accept` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResponseType {
+    GraphqlResponseJson,
+    Json,
+}
+
+impl ResponseType {
+    fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Self::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+            Self::Json => "application/json; charset=utf-8",
+        })
+    }
+}
+
+/// Picks the response type: the acceptable type with the highest quality, preferring
+/// `application/graphql-response+json` on a tie. No `Accept` header, or only wildcards, gets
+/// `application/json`, which legacy clients expect. `None`: nothing acceptable (406).
+fn negotiate(headers: &HeaderMap) -> Option<ResponseType> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(ResponseType::Json);
+    };
+    let mut best: Option<(f32, u8, ResponseType)> = None;
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let quality = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if quality <= 0.0 {
+            continue;
+        }
+        // (type, preference on equal quality)
+        let candidate = match media.as_str() {
+            GRAPHQL_RESPONSE_JSON => (ResponseType::GraphqlResponseJson, 3),
+            APPLICATION_JSON => (ResponseType::Json, 2),
+            "application/*" | "*/*" => (ResponseType::Json, 1),
+            _ => continue,
+        };
+        if best.is_none_or(|(q, pref, _)| quality > q || (quality == q && candidate.1 > pref)) {
+            best = Some((quality, candidate.1, candidate.0));
+        }
+    }
+    best.map(|(_, _, t)| t)
+}
+
+fn error_body(message: &str, code: &str) -> serde_json::Value {
+    serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
+}
+
+fn json_response(status: StatusCode, ty: ResponseType, body: &impl serde::Serialize) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => {
+            let mut response = (status, bytes).into_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, ty.content_type());
+            response
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "serializing a response");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// A request that could not be parsed as GraphQL over HTTP: 400 whatever the media type.
+fn bad_request(ty: ResponseType, message: &str) -> Response {
+    json_response(
+        StatusCode::BAD_REQUEST,
+        ty,
+        &error_body(message, "BAD_USER_INPUT"),
+    )
+}
+
+fn not_acceptable() -> Response {
+    (
+        StatusCode::NOT_ACCEPTABLE,
+        "accepted response types: application/graphql-response+json, application/json",
+    )
+        .into_response()
+}
+
+/// A parse or validation failure: the request never reached execution, so there is no data.
+fn failed_before_execution(response: &GqlResponse) -> bool {
+    matches!(response.data, Value::Null)
+        && !response.errors.is_empty()
+        && response
+            .errors
+            .iter()
+            .all(|e: &ServerError| e.path.is_empty())
+}
+
+async fn execute(
+    state: &HttpState,
+    headers: &HeaderMap,
+    ty: ResponseType,
+    batch: BatchRequest,
+) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|h| bearer_token(h).unwrap_or("\u{0}invalid"));
+    let auth = match accounts::authenticate(&state.app, token).await {
+        Ok(auth) => auth,
+        Err(e) => {
+            let error: async_graphql::Error = e.into();
+            let body =
+                serde_json::json!({ "errors": [error.into_server_error(Default::default())] });
+            let status = match ty {
+                ResponseType::GraphqlResponseJson => StatusCode::SERVICE_UNAVAILABLE,
+                ResponseType::Json => StatusCode::OK,
+            };
+            return json_response(status, ty, &body);
+        }
+    };
+    let response = state.schema.execute_batch(batch.data(auth)).await;
+    let status = match (&response, ty) {
+        (BatchResponse::Single(r), ResponseType::GraphqlResponseJson)
+            if failed_before_execution(r) =>
+        {
+            StatusCode::BAD_REQUEST
+        }
+        _ => StatusCode::OK,
+    };
+    json_response(status, ty, &response)
+}
+
+async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+    let Some(ty) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let essence = content_type
+        .as_deref()
+        .and_then(|c| c.split(';').next())
+        .map(|c| c.trim().to_ascii_lowercase());
+    match essence.as_deref() {
+        Some(APPLICATION_JSON | "multipart/form-data") => {}
+        _ => {
+            return json_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ty,
+                &error_body(
+                    "send the request as application/json (or multipart/form-data for uploads)",
+                    "BAD_USER_INPUT",
+                ),
+            );
+        }
+    }
+    let bytes = match to_bytes(body, state.app.config.body_limit_bytes).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return json_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ty,
+                &error_body(
+                    &format!(
+                        "the request body is larger than {} bytes",
+                        state.app.config.body_limit_bytes
+                    ),
+                    "BAD_USER_INPUT",
+                ),
+            );
+        }
+    };
+    let batch = match async_graphql::http::receive_batch_body(
+        content_type,
+        bytes.as_ref(),
+        MultipartOptions::default(),
+    )
+    .await
+    {
+        Ok(batch) => batch,
+        Err(e) => {
+            tracing::debug!(error = %e, "unparsable GraphQL request");
+            return bad_request(
+                ty,
+                "the body is not a valid GraphQL request (JSON with a \"query\")",
+            );
+        }
+    };
+    let missing_query = match &batch {
+        BatchRequest::Single(r) => r.query.trim().is_empty(),
+        BatchRequest::Batch(rs) => rs.is_empty() || rs.iter().any(|r| r.query.trim().is_empty()),
+    };
+    if missing_query {
+        return bad_request(ty, "the request has no query");
+    }
+    execute(&state, &headers, ty, batch).await
+}
+
+/// Whether the operation a GET request would run is a mutation (GET must not mutate).
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+        return false; // execution reports the syntax error
+    };
+    let op = match (&doc.operations, &request.operation_name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    op.is_some_and(|op| op.node.ty == OperationType::Mutation)
+}
+
+/// Reads a GET request's parameters as the spec names them (`query`, `operationName`,
+/// `variables` and `extensions` as JSON). async-graphql's own parser expects
+/// `operation_name`, so we read them ourselves.
+fn request_from_params(
+    params: &HashMap<String, String>,
+) -> Result<async_graphql::Request, &'static str> {
+    let query = params
+        .get("query")
+        .filter(|q| !q.is_empty())
+        .ok_or("missing the query parameter")?;
+    let mut request = async_graphql::Request::new(query.as_str());
+    if let Some(name) = params
+        .get("operationName")
+        .or_else(|| params.get("operation_name"))
+    {
+        request = request.operation_name(name.as_str());
+    }
+    if let Some(variables) = params.get("variables").filter(|v| !v.is_empty()) {
+        let json: serde_json::Value =
+            serde_json::from_str(variables).map_err(|_| "variables must be a JSON object")?;
+        if !json.is_object() && !json.is_null() {
+            return Err("variables must be a JSON object");
+        }
+        request = request.variables(async_graphql::Variables::from_json(json));
+    }
+    if let Some(extensions) = params.get("extensions").filter(|v| !v.is_empty()) {
+        request.extensions =
+            serde_json::from_str(extensions).map_err(|_| "extensions must be a JSON object")?;
+    }
+    Ok(request)
+}
+
+async fn graphql_get(State(state): State<HttpState>, headers: HeaderMap, uri: Uri) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    let params = match Query::<HashMap<String, String>>::try_from_uri(&uri) {
+        Ok(Query(params)) => params,
+        Err(_) => HashMap::new(),
+    };
+    if wants_html && !params.contains_key("query") {
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql/ws")
+                .title("messenger")
+                .finish(),
+        )
+        .into_response();
+    }
+    let Some(ty) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let request = match request_from_params(&params) {
+        Ok(request) => request,
+        Err(message) => return bad_request(ty, message),
+    };
+    if is_mutation(&request) {
+        let mut response = json_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ty,
+            &error_body("mutations must be sent with POST", "BAD_USER_INPUT"),
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    execute(&state, &headers, ty, BatchRequest::Single(request)).await
+}
+
+async fn graphql_ws(
+    State(state): State<HttpState>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let HttpState { app, schema } = state;
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let token = connection_init_token(&payload);
+                    let auth = accounts::authenticate(&app, token.as_deref()).await?;
+                    if let Auth::Invalid(reason) = auth {
+                        return Err(AppError::unauthenticated(reason).into());
+                    }
+                    let mut data = Data::default();
+                    data.insert(auth);
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
+/// The access token of a `connection_init` payload: `{"authorization": "Bearer …"}` (any
+/// case of the key), or `{"token": "…"}`.
+fn connection_init_token(payload: &serde_json::Value) -> Option<String> {
+    let object = payload.as_object()?;
+    object.iter().find_map(|(key, value)| {
+        let value = value.as_str()?;
+        if key.eq_ignore_ascii_case("authorization") {
+            Some(bearer_token(value).unwrap_or("\u{0}invalid").to_owned())
+        } else if key == "token" {
+            Some(value.to_owned())
+        } else {
+            None
+        }
+    })
+}
+
+/// Alive: the process answers.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready when the database answers. A connection found dead is replaced and tried again.
+async fn readyz(State(state): State<HttpState>) -> Response {
+    for _ in 0..2 {
+        let attempt = tokio::time::timeout(Duration::from_secs(2), async {
+            let mut conn = state.app.pool.get().await.ok()?;
+            conn.batch_execute("SELECT 1").await.ok()
+        })
+        .await;
+        if let Ok(Some(())) = attempt {
+            return (
+                StatusCode::OK,
+                axum::Json(serde_json::json!({ "ready": true })),
+            )
+                .into_response();
+        }
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(serde_json::json!({ "ready": false, "reason": "database unreachable" })),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_str(value).expect("header"),
+        );
+        headers
+    }
+
+    #[test]
+    fn negotiation_follows_the_spec() {
+        assert_eq!(negotiate(&HeaderMap::new()), Some(ResponseType::Json));
+        assert_eq!(
+            negotiate(&accept("application/json")),
+            Some(ResponseType::Json)
+        );
+        assert_eq!(
+            negotiate(&accept(
+                "application/graphql-response+json, application/json;q=0.9"
+            )),
+            Some(ResponseType::GraphqlResponseJson)
+        );
+        assert_eq!(
+            negotiate(&accept(
+                "application/graphql-response+json;q=0.5, application/json"
+            )),
+            Some(ResponseType::Json)
+        );
+        assert_eq!(negotiate(&accept("*/*")), Some(ResponseType::Json));
+        assert_eq!(negotiate(&accept("text/plain")), None);
+        assert_eq!(negotiate(&accept("application/json;q=0")), None);
+    }
+}

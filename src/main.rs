@@ -1,0 +1,151 @@
+//! The `messenger` command: `serve` (default), `migrate`, `print-schema`, and admin tasks.
+
+use std::io::Read;
+
+use anyhow::{Context, bail};
+use messenger::config::Config;
+use messenger::error::AppError;
+use messenger::models::user::Role;
+use messenger::services::accounts::{self, Registration};
+use messenger::services::input::{DisplayName, Password, Username};
+use messenger::{Server, build_app, db, graphql};
+use tracing_subscriber::EnvFilter;
+
+const USAGE: &str = "\
+usage:
+  messenger [serve]                 run the server (configuration: see README.md)
+  messenger migrate [--revert-all]  apply pending migrations (or revert them all) and exit
+  messenger print-schema            print the GraphQL SDL (regenerates schema.graphql)
+  messenger admin create-user --username NAME [--display-name NAME] [--admin]
+                                    create an account; the password is read from stdin";
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Vec<String>) -> anyhow::Result<()> {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        [] | ["serve"] => serve(Config::from_env()?).await,
+        ["migrate"] => migrate(Config::from_env()?, false).await,
+        ["migrate", "--revert-all"] => migrate(Config::from_env()?, true).await,
+        ["print-schema"] => {
+            print!("{}", graphql::sdl());
+            Ok(())
+        }
+        ["admin", "create-user", rest @ ..] => create_user(Config::from_env()?, rest).await,
+        ["help" | "--help" | "-h"] => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => bail!("unknown command\n{USAGE}"),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let server = Server::start(config).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen} (set MESSENGER_LISTEN to change it)"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!("listening on http://{addr} (GraphiQL at http://{addr}/graphql)");
+    let app = build_app(server.state.clone());
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    tracing::info!("stopped accepting requests; in-flight requests finished");
+    server.shutdown().await?;
+    served.context("serving HTTP")
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn migrate(mut config: Config, revert_all: bool) -> anyhow::Result<()> {
+    config.run_migrations = !revert_all;
+    let server = Server::start(config).await?;
+    if revert_all {
+        db::revert_all_migrations(&server.database_url).await?;
+        tracing::info!("reverted all migrations");
+    } else {
+        tracing::info!("migrations are up to date");
+    }
+    server.shutdown().await
+}
+
+async fn create_user(config: Config, args: &[&str]) -> anyhow::Result<()> {
+    let mut username = None;
+    let mut display_name = None;
+    let mut admin = false;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match *arg {
+            "--username" => username = rest.next().copied(),
+            "--display-name" => display_name = rest.next().copied(),
+            "--admin" => admin = true,
+            "--password" => bail!("the password is read from stdin, never from the command line"),
+            other => bail!("unknown option {other}\n{USAGE}"),
+        }
+    }
+    let Some(username) = username else {
+        bail!("--username is required\n{USAGE}");
+    };
+    let mut password = String::new();
+    std::io::stdin()
+        .read_to_string(&mut password)
+        .context("reading the password from stdin")?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    let registration = Registration {
+        username: Username::parse(username).map_err(AppError::into_anyhow)?,
+        password: Password::parse(password).map_err(AppError::into_anyhow)?,
+        display_name: DisplayName::parse(display_name.unwrap_or(username))
+            .map_err(AppError::into_anyhow)?,
+        location: None,
+    };
+    let role = if admin { Role::Admin } else { Role::User };
+    let server = Server::start(config).await?;
+    let result = accounts::create_account(&server.state, registration, role).await;
+    server.shutdown().await?;
+    let (user, _) = result.map_err(AppError::into_anyhow)?;
+    println!("created {} {} ({})", role.as_str(), user.username, user.id);
+    Ok(())
+}

@@ -1,0 +1,255 @@
+//! The `users` table.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::{AsChangeset, Insertable, Queryable, Selectable};
+use diesel::{
+    BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, TextExpressionMethods,
+};
+use diesel::{PgTextExpressionMethods, SelectableHelper};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::users;
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+pub enum Role {
+    /// An ordinary account.
+    User,
+    /// May manage other accounts.
+    Admin,
+}
+
+impl Role {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Reads the stored spelling; anything unknown counts as an ordinary user.
+    pub fn from_db(s: &str) -> Self {
+        if s == "admin" {
+            Self::Admin
+        } else {
+            Self::User
+        }
+    }
+}
+
+/// A row of `users`.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub struct User {
+    /// Primary key.
+    pub id: Uuid,
+    /// Unique login name (lower case).
+    pub username: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Free-text location.
+    pub location: Option<String>,
+    /// Object key of the profile picture.
+    pub avatar_key: Option<String>,
+    /// `user` or `admin`.
+    pub role: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Registration time.
+    pub created_at: DateTime<Utc>,
+    /// Last profile change.
+    pub updated_at: DateTime<Utc>,
+    /// Set while deactivated.
+    pub deactivated_at: Option<DateTime<Utc>>,
+}
+
+impl User {
+    /// The role as an enum.
+    pub fn role(&self) -> Role {
+        Role::from_db(&self.role)
+    }
+
+    /// Whether the account may sign in.
+    pub fn is_active(&self) -> bool {
+        self.deactivated_at.is_none()
+    }
+}
+
+/// A new account.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    /// Primary key (uuid v7).
+    pub id: Uuid,
+    /// Validated, lower-case username.
+    pub username: &'a str,
+    /// Validated display name.
+    pub display_name: &'a str,
+    /// Validated location.
+    pub location: Option<&'a str>,
+    /// `user` or `admin`.
+    pub role: &'a str,
+    /// argon2id PHC string.
+    pub password_hash: &'a str,
+}
+
+/// Profile changes; `None` leaves a column as it is.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges<'a> {
+    /// New display name.
+    pub display_name: Option<&'a str>,
+    /// New location; `Some(None)` clears it.
+    pub location: Option<Option<&'a str>>,
+    /// Always set: the change time.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Inserts a user and returns the row.
+pub async fn insert(conn: &mut AsyncPgConnection, new: &NewUser<'_>) -> diesel::QueryResult<User> {
+    diesel::insert_into(users::table)
+        .values(new)
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The user with this id.
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> diesel::QueryResult<Option<User>> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The users with these ids, in no particular order.
+pub async fn find_many(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> diesel::QueryResult<Vec<User>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select(User::as_select())
+        .load(conn)
+        .await
+}
+
+/// The user with this username (already lower-cased).
+pub async fn find_by_username(
+    conn: &mut AsyncPgConnection,
+    username: &str,
+) -> diesel::QueryResult<Option<User>> {
+    users::table
+        .filter(users::username.eq(username))
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Applies profile changes and returns the new row.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: &UserChanges<'_>,
+) -> diesel::QueryResult<User> {
+    diesel::update(users::table.find(id))
+        .set(changes)
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Sets or clears the deactivation time; returns the new row.
+pub async fn set_deactivated(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    at: Option<DateTime<Utc>>,
+) -> diesel::QueryResult<User> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::deactivated_at.eq(at),
+            users::updated_at.eq(Utc::now()),
+        ))
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Changes a role; returns the new row.
+pub async fn set_role(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    role: Role,
+) -> diesel::QueryResult<User> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::role.eq(role.as_str()),
+            users::updated_at.eq(Utc::now()),
+        ))
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Which users a listing shows.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Case-insensitive substring of the username or display name (already escaped for LIKE).
+    pub like_pattern: Option<String>,
+    /// Include deactivated accounts (admins only).
+    pub include_deactivated: bool,
+    /// Only accounts after this username (the cursor).
+    pub after_username: Option<String>,
+}
+
+/// Users ordered by username, at most `limit` of them.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    filter: &UserFilter,
+    limit: i64,
+) -> diesel::QueryResult<Vec<User>> {
+    let mut query = users::table.select(User::as_select()).into_boxed();
+    if let Some(pattern) = &filter.like_pattern {
+        query = query.filter(
+            users::username
+                .like(pattern.clone())
+                .or(users::display_name.ilike(pattern.clone())),
+        );
+    }
+    if !filter.include_deactivated {
+        query = query.filter(users::deactivated_at.is_null());
+    }
+    if let Some(after) = &filter.after_username {
+        query = query.filter(users::username.gt(after.clone()));
+    }
+    query
+        .order(users::username.asc())
+        .limit(limit)
+        .load(conn)
+        .await
+}
+
+/// The role of an active user with a live sign-in: the one query behind every authenticated
+/// request. `None` when the user is gone or deactivated, or the sign-in was revoked.
+pub async fn active_role_for_token(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    family_id: Uuid,
+) -> diesel::QueryResult<Option<String>> {
+    use crate::db::schema::token_families;
+    users::table
+        .inner_join(token_families::table)
+        .filter(users::id.eq(user_id))
+        .filter(users::deactivated_at.is_null())
+        .filter(token_families::id.eq(family_id))
+        .filter(token_families::revoked_at.is_null())
+        .select(users::role)
+        .first(conn)
+        .await
+        .optional()
+}

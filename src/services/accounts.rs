@@ -1,0 +1,380 @@
+//! Accounts: registration, sign-in, token rotation, sign-out, profiles, and the admin's
+//! management of other accounts.
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use uuid::Uuid;
+
+use crate::auth::tokens::{self, Claims};
+use crate::auth::{Auth, Viewer, password};
+use crate::error::{AppError, AppResult, unique_violation};
+use crate::models::token::{self as token_model, NewRefreshToken};
+use crate::models::user::{self as user_model, NewUser, Role, User, UserChanges, UserFilter};
+use crate::services::input::{DisplayName, Location, Password, SearchText, Username};
+use crate::state::AppState;
+
+/// Largest page of users.
+pub const MAX_PAGE: usize = 100;
+/// Page size when none is asked for.
+pub const DEFAULT_PAGE: usize = 20;
+
+/// A new account's details, validated.
+#[derive(Debug)]
+pub struct Registration {
+    /// Login name.
+    pub username: Username,
+    /// Password.
+    pub password: Password,
+    /// Name shown to others.
+    pub display_name: DisplayName,
+    /// Optional location.
+    pub location: Option<Location>,
+}
+
+/// Tokens handed out at sign-in and on refresh.
+#[derive(Debug)]
+pub struct IssuedTokens {
+    /// Signed, short-lived access token.
+    pub access_token: String,
+    /// When the access token expires.
+    pub access_expires_at: DateTime<Utc>,
+    /// Opaque refresh token; exchanging it rotates it.
+    pub refresh_token: String,
+    /// When the refresh token expires.
+    pub refresh_expires_at: DateTime<Utc>,
+    /// The signed-in user.
+    pub user: User,
+}
+
+const WRONG_CREDENTIALS: &str = "wrong username or password";
+const BAD_REFRESH: &str = "the refresh token is not valid: sign in again";
+
+/// Creates an account with the `user` role and signs it in.
+pub async fn register(state: &AppState, reg: Registration) -> AppResult<IssuedTokens> {
+    create_account(state, reg, Role::User).await.map(|(_, t)| t)
+}
+
+/// Creates an account with a given role (the admin CLI uses this) and signs it in.
+pub async fn create_account(
+    state: &AppState,
+    reg: Registration,
+    role: Role,
+) -> AppResult<(User, IssuedTokens)> {
+    let hash = password::hash(reg.password.expose().to_owned()).await?;
+    let mut conn = state.db().await?;
+    let tokens = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+            let new = NewUser {
+                id: Uuid::now_v7(),
+                username: reg.username.as_str(),
+                display_name: reg.display_name.as_str(),
+                location: reg.location.as_ref().map(Location::as_str),
+                role: role.as_str(),
+                password_hash: &hash,
+            };
+            let user =
+                user_model::insert(conn, &new)
+                    .await
+                    .map_err(|e| match unique_violation(&e) {
+                        Some("users_username_key") => {
+                            AppError::conflict("that username is already taken")
+                        }
+                        _ => e.into(),
+                    })?;
+            issue_new_sign_in(state, conn, user).await
+        })
+        .await?;
+    Ok((tokens.user.clone(), tokens))
+}
+
+/// Signs in with a username and password. The error is the same whether the username is
+/// unknown or the password wrong.
+pub async fn login(
+    state: &AppState,
+    username: &str,
+    password_text: &str,
+) -> AppResult<IssuedTokens> {
+    if password_text.len() > crate::services::input::PASSWORD_MAX_BYTES {
+        return Err(AppError::unauthenticated(WRONG_CREDENTIALS));
+    }
+    let user = match Username::parse(username) {
+        Ok(name) => {
+            let mut conn = state.db().await?;
+            user_model::find_by_username(&mut conn, name.as_str()).await?
+        }
+        Err(_) => None,
+    };
+    let ok = password::verify(
+        password_text.to_owned(),
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await?;
+    let user = match user {
+        Some(user) if ok => user,
+        _ => return Err(AppError::unauthenticated(WRONG_CREDENTIALS)),
+    };
+    if !user.is_active() {
+        return Err(AppError::unauthenticated("this account is deactivated"));
+    }
+    let mut conn = state.db().await?;
+    conn.transaction::<_, AppError, _>(async move |conn| issue_new_sign_in(state, conn, user).await)
+        .await
+}
+
+/// Starts a token family for `user` and issues its first tokens.
+async fn issue_new_sign_in(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    user: User,
+) -> AppResult<IssuedTokens> {
+    let family_id = token_model::insert_family(conn, user.id).await?;
+    issue_tokens(state, conn, user, family_id).await
+}
+
+async fn issue_tokens(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    user: User,
+    family_id: Uuid,
+) -> AppResult<IssuedTokens> {
+    let now = Utc::now();
+    let refresh_expires_at = now + state.config.refresh_token_ttl;
+    let (refresh_token, hash) = tokens::new_refresh_token().map_err(AppError::internal)?;
+    token_model::insert_refresh(
+        conn,
+        &NewRefreshToken {
+            id: Uuid::now_v7(),
+            family_id,
+            token_hash: &hash,
+            expires_at: refresh_expires_at,
+        },
+    )
+    .await?;
+    let access_expires_at = now + state.config.access_token_ttl;
+    let access_token = state.token_key.sign(&Claims {
+        sub: user.id,
+        fam: family_id,
+        iat: now.timestamp(),
+        exp: access_expires_at.timestamp(),
+    });
+    Ok(IssuedTokens {
+        access_token,
+        access_expires_at,
+        refresh_token,
+        refresh_expires_at,
+        user,
+    })
+}
+
+enum RefreshOutcome {
+    Rotated(Box<IssuedTokens>),
+    Refused(&'static str),
+    Reused,
+}
+
+/// Exchanges a refresh token for new tokens, rotating it. Presenting a token that was already
+/// rotated revokes its whole sign-in: someone else may hold a copy.
+pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<IssuedTokens> {
+    let hash = tokens::hash_refresh_token(refresh_token);
+    let mut conn = state.db().await?;
+    let outcome = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+            let Some((token, user_id, revoked_at)) =
+                token_model::find_refresh_for_update(conn, &hash).await?
+            else {
+                return Ok(RefreshOutcome::Refused(BAD_REFRESH));
+            };
+            if revoked_at.is_some() {
+                return Ok(RefreshOutcome::Refused(BAD_REFRESH));
+            }
+            if token.used_at.is_some() {
+                token_model::revoke_family(conn, token.family_id).await?;
+                tracing::warn!(family = %token.family_id, "refresh token reused: sign-in revoked");
+                return Ok(RefreshOutcome::Reused);
+            }
+            if token.expires_at <= Utc::now() {
+                return Ok(RefreshOutcome::Refused(
+                    "the refresh token has expired: sign in again",
+                ));
+            }
+            let user = match user_model::find(conn, user_id).await? {
+                Some(user) if user.is_active() => user,
+                _ => return Ok(RefreshOutcome::Refused("this account is deactivated")),
+            };
+            token_model::mark_used(conn, token.id).await?;
+            let issued = issue_tokens(state, conn, user, token.family_id).await?;
+            Ok(RefreshOutcome::Rotated(Box::new(issued)))
+        })
+        .await?;
+    match outcome {
+        RefreshOutcome::Rotated(tokens) => Ok(*tokens),
+        RefreshOutcome::Refused(msg) => Err(AppError::unauthenticated(msg)),
+        RefreshOutcome::Reused => Err(AppError::unauthenticated(
+            "this refresh token was already used, so its sign-in has been revoked: sign in again",
+        )),
+    }
+}
+
+/// Ends the sign-in a refresh token belongs to: its refresh and access tokens stop working.
+pub async fn logout(state: &AppState, refresh_token: &str) -> AppResult<()> {
+    let hash = tokens::hash_refresh_token(refresh_token);
+    let mut conn = state.db().await?;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        let (token, _, _) = token_model::find_refresh_for_update(conn, &hash)
+            .await?
+            .ok_or_else(|| AppError::unauthenticated(BAD_REFRESH))?;
+        token_model::revoke_family(conn, token.family_id).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Ends every sign-in of the viewer, on every device.
+pub async fn logout_everywhere(state: &AppState, viewer: &Viewer) -> AppResult<()> {
+    let mut conn = state.db().await?;
+    token_model::revoke_all_for_user(&mut conn, viewer.user_id).await?;
+    Ok(())
+}
+
+/// Reads an `Authorization` header into an [`Auth`]: the token's signature and expiry, then
+/// one query for the user's state and the sign-in's.
+pub async fn authenticate(state: &AppState, token: Option<&str>) -> AppResult<Auth> {
+    let Some(token) = token else {
+        return Ok(Auth::Anonymous);
+    };
+    let claims = match state.token_key.verify(token, Utc::now()) {
+        Ok(claims) => claims,
+        Err(e) => return Ok(Auth::Invalid(e.message())),
+    };
+    let mut conn = state.db().await?;
+    Ok(
+        match user_model::active_role_for_token(&mut conn, claims.sub, claims.fam).await? {
+            Some(role) => Auth::Viewer(Viewer {
+                user_id: claims.sub,
+                family_id: claims.fam,
+                role: Role::from_db(&role),
+            }),
+            None => Auth::Invalid("this sign-in has ended or the account is deactivated"),
+        },
+    )
+}
+
+/// The viewer's own account.
+pub async fn me(state: &AppState, viewer: &Viewer) -> AppResult<User> {
+    get_user(state, viewer.user_id).await
+}
+
+/// Any user by id (public fields are for the GraphQL layer to choose).
+pub async fn get_user(state: &AppState, id: Uuid) -> AppResult<User> {
+    let mut conn = state.db().await?;
+    user_model::find(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound("user"))
+}
+
+/// Profile changes, validated. `location: Some(None)` clears it.
+#[derive(Debug, Default)]
+pub struct ProfileUpdate {
+    /// New display name.
+    pub display_name: Option<DisplayName>,
+    /// New location, or `Some(None)` to clear.
+    pub location: Option<Option<Location>>,
+}
+
+/// Changes the viewer's own profile.
+pub async fn update_profile(
+    state: &AppState,
+    viewer: &Viewer,
+    update: ProfileUpdate,
+) -> AppResult<User> {
+    let changes = UserChanges {
+        display_name: update.display_name.as_ref().map(DisplayName::as_str),
+        location: update
+            .location
+            .as_ref()
+            .map(|l| l.as_ref().map(Location::as_str)),
+        updated_at: Some(Utc::now()),
+    };
+    let mut conn = state.db().await?;
+    Ok(user_model::update(&mut conn, viewer.user_id, &changes).await?)
+}
+
+/// A page of users ordered by username, and whether more follow.
+#[derive(Debug)]
+pub struct UserPage {
+    /// The users of this page.
+    pub users: Vec<User>,
+    /// Whether there are more after the last one.
+    pub has_next_page: bool,
+}
+
+/// Lists users matching `search`; deactivated accounts only when an admin asks for them.
+pub async fn list_users(
+    state: &AppState,
+    viewer: &Viewer,
+    search: Option<SearchText>,
+    include_deactivated: bool,
+    first: usize,
+    after_username: Option<String>,
+) -> AppResult<UserPage> {
+    if include_deactivated {
+        viewer.require_admin()?;
+    }
+    let filter = UserFilter {
+        like_pattern: search.as_ref().map(SearchText::like_pattern),
+        include_deactivated,
+        after_username,
+    };
+    let mut conn = state.db().await?;
+    let mut users = user_model::list(&mut conn, &filter, first as i64 + 1).await?;
+    let has_next_page = users.len() > first;
+    users.truncate(first);
+    Ok(UserPage {
+        users,
+        has_next_page,
+    })
+}
+
+/// Deactivates (or reactivates) another account. Deactivation ends all its sign-ins.
+pub async fn set_active(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    active: bool,
+) -> AppResult<User> {
+    viewer.require_admin()?;
+    if id == viewer.user_id {
+        return Err(AppError::bad_input(
+            "you cannot deactivate or reactivate your own account",
+        ));
+    }
+    let mut conn = state.db().await?;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        let user = user_model::find(conn, id)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        if user.is_active() == active {
+            return Ok(user);
+        }
+        if active {
+            Ok(user_model::set_deactivated(conn, id, None).await?)
+        } else {
+            token_model::revoke_all_for_user(conn, id).await?;
+            Ok(user_model::set_deactivated(conn, id, Some(Utc::now())).await?)
+        }
+    })
+    .await
+}
+
+/// Changes another account's role.
+pub async fn set_role(state: &AppState, viewer: &Viewer, id: Uuid, role: Role) -> AppResult<User> {
+    viewer.require_admin()?;
+    if id == viewer.user_id {
+        return Err(AppError::bad_input("you cannot change your own role"));
+    }
+    let mut conn = state.db().await?;
+    user_model::find(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    Ok(user_model::set_role(&mut conn, id, role).await?)
+}

@@ -1,0 +1,29 @@
+//! [`AppState`]: what every request can reach. Cheap to clone.
+
+use std::sync::Arc;
+
+use diesel_async::AsyncPgConnection;
+use diesel_async::pooled_connection::deadpool::Object;
+
+use crate::auth::tokens::TokenKey;
+use crate::config::Config;
+use crate::db::DbPool;
+use crate::error::AppResult;
+
+/// Shared server state.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database pool.
+    pub pool: DbPool,
+    /// Signs and checks access tokens.
+    pub token_key: TokenKey,
+    /// The configuration the server started with.
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// A pooled connection, or a retryable `UNAVAILABLE` error.
+    pub async fn db(&self) -> AppResult<Object<AsyncPgConnection>> {
+        Ok(self.pool.get().await?)
+    }
+}

@@ -1,0 +1,480 @@
+//! The test harness: a real PostgreSQL, one fresh database per test (copied from a migrated
+//! template), and the real router driven in-process.
+//!
+//! PostgreSQL comes from `TEST_DATABASE_URL` (a URL to a maintenance database such as
+//! `postgres`), else the local server at `postgres://root@127.0.0.1:5432/postgres`, else a
+//! private cluster started in `target/` from the installed binaries (and left running for
+//! the next run).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Text};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use http_body_util::BodyExt;
+use messenger::auth::tokens::TokenKey;
+use messenger::config::Config;
+use messenger::db::{self, quote_ident};
+use messenger::state::AppState;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+const DEFAULT_ADMIN_URL: &str = "postgres://root@127.0.0.1:5432/postgres";
+
+/// The maintenance URL and the template database name, prepared once per test process.
+struct Cluster {
+    admin_url: String,
+    template: String,
+}
+
+static CLUSTER: OnceCell<Cluster> = OnceCell::const_new();
+
+fn quiet_logs() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
+async fn reachable(url: &str) -> bool {
+    matches!(
+        tokio::time::timeout(Duration::from_secs(3), AsyncPgConnection::establish(url)).await,
+        Ok(Ok(_))
+    )
+}
+
+async fn admin_url() -> String {
+    if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
+        return url;
+    }
+    if reachable(DEFAULT_ADMIN_URL).await {
+        return DEFAULT_ADMIN_URL.to_owned();
+    }
+    // No server: start (or reuse) a private one under target/, one process at a time.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-postgres");
+    std::fs::create_dir_all(dir.parent().expect("has a parent")).expect("target tmpdir");
+    let lock = std::fs::File::create(dir.with_extension("lock")).expect("lock file");
+    lock.lock().expect("locking the test cluster");
+    let pg = messenger::db::private::PrivatePostgres::start(&dir, None)
+        .await
+        .expect("no PostgreSQL reachable and none could be started");
+    pg.url("postgres")
+}
+
+#[derive(QueryableByName)]
+struct Exists {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn migrations_hash() -> String {
+    let mut hasher = Sha256::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files: Vec<_> = walk(&root);
+    files.sort();
+    for file in files {
+        hasher.update(file.to_string_lossy().as_bytes());
+        hasher.update(std::fs::read(&file).expect("migration file"));
+    }
+    hasher.finalize()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("migrations dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+async fn cluster() -> &'static Cluster {
+    CLUSTER
+        .get_or_init(|| async {
+            quiet_logs();
+            let admin_url = admin_url().await;
+            let template = format!("messenger_tmpl_{}", migrations_hash());
+            let mut admin = AsyncPgConnection::establish(&admin_url)
+                .await
+                .expect("connecting to the test PostgreSQL");
+            // One process at a time builds the template.
+            admin
+                .batch_execute("SELECT pg_advisory_lock(82710001)")
+                .await
+                .expect("advisory lock");
+            let exists: Exists =
+                diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
+                    .bind::<Text, _>(&template)
+                    .get_result(&mut admin)
+                    .await
+                    .expect("checking the template");
+            if exists.n == 0 {
+                let building = format!("{template}_building");
+                for sql in [
+                    "DROP DATABASE IF EXISTS {b} WITH (FORCE)",
+                    "CREATE DATABASE {b}",
+                ] {
+                    admin
+                        .batch_execute(&sql.replace("{b}", &quote_ident(&building)))
+                        .await
+                        .expect("creating the template");
+                }
+                db::run_migrations(&with_database(&admin_url, &building))
+                    .await
+                    .expect("migrating the template");
+                admin
+                    .batch_execute(&format!(
+                        "ALTER DATABASE {} RENAME TO {}",
+                        quote_ident(&building),
+                        quote_ident(&template)
+                    ))
+                    .await
+                    .expect("renaming the template");
+            }
+            admin
+                .batch_execute("SELECT pg_advisory_unlock(82710001)")
+                .await
+                .expect("advisory unlock");
+            Cluster {
+                admin_url,
+                template,
+            }
+        })
+        .await
+}
+
+/// The same server URL with another database.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (admin, _) = db::split_database(url).expect("a URL with a database");
+    let (head, query) = match admin.split_once('?') {
+        Some((h, q)) => (h.to_owned(), format!("?{q}")),
+        None => (admin.clone(), String::new()),
+    };
+    let base = head
+        .strip_suffix("/postgres")
+        .expect("admin URL ends in /postgres");
+    format!("{base}/{db}{query}")
+}
+
+/// A fresh, migrated, empty database that is dropped with this value.
+pub struct TestDb {
+    /// Its URL.
+    pub url: String,
+    name: String,
+    admin_url: String,
+}
+
+impl TestDb {
+    /// Copies the migrated template into a new database.
+    pub async fn new() -> Self {
+        let cluster = cluster().await;
+        let name = format!("messenger_test_{}", Uuid::now_v7().simple());
+        let mut admin = AsyncPgConnection::establish(&cluster.admin_url)
+            .await
+            .expect("admin connection");
+        admin
+            .batch_execute(&format!(
+                "CREATE DATABASE {} TEMPLATE {}",
+                quote_ident(&name),
+                quote_ident(&cluster.template)
+            ))
+            .await
+            .expect("creating the test database");
+        Self {
+            url: with_database(&cluster.admin_url, &name),
+            name,
+            admin_url: cluster.admin_url.clone(),
+        }
+    }
+
+    /// An empty database with no migrations applied.
+    pub async fn empty() -> Self {
+        let cluster = cluster().await;
+        let name = format!("messenger_test_{}", Uuid::now_v7().simple());
+        let mut admin = AsyncPgConnection::establish(&cluster.admin_url)
+            .await
+            .expect("admin connection");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {}", quote_ident(&name)))
+            .await
+            .expect("creating the test database");
+        Self {
+            url: with_database(&cluster.admin_url, &name),
+            name,
+            admin_url: cluster.admin_url.clone(),
+        }
+    }
+
+    /// A direct connection to this database.
+    pub async fn connect(&self) -> AsyncPgConnection {
+        AsyncPgConnection::establish(&self.url)
+            .await
+            .expect("connecting to the test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs outside async context guarantees: use a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(mut admin) = AsyncPgConnection::establish(&admin_url).await {
+                    let _ = admin
+                        .batch_execute(&format!(
+                            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                            quote_ident(&name)
+                        ))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A test configuration: fast to start, with a random signing key.
+pub fn test_config(database_url: &str) -> Config {
+    Config {
+        database_url: Some(database_url.to_owned()),
+        data_dir: std::env::temp_dir().join(format!("messenger-test-{}", Uuid::now_v7())),
+        db_pool_size: 5,
+        ..Config::default()
+    }
+}
+
+/// The router on its own database.
+pub struct TestApp {
+    /// The router under test.
+    pub router: Router,
+    /// Its state (pool, key, config).
+    pub state: AppState,
+    /// Its database (dropped last).
+    pub db: TestDb,
+}
+
+/// A registered user and their tokens.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    /// User id.
+    pub id: String,
+    /// Username.
+    pub username: String,
+    /// Password.
+    pub password: String,
+    /// Access token.
+    pub access: String,
+    /// Refresh token.
+    pub refresh: String,
+}
+
+/// A raw HTTP answer.
+pub struct Answer {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body bytes.
+    pub body: Bytes,
+}
+
+impl Answer {
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// The Content-Type header.
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+/// `extensions.code` of the first error, if any.
+pub fn error_code(response: &Value) -> Option<&str> {
+    response["errors"][0]["extensions"]["code"].as_str()
+}
+
+#[derive(QueryableByName)]
+struct Fingerprint {
+    #[diesel(sql_type = Text)]
+    digest: String,
+}
+
+impl TestApp {
+    /// A router on a fresh database with the test configuration.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], with configuration changes.
+    pub async fn spawn_with(change: impl FnOnce(&mut Config)) -> Self {
+        let db = TestDb::new().await;
+        let mut config = test_config(&db.url);
+        change(&mut config);
+        Self::on_database(db, config)
+    }
+
+    /// A router over an existing database.
+    pub fn on_database(db: TestDb, config: Config) -> Self {
+        let pool = db::build_pool(&db.url, config.db_pool_size, config.db_timeout).expect("pool");
+        let state = AppState {
+            pool,
+            token_key: TokenKey::random().expect("key"),
+            config: Arc::new(config),
+        };
+        Self {
+            router: messenger::build_app(state.clone()),
+            state,
+            db,
+        }
+    }
+
+    /// Sends a request through the router.
+    pub async fn send(&self, request: Request<Body>) -> Answer {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router is infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("reading the body")
+            .to_bytes();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// POSTs a GraphQL request as JSON (Accept: application/json) with an optional token.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = Request::post("/graphql")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let answer = self
+            .send(request.body(Body::from(body)).expect("request"))
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        answer.json()
+    }
+
+    /// Registers a user (password `password-<username>`) and returns their tokens.
+    pub async fn register(&self, username: &str) -> TestUser {
+        let password = format!("password-{username}");
+        let response = self
+            .gql(
+                None,
+                "mutation($u: String!, $p: String!) { register(input: {username: $u, password: $p, displayName: $u}) { accessToken refreshToken user { id username } } }",
+                json!({ "u": username, "p": password }),
+            )
+            .await;
+        let payload = &response["data"]["register"];
+        assert!(payload.is_object(), "register failed: {response}");
+        TestUser {
+            id: payload["user"]["id"].as_str().expect("id").to_owned(),
+            username: payload["user"]["username"]
+                .as_str()
+                .expect("username")
+                .to_owned(),
+            password,
+            access: payload["accessToken"].as_str().expect("token").to_owned(),
+            refresh: payload["refreshToken"].as_str().expect("token").to_owned(),
+        }
+    }
+
+    /// Registers a user and makes them an admin (as `messenger admin` would).
+    pub async fn register_admin(&self, username: &str) -> TestUser {
+        let user = self.register(username).await;
+        let mut conn = self.db.connect().await;
+        conn.batch_execute(&format!(
+            "UPDATE users SET role = 'admin' WHERE id = '{}'",
+            user.id
+        ))
+        .await
+        .expect("promoting");
+        user
+    }
+
+    /// A digest of every table's content: equal before and after means nothing changed.
+    pub async fn fingerprint(&self) -> String {
+        let mut conn = self.db.connect().await;
+        let mut parts = Vec::new();
+        for table in [
+            "users",
+            "token_families",
+            "refresh_tokens",
+            "sessions",
+            "session_members",
+            "messages",
+        ] {
+            let row: Fingerprint = diesel::sql_query(format!(
+                "SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') AS digest FROM {table} t"
+            ))
+            .get_result(&mut conn)
+            .await
+            .expect("fingerprint");
+            parts.push(format!("{table}:{}", row.digest));
+        }
+        parts.join(",")
+    }
+
+    /// Rows in a table.
+    pub async fn count(&self, table: &str) -> i64 {
+        let mut conn = self.db.connect().await;
+        let row: Exists = diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+            .get_result(&mut conn)
+            .await
+            .expect("count");
+        row.n
+    }
+}

@@ -1,0 +1,218 @@
+//! GraphQL over HTTP as the spec has it: methods, media types, status codes, limits.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use serde_json::json;
+
+use crate::harness::{Answer, TestApp, error_code};
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+async fn post(app: &TestApp, accept: Option<&str>, body: impl Into<Body>) -> Answer {
+    let mut request = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+    if let Some(accept) = accept {
+        request = request.header(header::ACCEPT, accept);
+    }
+    app.send(request.body(body.into()).expect("request")).await
+}
+
+async fn get(app: &TestApp, accept: &str, query_string: &str) -> Answer {
+    app.send(
+        Request::get(format!("/graphql?{query_string}"))
+            .header(header::ACCEPT, accept)
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_accepting_only_json_gets_json_with_200_even_for_invalid_queries() {
+    let app = TestApp::spawn().await;
+    let ok = post(
+        &app,
+        Some("application/json"),
+        r#"{"query":"{ __typename }"}"#,
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert!(
+        ok.content_type().starts_with("application/json"),
+        "{}",
+        ok.content_type()
+    );
+    assert_eq!(ok.json()["data"]["__typename"], "Query");
+
+    let syntax = post(&app, Some("application/json"), r#"{"query":"{ me { "}"#).await;
+    assert_eq!(syntax.status, StatusCode::OK);
+    assert!(syntax.content_type().starts_with("application/json"));
+    assert!(syntax.json()["errors"].is_array());
+
+    // No Accept header at all is treated as application/json.
+    let none = post(&app, None, r#"{"query":"{ nope }"}"#).await;
+    assert_eq!(none.status, StatusCode::OK);
+    assert!(none.content_type().starts_with("application/json"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn graphql_response_json_gets_the_specs_status_codes() {
+    let app = TestApp::spawn().await;
+    let ok = post(
+        &app,
+        Some(GRAPHQL_RESPONSE),
+        r#"{"query":"{ __typename }"}"#,
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert!(
+        ok.content_type().starts_with(GRAPHQL_RESPONSE),
+        "{}",
+        ok.content_type()
+    );
+
+    // Parse error and validation error: 400, no data.
+    for query in [r#"{"query":"{ me { "}"#, r#"{"query":"{ noSuchField }"}"#] {
+        let answer = post(&app, Some(GRAPHQL_RESPONSE), query).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(answer.content_type().starts_with(GRAPHQL_RESPONSE));
+        let body = answer.json();
+        assert!(
+            body["errors"].is_array() && body["data"].is_null(),
+            "{body}"
+        );
+    }
+    // A field error during execution is still 200, with the error and its code.
+    let exec = post(&app, Some(GRAPHQL_RESPONSE), r#"{"query":"{ me { id } }"}"#).await;
+    assert_eq!(exec.status, StatusCode::OK);
+    assert_eq!(error_code(&exec.json()), Some("UNAUTHENTICATED"));
+
+    // Preference follows quality values.
+    let prefers_json = post(
+        &app,
+        Some("application/graphql-response+json;q=0.5, application/json"),
+        r#"{"query":"{ __typename }"}"#,
+    )
+    .await;
+    assert!(prefers_json.content_type().starts_with("application/json"));
+    // Nothing acceptable: 406.
+    let neither = post(&app, Some("text/csv"), r#"{"query":"{ __typename }"}"#).await;
+    assert_eq!(neither.status, StatusCode::NOT_ACCEPTABLE);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_bodies_are_400_and_wrong_media_types_415() {
+    let app = TestApp::spawn().await;
+    for body in [
+        &b"not json"[..],
+        br#"{"query": 5}"#,
+        br#"{"variables": {}}"#,
+        // Invalid UTF-8 inside a JSON string.
+        b"{\"query\":\"{ __typename \xff\xfe }\"}",
+    ] {
+        let answer = post(&app, Some("application/json"), body.to_vec()).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+        assert_eq!(error_code(&answer.json()), Some("BAD_USER_INPUT"));
+    }
+    let wrong_type = app
+        .send(
+            Request::post("/graphql")
+                .header(header::CONTENT_TYPE, "text/plain")
+                .body(Body::from("{ __typename }"))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(wrong_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_utf8_in_a_registration_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let before = app.count("users").await;
+    let mut body = br#"{"query":"mutation { register(input: {username: \"mallory\", password: \"12345678\", displayName: \""#.to_vec();
+    body.extend_from_slice(b"\xc3\x28");
+    body.extend_from_slice(br#"\"}) { user { id } } }"}"#);
+    let answer = post(&app, Some("application/json"), body).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(app.count("users").await, before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn get_runs_queries_refuses_mutations_and_serves_graphiql_to_browsers() {
+    let app = TestApp::spawn().await;
+    let query = get(&app, "application/json", "query=%7B%20__typename%20%7D").await;
+    assert_eq!(query.status, StatusCode::OK);
+    assert_eq!(query.json()["data"]["__typename"], "Query");
+
+    let mutation = get(
+        &app,
+        "application/json",
+        "query=mutation%20%7B%20logoutEverywhere%20%7D",
+    )
+    .await;
+    assert_eq!(mutation.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        mutation
+            .headers
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok()),
+        Some("POST")
+    );
+    // Also when the mutation is picked by operationName among several operations.
+    let named = get(
+        &app,
+        "application/json",
+        "query=query%20A%20%7B%20__typename%20%7D%20mutation%20B%20%7B%20logoutEverywhere%20%7D&operationName=B",
+    )
+    .await;
+    assert_eq!(named.status, StatusCode::METHOD_NOT_ALLOWED);
+
+    let page = get(&app, "text/html,application/xhtml+xml", "").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.content_type().starts_with("text/html"));
+    assert!(String::from_utf8_lossy(&page.body).contains("graphiql"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_bodies_deep_queries_and_huge_pages_are_refused() {
+    let app = TestApp::spawn_with(|c| c.body_limit_bytes = 4096).await;
+    let big = json!({ "query": format!("{{ __typename }} # {}", "x".repeat(8192)) }).to_string();
+    let answer = post(&app, Some("application/json"), big).await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    // Introspection nested past the depth limit is a validation error.
+    let nested = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } } } } } }";
+    let too_deep = post(
+        &app,
+        Some(GRAPHQL_RESPONSE),
+        json!({ "query": nested }).to_string(),
+    )
+    .await;
+    assert_eq!(too_deep.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_and_readiness() {
+    let app = TestApp::spawn().await;
+    let health = app
+        .send(
+            Request::get("/healthz")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(health.status, StatusCode::OK);
+    let ready = app
+        .send(
+            Request::get("/readyz")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(ready.status, StatusCode::OK);
+    assert_eq!(ready.json()["ready"], true);
+}

@@ -1,0 +1,245 @@
+//! The server's life: migrations down and up, creating a missing database, the private
+//! PostgreSQL, and surviving a PostgreSQL restart.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use diesel::QueryableByName;
+use diesel::sql_types::BigInt;
+use diesel_async::RunQueryDsl;
+use messenger::db;
+use messenger::db::private::PrivatePostgres;
+use serde_json::json;
+
+use crate::harness::{TestApp, TestDb, error_code, test_config, with_database};
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+async fn table_count(db: &TestDb) -> i64 {
+    let mut conn = db.connect().await;
+    let row: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public' \
+         AND table_name IN ('users', 'token_families', 'refresh_tokens', 'sessions', \
+         'session_members', 'messages')",
+    )
+    .get_result(&mut conn)
+    .await
+    .expect("counting tables");
+    row.n
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrations_run_down_and_up_again() {
+    let db = TestDb::empty().await;
+    db::run_migrations(&db.url).await.expect("up");
+    assert_eq!(table_count(&db).await, 6);
+    db::revert_all_migrations(&db.url).await.expect("down");
+    assert_eq!(table_count(&db).await, 0);
+    db::run_migrations(&db.url).await.expect("up again");
+    assert_eq!(table_count(&db).await, 6);
+    // And the schema works after the round trip.
+    let app = TestApp::on_database(db, test_config("unused"));
+    let user = app.register("roundtrip").await;
+    assert!(!user.id.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_database_is_created() {
+    let db = TestDb::new().await;
+    let missing = with_database(&db.url, &format!("{}_new", uuid::Uuid::now_v7().simple()));
+    db::ensure_database(&missing).await.expect("created");
+    db::run_migrations(&missing).await.expect("migrated");
+    // Clean up the extra database.
+    let (admin, name) = db::split_database(&missing).expect("url");
+    let mut conn = diesel_async::AsyncPgConnection::establish(&admin)
+        .await
+        .expect("admin");
+    diesel_async::SimpleAsyncConnection::batch_execute(
+        &mut conn,
+        &format!("DROP DATABASE {} WITH (FORCE)", db::quote_ident(&name)),
+    )
+    .await
+    .expect("drop");
+}
+
+use diesel_async::AsyncConnection;
+
+/// A private cluster in a fresh folder under target/ (reachable by the postgres user).
+fn private_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{name}-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).expect("folder");
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readiness_and_requests_follow_a_postgres_restart() {
+    let dir = private_dir("restart");
+    let mut pg = PrivatePostgres::start(&dir.join("pg"), None)
+        .await
+        .expect("private PostgreSQL");
+    let url = pg.url("messenger");
+    db::ensure_database(&url).await.expect("database");
+    db::run_migrations(&url).await.expect("migrations");
+    let mut config = test_config(&url);
+    config.db_timeout = Duration::from_secs(1);
+    let app = TestApp::on_database(TestDb::new().await, config.clone());
+    // Point a second app at the private cluster (the TestDb above is only a placeholder).
+    let pool = db::build_pool(&url, 4, Duration::from_secs(1)).expect("pool");
+    let state = messenger::state::AppState {
+        pool,
+        ..app.state.clone()
+    };
+    let router = messenger::build_app(state);
+    let ready = |router: axum::Router| async move {
+        use tower::ServiceExt;
+        let response = router
+            .oneshot(
+                Request::get("/readyz")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("infallible");
+        response.status()
+    };
+    let register = |router: axum::Router, name: &'static str| async move {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let body = json!({ "query": format!("mutation {{ register(input: {{username: \"{name}\", password: \"12345678\", displayName: \"x\"}}) {{ user {{ id }} }} }}") });
+        let response = router
+            .oneshot(
+                Request::post("/graphql")
+                    .header("content-type", "application/json")
+                    .body(Body::from(body.to_string()))
+                    .expect("request"),
+            )
+            .await
+            .expect("infallible");
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        serde_json::from_slice::<serde_json::Value>(&bytes).expect("json")
+    };
+
+    assert_eq!(ready(router.clone()).await, StatusCode::OK);
+    let first = register(router.clone(), "before").await;
+    assert!(first["errors"].is_null(), "{first}");
+
+    pg.stop().await.expect("stopping PostgreSQL");
+    assert_eq!(ready(router.clone()).await, StatusCode::SERVICE_UNAVAILABLE);
+    let during = register(router.clone(), "during").await;
+    assert_eq!(error_code(&during), Some("UNAVAILABLE"), "{during}");
+    assert_eq!(during["errors"][0]["extensions"]["retryable"], true);
+
+    pg.restart().await.expect("restarting PostgreSQL");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ready(router.clone()).await != StatusCode::OK {
+        assert!(Instant::now() < deadline, "never ready again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let after = register(router.clone(), "after").await;
+    assert!(after["errors"].is_null(), "{after}");
+    pg.stop().await.expect("stopping PostgreSQL");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connecting");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/html\r\nConnection: close\r\n\r\n"
+    )
+    .expect("writing");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("reading");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, response)
+}
+
+/// `cargo run` with no configuration: the server starts its own PostgreSQL in its data folder,
+/// serves GraphiQL, stops cleanly on SIGTERM, and reuses the folder on the next start.
+#[test]
+fn the_binary_runs_its_own_postgres_and_stops_cleanly() {
+    let dir = private_dir("serve");
+    for round in 0..2 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_messenger"))
+            .env_remove("DATABASE_URL")
+            .env("MESSENGER_DATA_DIR", &dir)
+            .env("MESSENGER_LISTEN", "127.0.0.1:0")
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting messenger");
+        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut log = String::new();
+        let addr = loop {
+            assert!(Instant::now() < deadline, "no listening line:\n{log}");
+            let line = lines
+                .next()
+                .expect("server exited early")
+                .expect("log line");
+            log.push_str(&line);
+            log.push('\n');
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                break rest.split_whitespace().next().expect("address").to_owned();
+            }
+        };
+        if round == 0 {
+            assert!(
+                log.contains("creating a private PostgreSQL cluster"),
+                "{log}"
+            );
+            assert!(log.contains("generated a signing key"), "{log}");
+        } else {
+            assert!(
+                !log.contains("creating a private PostgreSQL cluster"),
+                "{log}"
+            );
+        }
+        let (status, body) = http_get(&addr, "/graphql");
+        assert_eq!(status, 200);
+        assert!(body.contains("graphiql"));
+        let (status, _) = http_get(&addr, "/readyz");
+        assert_eq!(status, 200);
+
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        let status = child.wait().expect("waiting");
+        assert!(status.success(), "exit status {status}");
+        assert!(
+            !dir.join("postgres/postmaster.pid").exists(),
+            "PostgreSQL still running after the server stopped"
+        );
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.join("token.key"))
+        .expect("key file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let _ = std::fs::remove_dir_all(&dir);
+}
