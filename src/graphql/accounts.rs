@@ -24,14 +24,14 @@ impl AccountQuery {
     /// The signed-in user. `UNAUTHENTICATED` without a valid access token.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         let viewer = ctx.viewer()?;
-        Ok(User(accounts::me(ctx.state(), viewer).await?))
+        Ok(User::from(accounts::me(ctx.state(), viewer).await?))
     }
 
     /// A user by id. `NOT_FOUND` if there is none. Needs sign-in.
     async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<User> {
         ctx.viewer()?;
         let id = parse_id(&id, "id")?;
-        Ok(User(accounts::get_user(ctx.state(), id).await?))
+        Ok(User::from(accounts::get_user(ctx.state(), id).await?))
     }
 
     /// Active users, ordered by username, whose username or display name contains `search`
@@ -83,7 +83,7 @@ pub(crate) async fn list_users(
     connection.edges.extend(
         page.users
             .into_iter()
-            .map(|user| Edge::new(encode_cursor(USER_CURSOR, &user.username), User(user))),
+            .map(|user| Edge::new(encode_cursor(USER_CURSOR, &user.username), User::from(user))),
     );
     Ok(connection)
 }
@@ -206,7 +206,7 @@ impl AccountMutation {
                 MaybeUndefined::Value(l) => Some(Location::parse(&l)?),
             },
         };
-        Ok(User(
+        Ok(User::from(
             accounts::update_profile(ctx.state(), viewer, update).await?,
         ))
     }

@@ -44,7 +44,7 @@ impl AdminMutation {
         let viewer = ctx.viewer()?;
         viewer.require_admin()?;
         let id = parse_id(&id, "id")?;
-        Ok(User(
+        Ok(User::from(
             accounts::set_active(ctx.state(), viewer, id, false).await?,
         ))
     }
@@ -54,7 +54,7 @@ impl AdminMutation {
         let viewer = ctx.viewer()?;
         viewer.require_admin()?;
         let id = parse_id(&id, "id")?;
-        Ok(User(
+        Ok(User::from(
             accounts::set_active(ctx.state(), viewer, id, true).await?,
         ))
     }
@@ -69,7 +69,7 @@ impl AdminMutation {
         let viewer = ctx.viewer()?;
         viewer.require_admin()?;
         let id = parse_id(&id, "id")?;
-        Ok(User(
+        Ok(User::from(
             accounts::set_role(ctx.state(), viewer, id, role).await?,
         ))
     }

@@ -12,7 +12,31 @@ use crate::services::accounts::IssuedTokens;
 
 /// A person with an account. Everyone signed in sees the public profile; `account` is for the
 /// user themself and admins.
-pub struct User(pub UserRow);
+pub struct User {
+    row: UserRow,
+    /// Set where the viewer is known to be this user (sign-in results), before any token
+    /// is attached to the request.
+    own_account: bool,
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        Self {
+            row,
+            own_account: false,
+        }
+    }
+}
+
+impl User {
+    /// The signed-in user's own account, whose private details they may always see.
+    pub fn own(row: UserRow) -> Self {
+        Self {
+            row,
+            own_account: true,
+        }
+    }
+}
 
 /// A person with an account. Everyone signed in sees the public profile; `account` is only
 /// for the user themself and admins.
@@ -20,37 +44,40 @@ pub struct User(pub UserRow);
 impl User {
     /// Unique, stable id.
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.row.id.to_string())
     }
 
     /// Unique login name: 3–32 of `a-z 0-9 _ .`, lower case.
     async fn username(&self) -> &str {
-        &self.0.username
+        &self.row.username
     }
 
     /// Name shown to others (1–64 characters).
     async fn display_name(&self) -> &str {
-        &self.0.display_name
+        &self.row.display_name
     }
 
     /// Free-text location (up to 100 characters), if given.
     async fn location(&self) -> Option<&str> {
-        self.0.location.as_deref()
+        self.row.location.as_deref()
     }
 
     /// When the account was created.
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.row.created_at
     }
 
     /// Private account details: visible to the user themself and to admins, null to others.
     async fn account(&self, ctx: &Context<'_>) -> Option<AccountInfo> {
-        let viewer = ctx.viewer_opt()?;
-        (viewer.user_id == self.0.id || viewer.is_admin()).then(|| AccountInfo {
-            role: self.0.role(),
-            active: self.0.is_active(),
-            deactivated_at: self.0.deactivated_at,
-            updated_at: self.0.updated_at,
+        let visible = self.own_account
+            || ctx
+                .viewer_opt()
+                .is_some_and(|v| v.user_id == self.row.id || v.is_admin());
+        visible.then(|| AccountInfo {
+            role: self.row.role(),
+            active: self.row.is_active(),
+            deactivated_at: self.row.deactivated_at,
+            updated_at: self.row.updated_at,
         })
     }
 }
@@ -97,7 +124,7 @@ impl AuthPayload {
 
     /// The signed-in user.
     async fn user(&self) -> User {
-        User(self.0.user.clone())
+        User::own(self.0.user.clone())
     }
 }
 

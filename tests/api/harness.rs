@@ -364,6 +364,19 @@ impl TestApp {
         }
     }
 
+    /// Serves the router on a random loopback port (for WebSocket and binary clients).
+    pub async fn serve(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding a port");
+        let addr = listener.local_addr().expect("address");
+        let router = self.router.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        addr
+    }
+
     /// Sends a request through the router.
     pub async fn send(&self, request: Request<Body>) -> Answer {
         let response = self

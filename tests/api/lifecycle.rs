@@ -243,3 +243,29 @@ fn the_binary_runs_its_own_postgres_and_stops_cleanly() {
     assert_eq!(mode & 0o777, 0o600);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Start-up failures end the process with one sentence naming what to fix.
+#[test]
+fn bad_configuration_stops_the_start_with_a_clear_sentence() {
+    let cases = [
+        ("MESSENGER_DB_POOL_SIZE", "zero", "MESSENGER_DB_POOL_SIZE"),
+        ("MESSENGER_LISTEN", "nowhere", "MESSENGER_LISTEN"),
+        (
+            "MESSENGER_POSTGRES_BIN_DIR",
+            "/nonexistent",
+            "MESSENGER_POSTGRES_BIN_DIR",
+        ),
+    ];
+    for (name, value, expected) in cases {
+        let output = Command::new(env!("CARGO_BIN_EXE_messenger"))
+            .env_remove("DATABASE_URL")
+            .env("MESSENGER_DATA_DIR", private_dir("badconfig"))
+            .env(name, value)
+            .stdin(Stdio::null())
+            .output()
+            .expect("running messenger");
+        assert!(!output.status.success(), "{name}={value} started");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{name}={value}: {stderr}");
+    }
+}

@@ -7,3 +7,4 @@ mod http_spec;
 mod lifecycle;
 mod schema;
 mod validation;
+mod websocket;
