@@ -5,10 +5,13 @@ pub mod private;
 #[allow(missing_docs)]
 pub mod schema;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use diesel::ConnectionError;
+use diesel::connection::InstrumentationEvent;
 use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
@@ -25,14 +28,37 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// The connection pool type used everywhere.
 pub type DbPool = Pool<AsyncPgConnection>;
 
+/// Counts the SQL statements run on a pool's connections (tests use it to prove that a
+/// query's round trips do not grow with its page sizes).
+#[derive(Debug, Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    /// Statements started so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
 /// Builds the pool. Each new connection gets an application name and a statement timeout.
 /// Connections found closed (after a PostgreSQL restart, say) are dropped on return and
 /// replaced, so the pool recovers by itself.
 pub fn build_pool(url: &str, size: usize, timeout: Duration) -> anyhow::Result<DbPool> {
+    build_pool_counted(url, size, timeout, None)
+}
+
+/// Like [`build_pool`], counting every statement with `counter`.
+pub fn build_pool_counted(
+    url: &str,
+    size: usize,
+    timeout: Duration,
+    counter: Option<StatementCounter>,
+) -> anyhow::Result<DbPool> {
     let statement_timeout_ms = timeout.as_millis();
     let mut manager_config = ManagerConfig::default();
     manager_config.recycling_method = RecyclingMethod::Fast;
     manager_config.custom_setup = Box::new(move |url| {
+        let counter = counter.clone();
         async move {
             let mut conn = AsyncPgConnection::establish(url).await?;
             conn.batch_execute(&format!(
@@ -40,6 +66,13 @@ pub fn build_pool(url: &str, size: usize, timeout: Duration) -> anyhow::Result<D
             ))
             .await
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            if let Some(StatementCounter(count)) = counter {
+                conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+                    if matches!(event, InstrumentationEvent::StartQuery { .. }) {
+                        count.fetch_add(1, Ordering::SeqCst);
+                    }
+                });
+            }
             Ok(conn)
         }
         .boxed()

@@ -3,6 +3,8 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod conversations;
+pub mod loaders;
 pub mod types;
 
 use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema, SchemaBuilder};
@@ -15,11 +17,19 @@ use crate::state::AppState;
 
 /// The root query: every domain's queries merged.
 #[derive(MergedObject, Default)]
-pub struct Query(accounts::AccountQuery, admin::AdminQuery);
+pub struct Query(
+    accounts::AccountQuery,
+    conversations::ConversationQuery,
+    admin::AdminQuery,
+);
 
 /// The root mutation: every domain's mutations merged.
 #[derive(MergedObject, Default)]
-pub struct Mutation(accounts::AccountMutation, admin::AdminMutation);
+pub struct Mutation(
+    accounts::AccountMutation,
+    conversations::ConversationMutation,
+    admin::AdminMutation,
+);
 
 /// The schema type served over HTTP and WebSocket.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -36,7 +46,10 @@ pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, EmptySu
 /// The one schema the server and the SDL test both use.
 pub fn build_schema(state: AppState) -> AppSchema {
     let config = state.config.clone();
-    schema_builder(&config).data(state).finish()
+    schema_builder(&config)
+        .data(loaders::loaders(state.clone()))
+        .data(state)
+        .finish()
 }
 
 /// The SDL of the schema, as checked in at `schema.graphql`.

@@ -154,3 +154,22 @@ pub fn page_size(first: Option<i32>, default: usize, max: usize) -> AppResult<us
         ))),
     }
 }
+
+/// Encodes a `(time, id)` keyset position as a cursor.
+pub fn encode_keyset(kind: &str, at: DateTime<Utc>, id: uuid::Uuid) -> String {
+    encode_cursor(kind, &format!("{}:{id}", at.timestamp_micros()))
+}
+
+/// Decodes a cursor made by [`encode_keyset`], or `BAD_USER_INPUT`.
+pub fn decode_keyset(kind: &str, cursor: &str) -> AppResult<(DateTime<Utc>, uuid::Uuid)> {
+    let invalid = || AppError::bad_input("the cursor is not valid");
+    let text = decode_cursor(kind, cursor)?;
+    let (micros, id) = text.split_once(':').ok_or_else(invalid)?;
+    let at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(invalid)?;
+    let id = uuid::Uuid::parse_str(id).map_err(|_| invalid())?;
+    Ok((at, id))
+}

@@ -162,6 +162,122 @@ impl SearchText {
     }
 }
 
+/// Message bodies: 1–4,000 characters after trimming.
+pub const MESSAGE_MAX: usize = 4000;
+/// Group titles: 1–100 characters after trimming.
+pub const TITLE_MAX: usize = 100;
+/// Client message ids: 1–100 printable ASCII characters.
+pub const CLIENT_MESSAGE_ID_MAX: usize = 100;
+/// Message search text: 1–200 characters.
+pub const MESSAGE_SEARCH_MAX: usize = 200;
+
+/// A valid message body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageBody(String);
+
+impl MessageBody {
+    /// NFC-normalizes and trims a body; refuses empty or whitespace-only text, NUL and control
+    /// characters other than newline and tab, and more than 4,000 characters.
+    pub fn parse(raw: &str) -> AppResult<Self> {
+        if raw
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err(AppError::bad_input(
+                "body must not contain control characters other than newline and tab",
+            ));
+        }
+        let text = raw.nfc().collect::<String>().trim().to_owned();
+        let len = text.chars().count();
+        if len == 0 {
+            return Err(AppError::bad_input(
+                "body must not be empty or only whitespace",
+            ));
+        }
+        if len > MESSAGE_MAX {
+            return Err(AppError::bad_input(format!(
+                "body must be at most {MESSAGE_MAX} characters long"
+            )));
+        }
+        Ok(Self(text))
+    }
+
+    /// The stored form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A valid group title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionTitle(String);
+
+impl SessionTitle {
+    /// Normalizes and checks a title: 1–100 characters, no control characters.
+    pub fn parse(raw: &str) -> AppResult<Self> {
+        let text = clean_text("title", raw)?;
+        let len = text.chars().count();
+        if len == 0 || len > TITLE_MAX {
+            return Err(AppError::bad_input(format!(
+                "title must be 1 to {TITLE_MAX} characters long"
+            )));
+        }
+        Ok(Self(text))
+    }
+
+    /// The stored form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A client's idempotency key for a send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientMessageId(String);
+
+impl ClientMessageId {
+    /// Checks a client message id: 1–100 printable ASCII characters, no spaces.
+    pub fn parse(raw: &str) -> AppResult<Self> {
+        if raw.is_empty()
+            || raw.len() > CLIENT_MESSAGE_ID_MAX
+            || !raw.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(AppError::bad_input(format!(
+                "clientMessageId must be 1 to {CLIENT_MESSAGE_ID_MAX} printable ASCII characters without spaces"
+            )));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The stored form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Words to find in messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageSearch(String);
+
+impl MessageSearch {
+    /// Checks search text: 1–200 characters, no control characters.
+    pub fn parse(raw: &str) -> AppResult<Self> {
+        let text = clean_text("text", raw)?;
+        let len = text.chars().count();
+        if len == 0 || len > MESSAGE_SEARCH_MAX {
+            return Err(AppError::bad_input(format!(
+                "text must be 1 to {MESSAGE_SEARCH_MAX} characters long"
+            )));
+        }
+        Ok(Self(text))
+    }
+
+    /// The text, for `websearch_to_tsquery`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// NFC-normalizes and trims text, refusing control characters.
 fn clean_text(field: &str, raw: &str) -> AppResult<String> {
     if raw.chars().any(char::is_control) {
@@ -200,6 +316,22 @@ mod tests {
         assert!(DisplayName::parse("a\u{7}b").is_err());
         assert!(DisplayName::parse(&"é".repeat(64)).is_ok());
         assert!(DisplayName::parse(&"é".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn message_bodies_follow_their_rules() {
+        assert_eq!(
+            MessageBody::parse("  line one\n\tline two  ")
+                .expect("valid")
+                .as_str(),
+            "line one\n\tline two"
+        );
+        assert!(MessageBody::parse(" \n\t ").is_err());
+        assert!(MessageBody::parse("nul\0").is_err());
+        assert!(MessageBody::parse("bell\u{7}").is_err());
+        assert!(MessageBody::parse(&"é".repeat(4000)).is_ok());
+        assert!(MessageBody::parse(&format!("  {}  ", "é".repeat(4000))).is_ok());
+        assert!(MessageBody::parse(&"é".repeat(4001)).is_err());
     }
 
     #[test]

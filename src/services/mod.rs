@@ -3,3 +3,5 @@
 
 pub mod accounts;
 pub mod input;
+pub mod messages;
+pub mod sessions;

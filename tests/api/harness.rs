@@ -18,7 +18,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncC
 use http_body_util::BodyExt;
 use messenger::auth::tokens::TokenKey;
 use messenger::config::Config;
-use messenger::db::{self, quote_ident};
+use messenger::db::{self, StatementCounter, quote_ident};
 use messenger::state::AppState;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -275,6 +275,8 @@ pub struct TestApp {
     pub router: Router,
     /// Its state (pool, key, config).
     pub state: AppState,
+    /// Counts the statements the router's pool runs.
+    pub statements: StatementCounter,
     /// Its database (dropped last).
     pub db: TestDb,
 }
@@ -351,7 +353,14 @@ impl TestApp {
 
     /// A router over an existing database.
     pub fn on_database(db: TestDb, config: Config) -> Self {
-        let pool = db::build_pool(&db.url, config.db_pool_size, config.db_timeout).expect("pool");
+        let statements = StatementCounter::default();
+        let pool = db::build_pool_counted(
+            &db.url,
+            config.db_pool_size,
+            config.db_timeout,
+            Some(statements.clone()),
+        )
+        .expect("pool");
         let state = AppState {
             pool,
             token_key: TokenKey::random().expect("key"),
@@ -360,6 +369,7 @@ impl TestApp {
         Self {
             router: messenger::build_app(state.clone()),
             state,
+            statements,
             db,
         }
     }
@@ -375,6 +385,44 @@ impl TestApp {
             let _ = axum::serve(listener, router).await;
         });
         addr
+    }
+
+    /// A second server on the same database: its own pool and router, the same signing key
+    /// (as two processes behind one load balancer would have).
+    pub fn second_node(&self) -> Router {
+        let pool = db::build_pool(&self.db.url, 5, self.state.config.db_timeout).expect("pool");
+        messenger::build_app(AppState {
+            pool,
+            ..self.state.clone()
+        })
+    }
+
+    /// POSTs a GraphQL request to another router (see [`TestApp::second_node`]).
+    pub async fn gql_on(
+        router: &Router,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        let mut request = Request::post("/graphql")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let response = router
+            .clone()
+            .oneshot(request.body(Body::from(body)).expect("request"))
+            .await
+            .expect("infallible");
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        serde_json::from_slice(&bytes).expect("JSON")
     }
 
     /// Sends a request through the router.

@@ -2,9 +2,14 @@
 
 mod accounts;
 mod admin;
+mod authorization;
+mod chat;
+mod conversations;
 mod harness;
 mod http_spec;
+mod inbox;
 mod lifecycle;
+mod messages;
 mod schema;
 mod validation;
 mod websocket;

@@ -1,0 +1,573 @@
+//! Conversations and messages: the `Session`, `SessionMember` and `Message` types, the inbox
+//! and history queries, search, and the mutations that change them.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+use crate::graphql::loaders::{
+    HistoryKey, LastMessageKey, Loaders, MembersKey, MembershipKey, MessageKey, UnreadKey, UserKey,
+};
+use crate::graphql::types::{
+    User, decode_cursor, decode_keyset, encode_cursor, encode_keyset, page_size,
+};
+use crate::graphql::{ContextExt, parse_id};
+use crate::models::message::{Message as MessageRow, PageFrom};
+use crate::models::session::Member;
+use crate::services::input::{ClientMessageId, MessageBody, MessageSearch, SessionTitle};
+use crate::services::messages::{self, Outgoing};
+use crate::services::sessions::{self, MemberRole, SessionView};
+
+const SESSION_CURSOR: &str = "session";
+const MESSAGE_CURSOR: &str = "msg";
+const SEARCH_CURSOR: &str = "hit";
+
+fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
+    ctx.data_unchecked::<Loaders>()
+}
+
+/// A page of conversations, most recently active first.
+pub type SessionConnection = Connection<String, Session>;
+/// A page of messages, oldest first within the page.
+pub type MessageConnection = Connection<String, Message>;
+
+/// Direct (two people) or group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum SessionKind {
+    /// Between two users; the same pair always has the same session.
+    Direct,
+    /// Titled, with owners, admins and members.
+    Group,
+}
+
+/// A conversation, as the viewer (a member) sees it.
+pub struct Session(pub SessionView);
+
+/// A conversation, as the viewer (a member) sees it: a direct one between two users, or a
+/// group.
+#[Object]
+impl Session {
+    /// Unique, stable id.
+    async fn id(&self) -> ID {
+        ID(self.0.session.id.to_string())
+    }
+
+    /// Direct or group.
+    async fn kind(&self) -> SessionKind {
+        if self.0.session.is_group() {
+            SessionKind::Group
+        } else {
+            SessionKind::Direct
+        }
+    }
+
+    /// The group's title (1–100 characters); null for direct sessions.
+    async fn title(&self) -> Option<&str> {
+        self.0.session.title.as_deref()
+    }
+
+    /// When it was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.session.created_at
+    }
+
+    /// When the last message was sent, if any.
+    async fn last_message_at(&self) -> Option<DateTime<Utc>> {
+        self.0.session.last_message_at
+    }
+
+    /// Last activity (message, rename, creation): the inbox order.
+    async fn last_activity_at(&self) -> DateTime<Utc> {
+        self.0.session.last_activity_at
+    }
+
+    /// The viewer's role here.
+    async fn viewer_role(&self) -> MemberRole {
+        MemberRole::from_db(&self.0.membership.role)
+    }
+
+    /// The viewer's read marker: the `seq` of the last message they have read.
+    async fn viewer_read_up_to(&self) -> i64 {
+        self.0.membership.last_read_seq
+    }
+
+    /// Messages from others after the viewer's read marker, deleted ones not counted.
+    async fn unread_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        let key = UnreadKey {
+            session_id: self.0.session.id,
+            user_id: self.0.membership.user_id,
+        };
+        Ok(loaders(ctx).load_one(key).await?.unwrap_or(0))
+    }
+
+    /// The members, longest-standing first (at most 1,000 in a group).
+    async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SessionMember>> {
+        let members = loaders(ctx)
+            .load_one(MembersKey(self.0.session.id))
+            .await?
+            .unwrap_or_default();
+        Ok(members.into_iter().map(SessionMember).collect())
+    }
+
+    /// The last message, deleted or not; null before the first.
+    async fn last_message(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Message>> {
+        if self.0.session.last_message_seq == 0 {
+            return Ok(None);
+        }
+        let last = loaders(ctx)
+            .load_one(LastMessageKey(self.0.session.id))
+            .await?;
+        Ok(last.map(Message))
+    }
+
+    /// The history, as a Relay connection in either direction: `first`/`after` reads forward
+    /// from a cursor, `last`/`before` backward; with neither, the newest 20. Pages hold 1–100
+    /// messages, always oldest first. Cursors stay valid while new messages arrive.
+    #[graphql(
+        complexity = "first.or(last).unwrap_or(20).clamp(0, 100) as usize * child_complexity"
+    )]
+    async fn messages(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<MessageConnection> {
+        let session_id = self.0.session.id;
+        let after_seq = after
+            .map(|c| decode_message_cursor(session_id, &c))
+            .transpose()?;
+        let before_seq = before
+            .map(|c| decode_message_cursor(session_id, &c))
+            .transpose()?;
+        let window = messages::history_window(session_id, first, after_seq, last, before_seq)?;
+        let mut rows = loaders(ctx)
+            .load_one(HistoryKey(window))
+            .await?
+            .unwrap_or_default();
+        let asked = (window.limit - 1) as usize;
+        let more = rows.len() > asked;
+        match window.from {
+            PageFrom::Start => rows.truncate(asked),
+            PageFrom::End => {
+                if more {
+                    rows.remove(0);
+                }
+            }
+        }
+        let (has_previous, has_next) = match window.from {
+            PageFrom::Start => (after_seq.is_some(), more),
+            PageFrom::End => (more, before_seq.is_some()),
+        };
+        let mut connection = Connection::new(has_previous, has_next);
+        connection.edges.extend(rows.into_iter().map(|m| {
+            Edge::new(
+                encode_cursor(MESSAGE_CURSOR, &format!("{}:{}", m.session_id, m.seq)),
+                Message(m),
+            )
+        }));
+        Ok(connection)
+    }
+}
+
+fn decode_message_cursor(session_id: Uuid, cursor: &str) -> AppResult<i64> {
+    let invalid = || AppError::bad_input("the cursor is not valid for this session");
+    let text = decode_cursor(MESSAGE_CURSOR, cursor)?;
+    let (session, seq) = text.split_once(':').ok_or_else(invalid)?;
+    if session != session_id.to_string() {
+        return Err(invalid());
+    }
+    seq.parse::<i64>()
+        .ok()
+        .filter(|s| *s >= 0)
+        .ok_or_else(invalid)
+}
+
+/// A member of a conversation.
+pub struct SessionMember(pub Member);
+
+/// A member of a conversation, with their role and read marker.
+#[Object]
+impl SessionMember {
+    /// The member.
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+        let user = loaders(ctx)
+            .load_one(UserKey(self.0.user_id))
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        Ok(User::from(user))
+    }
+
+    /// Owner, admin or member.
+    async fn role(&self) -> MemberRole {
+        MemberRole::from_db(&self.0.role)
+    }
+
+    /// When they joined.
+    async fn joined_at(&self) -> DateTime<Utc> {
+        self.0.joined_at
+    }
+
+    /// Their read marker: the `seq` of the last message they have read.
+    async fn read_up_to(&self) -> i64 {
+        self.0.last_read_seq
+    }
+}
+
+/// A message of a conversation.
+pub struct Message(pub MessageRow);
+
+/// A message of a conversation. Deleted messages stay in history with their body erased.
+#[Object]
+impl Message {
+    /// Unique, stable id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Position in its session: 1, 2, 3… with no ties. Use it with `markRead`.
+    async fn seq(&self) -> i64 {
+        self.0.seq
+    }
+
+    /// The text (1–4,000 characters); null once deleted.
+    async fn body(&self) -> Option<&str> {
+        self.0.deleted_at.is_none().then_some(self.0.body.as_str())
+    }
+
+    /// Who sent it.
+    async fn sender(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+        let user = loaders(ctx)
+            .load_one(UserKey(self.0.sender_id))
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        Ok(User::from(user))
+    }
+
+    /// The conversation it belongs to.
+    async fn session(&self, ctx: &Context<'_>) -> async_graphql::Result<Session> {
+        let viewer = ctx.viewer()?;
+        let key = MembershipKey {
+            session_id: self.0.session_id,
+            user_id: viewer.user_id,
+        };
+        let (session, membership) = loaders(ctx)
+            .load_one(key)
+            .await?
+            .ok_or(AppError::NotFound("session"))?;
+        Ok(Session(SessionView {
+            session,
+            membership,
+        }))
+    }
+
+    /// The message this one answers, if any.
+    async fn reply_to(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Message>> {
+        let Some(id) = self.0.reply_to_id else {
+            return Ok(None);
+        };
+        Ok(loaders(ctx).load_one(MessageKey(id)).await?.map(Message))
+    }
+
+    /// The sender's idempotency key; shown to the sender only.
+    async fn client_message_id(&self, ctx: &Context<'_>) -> Option<&str> {
+        let mine = ctx
+            .viewer_opt()
+            .is_some_and(|v| v.user_id == self.0.sender_id);
+        mine.then_some(self.0.client_message_id.as_deref())
+            .flatten()
+    }
+
+    /// When it was sent.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When it was last edited, if ever.
+    async fn edited_at(&self) -> Option<DateTime<Utc>> {
+        self.0.edited_at
+    }
+
+    /// When it was deleted, if it was.
+    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.deleted_at
+    }
+}
+
+/// Conversation queries.
+#[derive(Default)]
+pub struct ConversationQuery;
+
+/// Conversation queries.
+#[Object]
+impl ConversationQuery {
+    /// A conversation of the viewer's. `NOT_FOUND` if it does not exist or the viewer is not
+    /// a member (the two are not told apart).
+    async fn session(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Session> {
+        let viewer = ctx.viewer()?;
+        let id = parse_id(&id, "id")?;
+        Ok(Session(sessions::get(ctx.state(), viewer, id).await?))
+    }
+
+    /// The viewer's conversations, most recently active first: pages of `first` (1–50,
+    /// default 20) after the cursor `after`.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 50) as usize * child_complexity")]
+    async fn sessions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<SessionConnection> {
+        let viewer = ctx.viewer()?;
+        let first = page_size(first, sessions::DEFAULT_PAGE, sessions::MAX_PAGE)?;
+        let after = after
+            .map(|c| decode_keyset(SESSION_CURSOR, &c))
+            .transpose()?;
+        let page = sessions::list(ctx.state(), viewer, first, after).await?;
+        let mut connection = Connection::new(after.is_some(), page.has_next_page);
+        connection
+            .edges
+            .extend(page.sessions.into_iter().map(|view| {
+                let cursor = encode_keyset(
+                    SESSION_CURSOR,
+                    view.session.last_activity_at,
+                    view.session.id,
+                );
+                Edge::new(cursor, Session(view))
+            }));
+        Ok(connection)
+    }
+
+    /// Messages of the viewer's conversations that contain the words of `text` (1–200
+    /// characters; `"exact phrase"`, `or` and `-word` work as in web search), newest first.
+    /// Each hit's `session` says where it was said. Pages of `first` (1–100, default 20).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn search_messages(
+        &self,
+        ctx: &Context<'_>,
+        text: String,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<MessageConnection> {
+        let viewer = ctx.viewer()?;
+        let text = MessageSearch::parse(&text)?;
+        let first = page_size(first, messages::DEFAULT_PAGE, messages::MAX_PAGE)?;
+        let after = after
+            .map(|c| decode_keyset(SEARCH_CURSOR, &c))
+            .transpose()?;
+        let page = messages::search(ctx.state(), viewer, text, first, after).await?;
+        let mut connection = Connection::new(after.is_some(), page.has_next_page);
+        connection.edges.extend(
+            page.messages
+                .into_iter()
+                .map(|m| Edge::new(encode_keyset(SEARCH_CURSOR, m.created_at, m.id), Message(m))),
+        );
+        Ok(connection)
+    }
+}
+
+/// A new group.
+#[derive(InputObject)]
+pub struct CreateGroupInput {
+    /// 1–100 characters after trimming; no control characters.
+    pub title: String,
+    /// The other members (the creator joins as owner). At most 999 others; duplicates and
+    /// the creator are ignored.
+    pub member_ids: Vec<ID>,
+}
+
+/// A message to send.
+#[derive(InputObject)]
+pub struct SendMessageInput {
+    /// The conversation (the viewer must be a member).
+    pub session_id: ID,
+    /// 1–4,000 characters after trimming; newlines and tabs allowed, other control characters
+    /// and NUL refused. Stored NFC-normalized.
+    pub body: String,
+    /// A message of the same session this one answers.
+    pub reply_to_id: Option<ID>,
+    /// An id the client chooses (1–100 printable ASCII characters). Sending again with the
+    /// same id returns the first message instead of a duplicate.
+    pub client_message_id: Option<String>,
+}
+
+fn parse_ids(ids: &[ID], what: &str) -> AppResult<Vec<Uuid>> {
+    ids.iter().map(|id| parse_id(id, what)).collect()
+}
+
+/// Conversation mutations.
+#[derive(Default)]
+pub struct ConversationMutation;
+
+/// Conversation mutations.
+#[Object]
+impl ConversationMutation {
+    /// The direct conversation with another user, created the first time: the same pair always
+    /// gets the same session, whoever starts it. Refused with yourself or a deactivated user
+    /// (`BAD_USER_INPUT`); `NOT_FOUND` for an unknown user.
+    async fn start_direct_session(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+    ) -> async_graphql::Result<Session> {
+        let viewer = ctx.viewer()?;
+        let other = parse_id(&user_id, "userId")?;
+        Ok(Session(
+            sessions::start_direct(ctx.state(), viewer, other).await?,
+        ))
+    }
+
+    /// Creates a group; the viewer becomes its owner. Groups hold at most 1,000 members.
+    async fn create_group_session(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateGroupInput,
+    ) -> async_graphql::Result<Session> {
+        let viewer = ctx.viewer()?;
+        let title = SessionTitle::parse(&input.title)?;
+        let members = parse_ids(&input.member_ids, "memberIds")?;
+        Ok(Session(
+            sessions::create_group(ctx.state(), viewer, title, members).await?,
+        ))
+    }
+
+    /// Adds users to a group (owners and admins). Members already in it are ignored.
+    async fn add_session_members(
+        &self,
+        ctx: &Context<'_>,
+        session_id: ID,
+        user_ids: Vec<ID>,
+    ) -> async_graphql::Result<Session> {
+        let viewer = ctx.viewer()?;
+        let session_id = parse_id(&session_id, "sessionId")?;
+        let users = parse_ids(&user_ids, "userIds")?;
+        let (view, _) = sessions::add_members(ctx.state(), viewer, session_id, users).await?;
+        Ok(Session(view))
+    }
+
+    /// Removes a member from a group: owners remove anyone else, admins plain members. The
+    /// removed member loses access at once.
+    async fn remove_session_member(
+        &self,
+        ctx: &Context<'_>,
+        session_id: ID,
+        user_id: ID,
+    ) -> async_graphql::Result<Session> {
+        let viewer = ctx.viewer()?;
+        let session_id = parse_id(&session_id, "sessionId")?;
+        let user_id = parse_id(&user_id, "userId")?;
+        Ok(Session(
+            sessions::remove_member(ctx.state(), viewer, session_id, user_id).await?,
+        ))
+    }
+
+    /// Leaves a group. When its last owner leaves, the longest-standing member becomes owner.
+    /// Direct sessions cannot be left. Returns true.
+    async fn leave_session(
+        &self,
+        ctx: &Context<'_>,
+        session_id: ID,
+    ) -> async_graphql::Result<bool> {
+        let viewer = ctx.viewer()?;
+        let session_id = parse_id(&session_id, "sessionId")?;
+        sessions::leave(ctx.state(), viewer, session_id).await?;
+        Ok(true)
+    }
+
+    /// Renames a group (owners and admins).
+    async fn rename_session(
+        &self,
+        ctx: &Context<'_>,
+        session_id: ID,
+        title: String,
+    ) -> async_graphql::Result<Session> {
+        let viewer = ctx.viewer()?;
+        let session_id = parse_id(&session_id, "sessionId")?;
+        let title = SessionTitle::parse(&title)?;
+        Ok(Session(
+            sessions::rename(ctx.state(), viewer, session_id, title).await?,
+        ))
+    }
+
+    /// Changes another member's role in a group (owners only).
+    async fn set_session_member_role(
+        &self,
+        ctx: &Context<'_>,
+        session_id: ID,
+        user_id: ID,
+        role: MemberRole,
+    ) -> async_graphql::Result<Session> {
+        let viewer = ctx.viewer()?;
+        let session_id = parse_id(&session_id, "sessionId")?;
+        let user_id = parse_id(&user_id, "userId")?;
+        Ok(Session(
+            sessions::set_member_role(ctx.state(), viewer, session_id, user_id, role).await?,
+        ))
+    }
+
+    /// Moves the viewer's read marker forward to `upTo` (a message `seq`; clamped to the last
+    /// message, never moved back). Unread counts follow.
+    async fn mark_read(
+        &self,
+        ctx: &Context<'_>,
+        session_id: ID,
+        up_to: i64,
+    ) -> async_graphql::Result<Session> {
+        let viewer = ctx.viewer()?;
+        let session_id = parse_id(&session_id, "sessionId")?;
+        Ok(Session(
+            sessions::mark_read(ctx.state(), viewer, session_id, up_to).await?,
+        ))
+    }
+
+    /// Sends a message to a conversation of the viewer's. Also marks it read for the sender.
+    async fn send_message(
+        &self,
+        ctx: &Context<'_>,
+        input: SendMessageInput,
+    ) -> async_graphql::Result<Message> {
+        let viewer = ctx.viewer()?;
+        let outgoing = Outgoing {
+            session_id: parse_id(&input.session_id, "sessionId")?,
+            body: MessageBody::parse(&input.body)?,
+            reply_to: input
+                .reply_to_id
+                .as_ref()
+                .map(|id| parse_id(id, "replyToId"))
+                .transpose()?,
+            client_message_id: input
+                .client_message_id
+                .as_deref()
+                .map(ClientMessageId::parse)
+                .transpose()?,
+        };
+        let sent = messages::send(ctx.state(), viewer, outgoing).await?;
+        Ok(Message(sent.message))
+    }
+
+    /// Replaces the text of the viewer's own message; sets `editedAt`.
+    async fn edit_message(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        body: String,
+    ) -> async_graphql::Result<Message> {
+        let viewer = ctx.viewer()?;
+        let id = parse_id(&id, "id")?;
+        let body = MessageBody::parse(&body)?;
+        Ok(Message(
+            messages::edit(ctx.state(), viewer, id, body).await?,
+        ))
+    }
+
+    /// Deletes a message: its body is erased, it stays in history as deleted. The sender may,
+    /// and in a group its owners and admins.
+    async fn delete_message(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Message> {
+        let viewer = ctx.viewer()?;
+        let id = parse_id(&id, "id")?;
+        Ok(Message(messages::delete(ctx.state(), viewer, id).await?))
+    }
+}

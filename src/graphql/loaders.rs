@@ -1,0 +1,249 @@
+//! DataLoaders: every parent-to-child edge of the schema loads through one of these, so a
+//! request's SQL round trips do not grow with the number of sessions or messages in it.
+//! One key type per lookup; one query per batch; results in a map.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::models::message::{self as message_model, Message, PageFrom, Window};
+use crate::models::session::{self as session_model, Member, Session};
+use crate::models::user::{self as user_model, User};
+use crate::state::AppState;
+
+/// The loader type the schema holds.
+pub type Loaders = DataLoader<DbLoader>;
+
+/// Builds the loaders over the state's pool. They cache nothing (batches are per dispatch),
+/// so one instance serves every request and WebSocket connection without going stale.
+pub fn loaders(state: AppState) -> Loaders {
+    DataLoader::new(DbLoader { state }, tokio::spawn)
+}
+
+/// Loads rows for the keys below.
+pub struct DbLoader {
+    state: AppState,
+}
+
+type LoadResult<K, V> = Result<HashMap<K, V>, async_graphql::Error>;
+
+fn fail(e: impl Into<AppError>) -> async_graphql::Error {
+    e.into().into()
+}
+
+/// A user by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UserKey(pub Uuid);
+
+impl Loader<UserKey> for DbLoader {
+    type Value = User;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[UserKey]) -> LoadResult<UserKey, User> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let mut conn = self.state.db().await.map_err(fail)?;
+        let users = user_model::find_many(&mut conn, &ids).await.map_err(fail)?;
+        Ok(users.into_iter().map(|u| (UserKey(u.id), u)).collect())
+    }
+}
+
+/// A session together with one member's row: how that member sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MembershipKey {
+    /// The session.
+    pub session_id: Uuid,
+    /// The member.
+    pub user_id: Uuid,
+}
+
+impl Loader<MembershipKey> for DbLoader {
+    type Value = (Session, Member);
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[MembershipKey]) -> LoadResult<MembershipKey, (Session, Member)> {
+        let mut by_user: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            by_user.entry(key.user_id).or_default().push(key.session_id);
+        }
+        let mut conn = self.state.db().await.map_err(fail)?;
+        let mut out = HashMap::new();
+        for (user_id, session_ids) in by_user {
+            let rows = session_model::find_many_for_member(&mut conn, user_id, &session_ids)
+                .await
+                .map_err(fail)?;
+            out.extend(rows.into_iter().map(|(session, member)| {
+                let key = MembershipKey {
+                    session_id: session.id,
+                    user_id,
+                };
+                (key, (session, member))
+            }));
+        }
+        Ok(out)
+    }
+}
+
+/// All members of a session, longest-standing first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MembersKey(pub Uuid);
+
+impl Loader<MembersKey> for DbLoader {
+    type Value = Vec<Member>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[MembersKey]) -> LoadResult<MembersKey, Vec<Member>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let mut conn = self.state.db().await.map_err(fail)?;
+        let members = session_model::members_of(&mut conn, &ids)
+            .await
+            .map_err(fail)?;
+        let mut out: HashMap<MembersKey, Vec<Member>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for member in members {
+            out.entry(MembersKey(member.session_id))
+                .or_default()
+                .push(member);
+        }
+        Ok(out)
+    }
+}
+
+/// The last message of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LastMessageKey(pub Uuid);
+
+impl Loader<LastMessageKey> for DbLoader {
+    type Value = Message;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[LastMessageKey]) -> LoadResult<LastMessageKey, Message> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let mut conn = self.state.db().await.map_err(fail)?;
+        let messages = message_model::last_of_sessions(&mut conn, &ids)
+            .await
+            .map_err(fail)?;
+        Ok(messages
+            .into_iter()
+            .map(|m| (LastMessageKey(m.session_id), m))
+            .collect())
+    }
+}
+
+/// A member's unread count in a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UnreadKey {
+    /// The session.
+    pub session_id: Uuid,
+    /// The member.
+    pub user_id: Uuid,
+}
+
+impl Loader<UnreadKey> for DbLoader {
+    type Value = i64;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[UnreadKey]) -> LoadResult<UnreadKey, i64> {
+        let mut by_user: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            by_user.entry(key.user_id).or_default().push(key.session_id);
+        }
+        let mut conn = self.state.db().await.map_err(fail)?;
+        let mut out = HashMap::new();
+        for (user_id, session_ids) in by_user {
+            let counts = session_model::unread_counts(&mut conn, user_id, &session_ids)
+                .await
+                .map_err(fail)?;
+            out.extend(counts.into_iter().map(|(session_id, n)| {
+                (
+                    UnreadKey {
+                        session_id,
+                        user_id,
+                    },
+                    n,
+                )
+            }));
+        }
+        Ok(out)
+    }
+}
+
+/// A message by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MessageKey(pub Uuid);
+
+impl Loader<MessageKey> for DbLoader {
+    type Value = Message;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[MessageKey]) -> LoadResult<MessageKey, Message> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let mut conn = self.state.db().await.map_err(fail)?;
+        let messages = message_model::find_many(&mut conn, &ids)
+            .await
+            .map_err(fail)?;
+        Ok(messages
+            .into_iter()
+            .map(|m| (MessageKey(m.id), m))
+            .collect())
+    }
+}
+
+/// A window of a session's history. The value is in ascending sequence order and may hold
+/// one message more than asked (the caller trims it and knows more exist).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HistoryKey(pub Window);
+
+impl Loader<HistoryKey> for DbLoader {
+    type Value = Vec<Message>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[HistoryKey]) -> LoadResult<HistoryKey, Vec<Message>> {
+        // Windows with the same limit and direction share one lateral query.
+        let mut groups: HashMap<(i64, PageFrom), Vec<Window>> = HashMap::new();
+        for key in keys {
+            groups
+                .entry((key.0.limit, key.0.from))
+                .or_default()
+                .push(key.0);
+        }
+        let mut conn = self.state.db().await.map_err(fail)?;
+        let mut out = HashMap::new();
+        for windows in groups.into_values() {
+            let rows = message_model::windows(&mut conn, &windows)
+                .await
+                .map_err(fail)?;
+            let mut by_session: HashMap<Uuid, Vec<Message>> = HashMap::new();
+            for row in rows {
+                by_session.entry(row.session_id).or_default().push(row);
+            }
+            for window in windows {
+                // Two windows of one batch on the same session are rare (two aliases of
+                // `messages` with different cursors); give each its own slice.
+                let mut rows: Vec<Message> = by_session
+                    .get(&window.session_id)
+                    .map(|all| {
+                        all.iter()
+                            .filter(|m| window.after_seq.is_none_or(|a| m.seq > a))
+                            .filter(|m| window.before_seq.is_none_or(|b| m.seq < b))
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                rows.sort_by_key(|m| m.seq);
+                let keep = window.limit.max(0) as usize;
+                if rows.len() > keep {
+                    match window.from {
+                        PageFrom::Start => rows.truncate(keep),
+                        PageFrom::End => {
+                            rows.drain(..rows.len() - keep);
+                        }
+                    }
+                }
+                out.insert(HistoryKey(window), rows);
+            }
+        }
+        Ok(out)
+    }
+}

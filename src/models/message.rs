@@ -1,0 +1,285 @@
+//! The `messages` table.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::{Insertable, Queryable, QueryableByName, Selectable};
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::{messages, sessions};
+
+/// A row of `messages`.
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = messages, check_for_backend(diesel::pg::Pg))]
+pub struct Message {
+    /// Primary key.
+    pub id: Uuid,
+    /// The conversation.
+    pub session_id: Uuid,
+    /// Who sent it.
+    pub sender_id: Uuid,
+    /// Position in the conversation (1, 2, 3, … without ties).
+    pub seq: i64,
+    /// The text; empty once deleted.
+    pub body: String,
+    /// The message it answers.
+    pub reply_to_id: Option<Uuid>,
+    /// The sender's idempotency key.
+    pub client_message_id: Option<String>,
+    /// Send time.
+    pub created_at: DateTime<Utc>,
+    /// Last edit time.
+    pub edited_at: Option<DateTime<Utc>>,
+    /// Deletion time.
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// A new message.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = messages)]
+pub struct NewMessage<'a> {
+    /// Primary key (uuid v7).
+    pub id: Uuid,
+    /// The conversation.
+    pub session_id: Uuid,
+    /// Who sent it.
+    pub sender_id: Uuid,
+    /// Its sequence number.
+    pub seq: i64,
+    /// Validated body.
+    pub body: &'a str,
+    /// The message it answers.
+    pub reply_to_id: Option<Uuid>,
+    /// The sender's idempotency key.
+    pub client_message_id: Option<&'a str>,
+}
+
+/// Takes the next sequence number of a session, if `user_id` is a member, and bumps its
+/// activity. Locks the session row until commit, so sequence numbers have no ties.
+pub async fn next_seq_for_member(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    user_id: Uuid,
+) -> diesel::QueryResult<Option<i64>> {
+    #[derive(QueryableByName)]
+    struct Seq {
+        #[diesel(sql_type = BigInt)]
+        last_message_seq: i64,
+    }
+    let row: Option<Seq> = diesel::sql_query(
+        "UPDATE sessions SET last_message_seq = last_message_seq + 1, \
+                last_message_at = now(), last_activity_at = now() \
+          WHERE id = $1 AND EXISTS \
+                (SELECT 1 FROM session_members WHERE session_id = $1 AND user_id = $2) \
+          RETURNING last_message_seq",
+    )
+    .bind::<SqlUuid, _>(session_id)
+    .bind::<SqlUuid, _>(user_id)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(row.map(|r| r.last_message_seq))
+}
+
+/// Inserts a message.
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    new: &NewMessage<'_>,
+) -> diesel::QueryResult<Message> {
+    diesel::insert_into(messages::table)
+        .values(new)
+        .returning(Message::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The message a sender already sent with this client message id.
+pub async fn find_by_client_id(
+    conn: &mut AsyncPgConnection,
+    sender_id: Uuid,
+    client_message_id: &str,
+) -> diesel::QueryResult<Option<Message>> {
+    messages::table
+        .filter(messages::sender_id.eq(sender_id))
+        .filter(messages::client_message_id.eq(client_message_id))
+        .select(Message::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// One message.
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> diesel::QueryResult<Option<Message>> {
+    messages::table
+        .find(id)
+        .select(Message::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Messages by id.
+pub async fn find_many(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> diesel::QueryResult<Vec<Message>> {
+    messages::table
+        .filter(messages::id.eq_any(ids))
+        .select(Message::as_select())
+        .load(conn)
+        .await
+}
+
+/// Replaces a message's body and sets `edited_at`.
+pub async fn update_body(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    body: &str,
+) -> diesel::QueryResult<Message> {
+    diesel::update(messages::table.find(id))
+        .set((
+            messages::body.eq(body),
+            messages::edited_at.eq(diesel::dsl::now),
+        ))
+        .returning(Message::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Soft-deletes a message: erases the body and sets `deleted_at`.
+pub async fn soft_delete(conn: &mut AsyncPgConnection, id: Uuid) -> diesel::QueryResult<Message> {
+    diesel::update(messages::table.find(id))
+        .set((
+            messages::body.eq(""),
+            messages::deleted_at.eq(diesel::dsl::now),
+        ))
+        .returning(Message::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The last message of each of these sessions: one query for any number of sessions.
+pub async fn last_of_sessions(
+    conn: &mut AsyncPgConnection,
+    session_ids: &[Uuid],
+) -> diesel::QueryResult<Vec<Message>> {
+    diesel::sql_query(
+        "SELECT m.* FROM sessions s \
+           JOIN messages m ON m.session_id = s.id AND m.seq = s.last_message_seq \
+          WHERE s.id = ANY($1)",
+    )
+    .bind::<Array<SqlUuid>, _>(session_ids)
+    .load(conn)
+    .await
+}
+
+/// Which end of a history page to read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PageFrom {
+    /// Oldest first, after a position (`first`/`after`).
+    Start,
+    /// Newest first, before a position (`last`/`before`).
+    End,
+}
+
+/// One history window: a session, exclusive bounds, a limit and a direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Window {
+    /// The conversation.
+    pub session_id: Uuid,
+    /// Only messages with a greater sequence number.
+    pub after_seq: Option<i64>,
+    /// Only messages with a smaller sequence number.
+    pub before_seq: Option<i64>,
+    /// At most this many.
+    pub limit: i64,
+    /// Read from the oldest or the newest end.
+    pub from: PageFrom,
+}
+
+/// Messages of many windows that share a limit and direction, in one query (a lateral join
+/// over the windows). Rows come back in no particular order.
+pub async fn windows(
+    conn: &mut AsyncPgConnection,
+    windows: &[Window],
+) -> diesel::QueryResult<Vec<Message>> {
+    let Some(first) = windows.first() else {
+        return Ok(Vec::new());
+    };
+    let ids: Vec<Uuid> = windows.iter().map(|w| w.session_id).collect();
+    let after: Vec<Option<i64>> = windows.iter().map(|w| w.after_seq).collect();
+    let before: Vec<Option<i64>> = windows.iter().map(|w| w.before_seq).collect();
+    let order = match first.from {
+        PageFrom::Start => "ASC",
+        PageFrom::End => "DESC",
+    };
+    diesel::sql_query(format!(
+        "SELECT m.* FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS w(session_id, after_seq, before_seq) \
+         CROSS JOIN LATERAL ( \
+           SELECT * FROM messages \
+            WHERE messages.session_id = w.session_id \
+              AND (w.after_seq IS NULL OR messages.seq > w.after_seq) \
+              AND (w.before_seq IS NULL OR messages.seq < w.before_seq) \
+            ORDER BY messages.seq {order} LIMIT $4) m"
+    ))
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Nullable<BigInt>>, _>(after)
+    .bind::<Array<Nullable<BigInt>>, _>(before)
+    .bind::<BigInt, _>(first.limit)
+    .load(conn)
+    .await
+}
+
+/// Full-text search over the messages of the sessions a user belongs to, newest first,
+/// after a `(created_at, id)` cursor.
+pub async fn search_for_member(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    text: &str,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> diesel::QueryResult<Vec<Message>> {
+    let (after_at, after_id) = match after {
+        Some((at, id)) => (Some(at), Some(id)),
+        None => (None, None),
+    };
+    diesel::sql_query(
+        "SELECT m.id, m.session_id, m.sender_id, m.seq, m.body, m.reply_to_id, \
+                m.client_message_id, m.created_at, m.edited_at, m.deleted_at \
+           FROM messages m \
+           JOIN session_members sm ON sm.session_id = m.session_id AND sm.user_id = $1 \
+          WHERE m.search @@ websearch_to_tsquery('simple', $2) \
+            AND m.deleted_at IS NULL \
+            AND ($3::timestamptz IS NULL OR (m.created_at, m.id) < ($3, $4)) \
+          ORDER BY m.created_at DESC, m.id DESC \
+          LIMIT $5",
+    )
+    .bind::<SqlUuid, _>(user_id)
+    .bind::<Text, _>(text)
+    .bind::<Nullable<Timestamptz>, _>(after_at)
+    .bind::<Nullable<SqlUuid>, _>(after_id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
+/// The session id of a message joined with nothing else (for authorization lookups).
+pub async fn session_of(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> diesel::QueryResult<Option<Uuid>> {
+    messages::table
+        .find(id)
+        .select(messages::session_id)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Whether a session exists (for telling a typed error apart; never shown to non-members).
+pub async fn session_exists(conn: &mut AsyncPgConnection, id: Uuid) -> diesel::QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(sessions::table.find(id)))
+        .get_result(conn)
+        .await
+}

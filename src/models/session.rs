@@ -1,0 +1,363 @@
+//! The `sessions` (conversations) and `session_members` tables.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::{Insertable, Queryable, QueryableByName, Selectable};
+use diesel::sql_types::{Array, BigInt, Uuid as SqlUuid};
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::{session_members, sessions};
+
+/// A row of `sessions`.
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
+pub struct Session {
+    /// Primary key.
+    pub id: Uuid,
+    /// `direct` or `group`.
+    pub kind: String,
+    /// Group title.
+    pub title: Option<String>,
+    /// Creator.
+    pub created_by: Uuid,
+    /// Smaller user id of a direct pair.
+    pub direct_user_low: Option<Uuid>,
+    /// Larger user id of a direct pair.
+    pub direct_user_high: Option<Uuid>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Time of the last message.
+    pub last_message_at: Option<DateTime<Utc>>,
+    /// Time of the last activity (inbox order).
+    pub last_activity_at: DateTime<Utc>,
+    /// Sequence number of the last message.
+    pub last_message_seq: i64,
+    /// Per-session event counter.
+    pub event_seq: i64,
+}
+
+impl Session {
+    /// Whether this is a group (not a direct conversation).
+    pub fn is_group(&self) -> bool {
+        self.kind == "group"
+    }
+}
+
+/// A row of `session_members`.
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName, Insertable)]
+#[diesel(table_name = session_members, check_for_backend(diesel::pg::Pg))]
+pub struct Member {
+    /// The conversation.
+    pub session_id: Uuid,
+    /// The member.
+    pub user_id: Uuid,
+    /// `owner`, `admin` or `member`.
+    pub role: String,
+    /// When they joined.
+    pub joined_at: DateTime<Utc>,
+    /// Sequence number of the last message they read.
+    pub last_read_seq: i64,
+}
+
+/// A new conversation.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct NewSession<'a> {
+    /// Primary key (uuid v7).
+    pub id: Uuid,
+    /// `direct` or `group`.
+    pub kind: &'a str,
+    /// Group title.
+    pub title: Option<&'a str>,
+    /// Creator.
+    pub created_by: Uuid,
+    /// Smaller user id of a direct pair.
+    pub direct_user_low: Option<Uuid>,
+    /// Larger user id of a direct pair.
+    pub direct_user_high: Option<Uuid>,
+}
+
+/// Inserts a direct session unless the pair already has one; returns the new row or `None`.
+pub async fn insert_direct_if_absent(
+    conn: &mut AsyncPgConnection,
+    new: &NewSession<'_>,
+) -> diesel::QueryResult<Option<Session>> {
+    diesel::insert_into(sessions::table)
+        .values(new)
+        .on_conflict_do_nothing()
+        .returning(Session::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+/// The direct session of an ordered pair.
+pub async fn find_direct(
+    conn: &mut AsyncPgConnection,
+    low: Uuid,
+    high: Uuid,
+) -> diesel::QueryResult<Option<Session>> {
+    sessions::table
+        .filter(sessions::kind.eq("direct"))
+        .filter(sessions::direct_user_low.eq(low))
+        .filter(sessions::direct_user_high.eq(high))
+        .select(Session::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Inserts a session (a group).
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    new: &NewSession<'_>,
+) -> diesel::QueryResult<Session> {
+    diesel::insert_into(sessions::table)
+        .values(new)
+        .returning(Session::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Adds members; existing members are left as they are. Returns the rows actually added.
+pub async fn insert_members(
+    conn: &mut AsyncPgConnection,
+    members: &[Member],
+) -> diesel::QueryResult<Vec<Member>> {
+    diesel::insert_into(session_members::table)
+        .values(members)
+        .on_conflict_do_nothing()
+        .returning(Member::as_returning())
+        .get_results(conn)
+        .await
+}
+
+/// The session with this id, with the viewer's membership, if the viewer is a member.
+pub async fn find_for_member(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    user_id: Uuid,
+) -> diesel::QueryResult<Option<(Session, Member)>> {
+    sessions::table
+        .inner_join(session_members::table)
+        .filter(sessions::id.eq(session_id))
+        .filter(session_members::user_id.eq(user_id))
+        .select((Session::as_select(), Member::as_select()))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Like [`find_for_member`], locking the session row (serializes membership changes).
+pub async fn lock_for_member(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    user_id: Uuid,
+) -> diesel::QueryResult<Option<(Session, Member)>> {
+    sessions::table
+        .inner_join(session_members::table)
+        .filter(sessions::id.eq(session_id))
+        .filter(session_members::user_id.eq(user_id))
+        .select((Session::as_select(), Member::as_select()))
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The viewer's sessions, most recently active first, after the keyset cursor if any.
+pub async fn list_for_member(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> diesel::QueryResult<Vec<(Session, Member)>> {
+    use diesel::BoolExpressionMethods;
+    let mut query = sessions::table
+        .inner_join(session_members::table)
+        .filter(session_members::user_id.eq(user_id))
+        .select((Session::as_select(), Member::as_select()))
+        .into_boxed();
+    if let Some((at, id)) = after {
+        query = query.filter(
+            sessions::last_activity_at
+                .lt(at)
+                .or(sessions::last_activity_at.eq(at).and(sessions::id.lt(id))),
+        );
+    }
+    query
+        .order((sessions::last_activity_at.desc(), sessions::id.desc()))
+        .limit(limit)
+        .load(conn)
+        .await
+}
+
+/// These sessions with one member's row, where that user is a member.
+pub async fn find_many_for_member(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    session_ids: &[Uuid],
+) -> diesel::QueryResult<Vec<(Session, Member)>> {
+    sessions::table
+        .inner_join(session_members::table)
+        .filter(sessions::id.eq_any(session_ids))
+        .filter(session_members::user_id.eq(user_id))
+        .select((Session::as_select(), Member::as_select()))
+        .load(conn)
+        .await
+}
+
+/// Sessions by id.
+pub async fn find_many(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> diesel::QueryResult<Vec<Session>> {
+    sessions::table
+        .filter(sessions::id.eq_any(ids))
+        .select(Session::as_select())
+        .load(conn)
+        .await
+}
+
+/// Members of these sessions, longest-standing first.
+pub async fn members_of(
+    conn: &mut AsyncPgConnection,
+    session_ids: &[Uuid],
+) -> diesel::QueryResult<Vec<Member>> {
+    session_members::table
+        .filter(session_members::session_id.eq_any(session_ids))
+        .order((
+            session_members::session_id,
+            session_members::joined_at,
+            session_members::user_id,
+        ))
+        .select(Member::as_select())
+        .load(conn)
+        .await
+}
+
+/// Number of members of a session.
+pub async fn member_count(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+) -> diesel::QueryResult<i64> {
+    session_members::table
+        .filter(session_members::session_id.eq(session_id))
+        .count()
+        .get_result(conn)
+        .await
+}
+
+/// One member's row.
+pub async fn find_member(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    user_id: Uuid,
+) -> diesel::QueryResult<Option<Member>> {
+    session_members::table
+        .find((session_id, user_id))
+        .select(Member::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Removes a member; returns whether a row was removed.
+pub async fn delete_member(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    user_id: Uuid,
+) -> diesel::QueryResult<bool> {
+    diesel::delete(session_members::table.find((session_id, user_id)))
+        .execute(conn)
+        .await
+        .map(|n| n > 0)
+}
+
+/// Changes a member's role.
+pub async fn set_member_role(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    user_id: Uuid,
+    role: &str,
+) -> diesel::QueryResult<()> {
+    diesel::update(session_members::table.find((session_id, user_id)))
+        .set(session_members::role.eq(role))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Renames a group and bumps its activity.
+pub async fn set_title(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    title: &str,
+) -> diesel::QueryResult<Session> {
+    diesel::update(sessions::table.find(session_id))
+        .set((
+            sessions::title.eq(title),
+            sessions::last_activity_at.eq(diesel::dsl::now),
+        ))
+        .returning(Session::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Moves a member's read marker forward (never back), up to the last message. Returns the
+/// new marker.
+pub async fn advance_read_marker(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    user_id: Uuid,
+    up_to: i64,
+) -> diesel::QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Marker {
+        #[diesel(sql_type = BigInt)]
+        last_read_seq: i64,
+    }
+    let row: Marker = diesel::sql_query(
+        "UPDATE session_members sm \
+         SET last_read_seq = GREATEST(sm.last_read_seq, LEAST($3, s.last_message_seq)) \
+         FROM sessions s \
+         WHERE s.id = sm.session_id AND sm.session_id = $1 AND sm.user_id = $2 \
+         RETURNING sm.last_read_seq",
+    )
+    .bind::<SqlUuid, _>(session_id)
+    .bind::<SqlUuid, _>(user_id)
+    .bind::<BigInt, _>(up_to)
+    .get_result(conn)
+    .await?;
+    Ok(row.last_read_seq)
+}
+
+/// Unread messages (from others, not deleted, after the marker) of one member in each of
+/// these sessions: one query for any number of sessions.
+pub async fn unread_counts(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    session_ids: &[Uuid],
+) -> diesel::QueryResult<Vec<(Uuid, i64)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = SqlUuid)]
+        session_id: Uuid,
+        #[diesel(sql_type = BigInt)]
+        unread: i64,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT sm.session_id, \
+                (SELECT count(*) FROM messages m \
+                  WHERE m.session_id = sm.session_id AND m.seq > sm.last_read_seq \
+                    AND m.deleted_at IS NULL AND m.sender_id <> sm.user_id) AS unread \
+           FROM session_members sm \
+          WHERE sm.user_id = $1 AND sm.session_id = ANY($2)",
+    )
+    .bind::<SqlUuid, _>(user_id)
+    .bind::<Array<SqlUuid>, _>(session_ids)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.session_id, r.unread)).collect())
+}

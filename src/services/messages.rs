@@ -1,0 +1,278 @@
+//! Messages: sending (idempotent per client message id), editing, deleting, history windows
+//! and search.
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use uuid::Uuid;
+
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult, unique_violation};
+use crate::models::message::{self as message_model, Message, NewMessage, PageFrom, Window};
+use crate::models::session as session_model;
+use crate::services::input::{ClientMessageId, MessageBody, MessageSearch};
+use crate::services::sessions::MemberRole;
+use crate::state::AppState;
+
+/// Largest page of history or search results.
+pub const MAX_PAGE: usize = 100;
+/// History page size when none is asked for.
+pub const DEFAULT_PAGE: usize = 20;
+
+/// A message to send, validated.
+#[derive(Debug)]
+pub struct Outgoing {
+    /// The conversation.
+    pub session_id: Uuid,
+    /// The text.
+    pub body: MessageBody,
+    /// The message this one answers (same session).
+    pub reply_to: Option<Uuid>,
+    /// The client's idempotency key.
+    pub client_message_id: Option<ClientMessageId>,
+}
+
+/// What a send did.
+#[derive(Debug)]
+pub struct Sent {
+    /// The stored message.
+    pub message: Message,
+    /// False when a retry found the message sent the first time.
+    pub created: bool,
+}
+
+/// Why a send transaction rolled back.
+enum SendFailure {
+    /// A rule or the database said no.
+    App(AppError),
+    /// The client message id was used by a concurrent send that committed first: roll back
+    /// (giving the sequence number back) and return that message.
+    Duplicate,
+}
+
+impl From<AppError> for SendFailure {
+    fn from(e: AppError) -> Self {
+        Self::App(e)
+    }
+}
+
+impl From<diesel::result::Error> for SendFailure {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::App(e.into())
+    }
+}
+
+/// Sends a message: one short transaction that checks membership and takes the next sequence
+/// number (one statement, locking the session row), checks the reply target, inserts, and
+/// moves the sender's read marker. A retry with the same client message id returns the first
+/// message, even when the two race on different servers (the unique index decides).
+pub async fn send(state: &AppState, viewer: &Viewer, out: Outgoing) -> AppResult<Sent> {
+    let sender = viewer.user_id;
+    let mut conn = state.db().await?;
+    if let Some(client_id) = &out.client_message_id
+        && let Some(existing) =
+            message_model::find_by_client_id(&mut conn, sender, client_id.as_str()).await?
+    {
+        return same_send(existing, out.session_id);
+    }
+    let outcome = conn
+        .transaction::<_, SendFailure, _>(async |conn| {
+            let seq = message_model::next_seq_for_member(conn, out.session_id, sender)
+                .await?
+                .ok_or(AppError::NotFound("session"))?;
+            if let Some(reply_to) = out.reply_to {
+                let same_session = message_model::session_of(conn, reply_to).await?;
+                if same_session != Some(out.session_id) {
+                    return Err(AppError::bad_input(
+                        "replyToId must name a message of the same session",
+                    )
+                    .into());
+                }
+            }
+            let new = NewMessage {
+                id: Uuid::now_v7(),
+                session_id: out.session_id,
+                sender_id: sender,
+                seq,
+                body: out.body.as_str(),
+                reply_to_id: out.reply_to,
+                client_message_id: out.client_message_id.as_ref().map(ClientMessageId::as_str),
+            };
+            let message = match message_model::insert(conn, &new).await {
+                Ok(message) => message,
+                Err(e) if unique_violation(&e) == Some("messages_client_message_id_key") => {
+                    return Err(SendFailure::Duplicate);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            session_model::advance_read_marker(conn, out.session_id, sender, seq).await?;
+            Ok(message)
+        })
+        .await;
+    match outcome {
+        Ok(message) => Ok(Sent {
+            message,
+            created: true,
+        }),
+        Err(SendFailure::Duplicate) => send_duplicate(state, sender, &out).await,
+        Err(SendFailure::App(e)) => Err(e),
+    }
+}
+
+/// Loads the message that won a race on the same client message id.
+async fn send_duplicate(state: &AppState, sender: Uuid, out: &Outgoing) -> AppResult<Sent> {
+    let client_id = out
+        .client_message_id
+        .as_ref()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("duplicate without a client id")))?;
+    let mut conn = state.db().await?;
+    let existing = message_model::find_by_client_id(&mut conn, sender, client_id.as_str())
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("duplicate message not found")))?;
+    same_send(existing, out.session_id)
+}
+
+fn same_send(existing: Message, session_id: Uuid) -> AppResult<Sent> {
+    if existing.session_id != session_id {
+        return Err(AppError::conflict(
+            "this clientMessageId was already used for a message in another session",
+        ));
+    }
+    Ok(Sent {
+        message: existing,
+        created: false,
+    })
+}
+
+/// A message the viewer may see (as a member of its session), with their role there.
+async fn visible_message(
+    conn: &mut diesel_async::AsyncPgConnection,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<(Message, MemberRole, bool)> {
+    let message = message_model::find(conn, id)
+        .await?
+        .ok_or(AppError::NotFound("message"))?;
+    let (session, member) =
+        session_model::find_for_member(conn, message.session_id, viewer.user_id)
+            .await?
+            .ok_or(AppError::NotFound("message"))?;
+    Ok((
+        message,
+        MemberRole::from_db(&member.role),
+        session.is_group(),
+    ))
+}
+
+/// Edits the viewer's own message. Deleted messages cannot be edited.
+pub async fn edit(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    body: MessageBody,
+) -> AppResult<Message> {
+    let mut conn = state.db().await?;
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let (message, _, _) = visible_message(conn, viewer, id).await?;
+        if message.sender_id != viewer.user_id {
+            return Err(AppError::forbidden("only the sender can edit a message"));
+        }
+        if message.deleted_at.is_some() {
+            return Err(AppError::bad_input("a deleted message cannot be edited"));
+        }
+        Ok(message_model::update_body(conn, id, body.as_str()).await?)
+    })
+    .await
+}
+
+/// Deletes a message (softly: it stays in history, its body erased). The sender may, and in
+/// a group so may its owners and admins. Deleting twice is harmless.
+pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<Message> {
+    let mut conn = state.db().await?;
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let (message, role, is_group) = visible_message(conn, viewer, id).await?;
+        let allowed = message.sender_id == viewer.user_id || (is_group && role.manages());
+        if !allowed {
+            return Err(AppError::forbidden(
+                "only the sender, or a group's owners and admins, can delete a message",
+            ));
+        }
+        if message.deleted_at.is_some() {
+            return Ok(message);
+        }
+        Ok(message_model::soft_delete(conn, id).await?)
+    })
+    .await
+}
+
+/// Relay arguments of a history page, checked and turned into a window.
+pub fn history_window(
+    session_id: Uuid,
+    first: Option<i32>,
+    after: Option<i64>,
+    last: Option<i32>,
+    before: Option<i64>,
+) -> AppResult<Window> {
+    let size = |n: i32, name: &str| {
+        if n >= 1 && n as usize <= MAX_PAGE {
+            Ok(n as i64)
+        } else {
+            Err(AppError::bad_input(format!(
+                "{name} must be between 1 and {MAX_PAGE}"
+            )))
+        }
+    };
+    let (limit, from) = match (first, last) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::bad_input("pass first or last, not both"));
+        }
+        (Some(n), None) => (size(n, "first")?, PageFrom::Start),
+        (None, Some(n)) => (size(n, "last")?, PageFrom::End),
+        // Without either: from `after` forwards, else the newest messages.
+        (None, None) if after.is_some() && before.is_none() => {
+            (DEFAULT_PAGE as i64, PageFrom::Start)
+        }
+        (None, None) => (DEFAULT_PAGE as i64, PageFrom::End),
+    };
+    Ok(Window {
+        session_id,
+        after_seq: after,
+        before_seq: before,
+        // One more than asked, to tell whether more exist.
+        limit: limit + 1,
+        from,
+    })
+}
+
+/// A page of search results, newest first.
+#[derive(Debug)]
+pub struct SearchPage {
+    /// The hits.
+    pub messages: Vec<Message>,
+    /// Whether more follow.
+    pub has_next_page: bool,
+}
+
+/// Finds messages by words in the sessions the viewer belongs to, newest first.
+pub async fn search(
+    state: &AppState,
+    viewer: &Viewer,
+    text: MessageSearch,
+    first: usize,
+    after: Option<(DateTime<Utc>, Uuid)>,
+) -> AppResult<SearchPage> {
+    let mut conn = state.db().await?;
+    let mut messages = message_model::search_for_member(
+        &mut conn,
+        viewer.user_id,
+        text.as_str(),
+        after,
+        first as i64 + 1,
+    )
+    .await?;
+    let has_next_page = messages.len() > first;
+    messages.truncate(first);
+    Ok(SearchPage {
+        messages,
+        has_next_page,
+    })
+}
