@@ -138,7 +138,10 @@ diesel::joinable!(session_members -> sessions (session_id));
 diesel::joinable!(session_members -> users (user_id));
 diesel::joinable!(token_families -> users (user_id));
 
+diesel::joinable!(events -> sessions (session_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    events,
     messages,
     refresh_tokens,
     session_members,
@@ -146,3 +149,39 @@ diesel::allow_tables_to_appear_in_same_query!(
     token_families,
     users,
 );
+
+diesel::table! {
+    /// The event log of live subscriptions, ordered by (xid, id).
+    events (id) {
+        /// Insertion order.
+        id -> Int8,
+        /// The writing transaction's id.
+        xid -> Int8,
+        /// The conversation.
+        session_id -> Uuid,
+        /// What happened.
+        kind -> Text,
+        /// Who did it.
+        actor_id -> Nullable<Uuid>,
+        /// Whom it concerns (member added, removed, read marker).
+        subject_id -> Nullable<Uuid>,
+        /// The message concerned.
+        message_id -> Nullable<Uuid>,
+        /// Small extra data (new title, read position).
+        detail -> Nullable<Jsonb>,
+        /// When it happened.
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// How far the event log has been pruned.
+    event_retention (singleton) {
+        /// Always true: one row.
+        singleton -> Bool,
+        /// Transaction id of the newest pruned event.
+        pruned_xid -> Int8,
+        /// Id of the newest pruned event.
+        pruned_id -> Int8,
+    }
+}

@@ -28,7 +28,7 @@ async fn table_count(db: &TestDb) -> i64 {
     let row: Count = diesel::sql_query(
         "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public' \
          AND table_name IN ('users', 'token_families', 'refresh_tokens', 'sessions', \
-         'session_members', 'messages')",
+         'session_members', 'messages', 'events', 'event_retention')",
     )
     .get_result(&mut conn)
     .await
@@ -40,11 +40,11 @@ async fn table_count(db: &TestDb) -> i64 {
 async fn migrations_run_down_and_up_again() {
     let db = TestDb::empty().await;
     db::run_migrations(&db.url).await.expect("up");
-    assert_eq!(table_count(&db).await, 6);
+    assert_eq!(table_count(&db).await, 8);
     db::revert_all_migrations(&db.url).await.expect("down");
     assert_eq!(table_count(&db).await, 0);
     db::run_migrations(&db.url).await.expect("up again");
-    assert_eq!(table_count(&db).await, 6);
+    assert_eq!(table_count(&db).await, 8);
     // And the schema works after the round trip.
     let app = TestApp::on_database(db, test_config("unused"));
     let user = app.register("roundtrip").await;

@@ -1,0 +1,2 @@
+DROP TABLE event_retention;
+DROP TABLE events;

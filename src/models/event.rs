@@ -1,0 +1,218 @@
+//! The `events` table: the ordered log live subscriptions replay from.
+
+use std::cmp::Ordering;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::{Insertable, Queryable, QueryableByName, Selectable};
+use diesel::sql_types::{Array, BigInt, Uuid as SqlUuid};
+use diesel::{BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::{event_retention, events};
+
+/// A position in the event log: events are ordered by their transaction id, then their id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Position {
+    /// The writing transaction's id.
+    pub xid: i64,
+    /// Insertion order within the log.
+    pub id: i64,
+}
+
+impl PartialOrd for Position {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Position {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.xid, self.id).cmp(&(other.xid, other.id))
+    }
+}
+
+/// A row of `events`.
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = events, check_for_backend(diesel::pg::Pg))]
+pub struct EventRow {
+    /// Insertion order.
+    pub id: i64,
+    /// The writing transaction's id.
+    pub xid: i64,
+    /// The conversation.
+    pub session_id: Uuid,
+    /// What happened (an [`crate::events::EventKind`] spelling).
+    pub kind: String,
+    /// Who did it.
+    pub actor_id: Option<Uuid>,
+    /// Whom it concerns.
+    pub subject_id: Option<Uuid>,
+    /// The message concerned.
+    pub message_id: Option<Uuid>,
+    /// Small extra data.
+    pub detail: Option<serde_json::Value>,
+    /// When it happened.
+    pub created_at: DateTime<Utc>,
+}
+
+impl EventRow {
+    /// Its place in the log.
+    pub fn position(&self) -> Position {
+        Position {
+            xid: self.xid,
+            id: self.id,
+        }
+    }
+}
+
+/// A new event, written in the same transaction as the change it reports.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = events)]
+pub struct NewEvent {
+    /// The conversation.
+    pub session_id: Uuid,
+    /// What happened.
+    pub kind: &'static str,
+    /// Who did it.
+    pub actor_id: Option<Uuid>,
+    /// Whom it concerns.
+    pub subject_id: Option<Uuid>,
+    /// The message concerned.
+    pub message_id: Option<Uuid>,
+    /// Small extra data.
+    pub detail: Option<serde_json::Value>,
+}
+
+/// Appends events to the log.
+pub async fn insert(conn: &mut AsyncPgConnection, new: &[NewEvent]) -> diesel::QueryResult<()> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    diesel::insert_into(events::table)
+        .values(new)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Only events of transactions older than every transaction still running: nothing can
+/// later appear before them.
+const STABLE: &str = "xid < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint)";
+
+/// The newest stable position of the log (where a fresh reader starts).
+pub async fn stable_head(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Position> {
+    let row: Option<EventRow> = diesel::sql_query(format!(
+        "SELECT * FROM events WHERE {STABLE} ORDER BY xid DESC, id DESC LIMIT 1"
+    ))
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(row.map(|r| r.position()).unwrap_or_default())
+}
+
+/// Stable events after `after`, in order, at most `limit`.
+pub async fn stable_after(
+    conn: &mut AsyncPgConnection,
+    after: Position,
+    limit: i64,
+) -> diesel::QueryResult<Vec<EventRow>> {
+    diesel::sql_query(format!(
+        "SELECT * FROM events WHERE (xid, id) > ($1, $2) AND {STABLE} ORDER BY xid, id LIMIT $3"
+    ))
+    .bind::<BigInt, _>(after.xid)
+    .bind::<BigInt, _>(after.id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
+/// Events a member missed between two positions: those of their sessions and those about
+/// them, in order, at most `limit`.
+pub async fn replay_for_user(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    session_ids: &[Uuid],
+    after: Position,
+    up_to: Position,
+    limit: i64,
+) -> diesel::QueryResult<Vec<EventRow>> {
+    diesel::sql_query(
+        "SELECT * FROM events \
+          WHERE (xid, id) > ($1, $2) AND (xid, id) <= ($3, $4) \
+            AND (session_id = ANY($5) OR subject_id = $6) \
+          ORDER BY xid, id LIMIT $7",
+    )
+    .bind::<BigInt, _>(after.xid)
+    .bind::<BigInt, _>(after.id)
+    .bind::<BigInt, _>(up_to.xid)
+    .bind::<BigInt, _>(up_to.id)
+    .bind::<Array<SqlUuid>, _>(session_ids)
+    .bind::<SqlUuid, _>(user_id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
+/// The newest pruned position: cursors at or before it cannot be replayed.
+pub async fn pruned_through(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Position> {
+    let (xid, id) = event_retention::table
+        .select((event_retention::pruned_xid, event_retention::pruned_id))
+        .first::<(i64, i64)>(conn)
+        .await?;
+    Ok(Position { xid, id })
+}
+
+/// Deletes stable events older than `before`, recording how far it went. Returns how many.
+pub async fn prune(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+) -> diesel::QueryResult<usize> {
+    #[derive(QueryableByName)]
+    struct Pruned {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+        #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+        xid: Option<i64>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+        id: Option<i64>,
+    }
+    let row: Pruned = diesel::sql_query(format!(
+        "WITH gone AS (DELETE FROM events WHERE created_at < $1 AND {STABLE} RETURNING xid, id), \
+              last AS (SELECT xid, id FROM gone ORDER BY xid DESC, id DESC LIMIT 1) \
+         SELECT (SELECT count(*) FROM gone) AS n, (SELECT xid FROM last) AS xid, (SELECT id FROM last) AS id"
+    ))
+    .bind::<diesel::sql_types::Timestamptz, _>(before)
+    .get_result(conn)
+    .await?;
+    if let (Some(xid), Some(id)) = (row.xid, row.id) {
+        diesel::update(event_retention::table)
+            .filter(
+                event_retention::pruned_xid
+                    .lt(xid)
+                    .or(event_retention::pruned_xid
+                        .eq(xid)
+                        .and(event_retention::pruned_id.lt(id))),
+            )
+            .set((
+                event_retention::pruned_xid.eq(xid),
+                event_retention::pruned_id.eq(id),
+            ))
+            .execute(conn)
+            .await?;
+    }
+    Ok(row.n as usize)
+}
+
+/// The ids of the sessions a user belongs to.
+pub async fn session_ids_of(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+) -> diesel::QueryResult<Vec<Uuid>> {
+    use crate::db::schema::session_members;
+    session_members::table
+        .filter(session_members::user_id.eq(user_id))
+        .select(session_members::session_id)
+        .load(conn)
+        .await
+}
