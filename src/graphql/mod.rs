@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod media;
 pub mod types;
 
 use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema, SchemaBuilder};
@@ -19,7 +20,11 @@ pub struct Query(accounts::AccountQuery, admin::AdminQuery);
 
 /// The root mutation: every domain's mutations merged.
 #[derive(MergedObject, Default)]
-pub struct Mutation(accounts::AccountMutation, admin::AdminMutation);
+pub struct Mutation(
+    accounts::AccountMutation,
+    admin::AdminMutation,
+    media::MediaMutation,
+);
 
 /// The schema type served over HTTP and WebSocket.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

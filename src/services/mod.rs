@@ -2,4 +2,5 @@
 //! stay thin and call these, so every transport shares one set of rules.
 
 pub mod accounts;
+pub mod avatars;
 pub mod input;

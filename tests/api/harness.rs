@@ -355,6 +355,7 @@ impl TestApp {
         let state = AppState {
             pool,
             token_key: TokenKey::random().expect("key"),
+            media: messenger::media::Media::from_config(&config).expect("media store"),
             config: Arc::new(config),
         };
         Self {
