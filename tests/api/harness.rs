@@ -279,6 +279,20 @@ pub struct TestApp {
     pub db: TestDb,
 }
 
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // The data folder (media) of a test configuration is a fresh temporary folder.
+        let dir = &self.state.config.data_dir;
+        let ours = dir.starts_with(std::env::temp_dir())
+            && dir
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("messenger-test-"));
+        if ours {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
 /// A registered user and their tokens.
 #[derive(Debug, Clone)]
 pub struct TestUser {

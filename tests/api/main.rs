@@ -5,6 +5,7 @@ mod admin;
 mod harness;
 mod http_spec;
 mod lifecycle;
+mod media;
 mod schema;
 mod validation;
 mod websocket;
