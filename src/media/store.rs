@@ -215,3 +215,23 @@ pub fn install_crypto_provider() {
 pub fn keys(avatars: &[StoredAvatar]) -> HashSet<String> {
     avatars.iter().map(|a| a.key.to_string()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_https_s3_store_builds_with_the_bundled_tls() {
+        // Building the client sets up rustls: this fails if no crypto provider is available.
+        let store = MediaStore::s3(&S3Config {
+            bucket: "pictures".into(),
+            region: "eu-west-3".into(),
+            endpoint: Some("https://127.0.0.1:9".into()),
+            allow_http: false,
+            access_key_id: Some("id".into()),
+            secret_access_key: Some("secret".into()),
+            session_token: None,
+        });
+        assert!(store.is_ok(), "{store:?}");
+    }
+}
