@@ -16,6 +16,15 @@
 //! | `MESSENGER_BODY_LIMIT_BYTES` | `1048576` | largest accepted HTTP request body |
 //! | `MESSENGER_MAX_QUERY_DEPTH` | `16` | deepest accepted GraphQL selection |
 //! | `MESSENGER_MAX_QUERY_COMPLEXITY` | `20000` | largest accepted GraphQL query complexity |
+//! | `MESSENGER_MAX_UPLOAD_BYTES` | `5242880` | largest accepted uploaded file (5 MiB); a multipart request may be this much larger than `MESSENGER_BODY_LIMIT_BYTES` |
+//! | `MESSENGER_MAX_IMAGE_PIXELS` | `25000000` | largest accepted image, width × height, read from its header before decoding (and at most 16384 on a side) |
+//! | `MESSENGER_IMAGE_TIMEOUT_MS` | `10000` | time allowed to decode, resize and encode one uploaded image |
+//! | `MEDIA_BASE_URL` | unset | where the media URLs in the API point (a CDN, or the bucket's public address): `https://cdn.example.com` gives `https://cdn.example.com/avatars/…`. Unset: `/media/…` on this server |
+//! | `MESSENGER_S3_BUCKET` | unset | keep media in this S3 (or S3-compatible) bucket. Unset: in the folder `<data>/media` |
+//! | `MESSENGER_S3_REGION` | `us-east-1` | the bucket's region |
+//! | `MESSENGER_S3_ENDPOINT` | unset | an S3-compatible server's address (MinIO, Ceph, moto…), used with path-style requests. Unset: AWS |
+//! | `MESSENGER_S3_ALLOW_HTTP` | `false` | allow a plain `http://` endpoint (a local test server) |
+//! | `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` | unset | the S3 credentials (both or neither); `AWS_SESSION_TOKEN` too if temporary. Neither: the other standard `AWS_*` variables, then the instance's role |
 //! | `RUST_LOG` | `info` | log filter (tracing-subscriber syntax) |
 
 use std::net::SocketAddr;
@@ -56,6 +65,53 @@ pub struct Config {
     pub max_query_depth: usize,
     /// Largest accepted GraphQL query complexity.
     pub max_query_complexity: usize,
+    /// Largest accepted uploaded file in bytes.
+    pub max_upload_bytes: usize,
+    /// Largest accepted image in pixels (width × height), checked before decoding.
+    pub max_image_pixels: u64,
+    /// Time allowed to decode, resize and encode one image.
+    pub image_timeout: Duration,
+    /// Where media URLs point, without a trailing slash; `None`: `/media` on this server.
+    pub media_base_url: Option<String>,
+    /// S3 storage for media; `None`: the local folder `<data>/media`.
+    pub s3: Option<S3Config>,
+}
+
+/// Where media are kept when they are kept in S3 (or an S3-compatible store).
+#[derive(Clone, PartialEq, Eq)]
+pub struct S3Config {
+    /// The bucket.
+    pub bucket: String,
+    /// Its region.
+    pub region: String,
+    /// An S3-compatible server's address; `None` for AWS.
+    pub endpoint: Option<String>,
+    /// Whether a plain-HTTP endpoint is allowed.
+    pub allow_http: bool,
+    /// Access key id, if given.
+    pub access_key_id: Option<String>,
+    /// Secret access key, if given.
+    pub secret_access_key: Option<String>,
+    /// Session token of temporary credentials, if given.
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the secrets.
+        f.debug_struct("S3Config")
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("allow_http", &self.allow_http)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "…"),
+            )
+            .field("session_token", &self.session_token.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -75,6 +131,11 @@ impl Default for Config {
             body_limit_bytes: 1024 * 1024,
             max_query_depth: 16,
             max_query_complexity: 20_000,
+            max_upload_bytes: 5 * 1024 * 1024,
+            max_image_pixels: 25_000_000,
+            image_timeout: Duration::from_secs(10),
+            media_base_url: None,
+            s3: None,
         }
     }
 }
@@ -133,8 +194,84 @@ impl Config {
                 "MESSENGER_MAX_QUERY_COMPLEXITY",
                 d.max_query_complexity,
             )?,
+            max_upload_bytes: positive(&get, "MESSENGER_MAX_UPLOAD_BYTES", d.max_upload_bytes)?,
+            max_image_pixels: positive(&get, "MESSENGER_MAX_IMAGE_PIXELS", d.max_image_pixels)?,
+            image_timeout: Duration::from_millis(positive(
+                &get,
+                "MESSENGER_IMAGE_TIMEOUT_MS",
+                d.image_timeout.as_millis() as u64,
+            )?),
+            media_base_url: media_base_url(&get)?,
+            s3: s3_config(&get)?,
         })
     }
+}
+
+/// `MEDIA_BASE_URL`: an absolute http(s) URL or a path, without query or fragment.
+fn media_base_url(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Option<String>> {
+    let Some(raw) = get("MEDIA_BASE_URL").map(|v| v.trim().to_owned()) else {
+        return Ok(None);
+    };
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let absolute = raw.starts_with("https://") || raw.starts_with("http://");
+    if !(absolute || raw.starts_with('/'))
+        || raw.contains(['?', '#', ' ', '"', '<', '>'])
+        || raw.chars().any(char::is_control)
+    {
+        bail!(
+            "MEDIA_BASE_URL has an invalid value {raw:?}: expected an http(s) URL or a path \
+             starting with /, without query or fragment"
+        );
+    }
+    Ok(Some(raw.trim_end_matches('/').to_owned()))
+}
+
+fn s3_config(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Option<S3Config>> {
+    let value = |name: &str| {
+        get(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let endpoint = value("MESSENGER_S3_ENDPOINT");
+    let allow_http = parse_bool(get, "MESSENGER_S3_ALLOW_HTTP", false)?;
+    let access_key_id = value("AWS_ACCESS_KEY_ID");
+    let secret_access_key = value("AWS_SECRET_ACCESS_KEY");
+    let Some(bucket) = value("MESSENGER_S3_BUCKET") else {
+        if endpoint.is_some() {
+            bail!("MESSENGER_S3_ENDPOINT is set but MESSENGER_S3_BUCKET is not");
+        }
+        return Ok(None);
+    };
+    if let Some(endpoint) = &endpoint {
+        let plain = endpoint.starts_with("http://");
+        if !(plain || endpoint.starts_with("https://")) {
+            bail!(
+                "MESSENGER_S3_ENDPOINT has an invalid value {endpoint:?}: expected an http(s) URL"
+            );
+        }
+        if plain && !allow_http {
+            bail!(
+                "MESSENGER_S3_ENDPOINT is a plain http:// address: set \
+                 MESSENGER_S3_ALLOW_HTTP=true to allow it"
+            );
+        }
+    }
+    match (&access_key_id, &secret_access_key) {
+        (Some(_), None) => bail!("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not"),
+        (None, Some(_)) => bail!("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not"),
+        _ => {}
+    }
+    Ok(Some(S3Config {
+        bucket,
+        region: value("MESSENGER_S3_REGION").unwrap_or_else(|| "us-east-1".to_owned()),
+        endpoint: endpoint.map(|e| e.trim_end_matches('/').to_owned()),
+        allow_http,
+        access_key_id,
+        secret_access_key,
+        session_token: value("AWS_SESSION_TOKEN"),
+    }))
 }
 
 fn parse<T: FromStr>(
@@ -209,8 +346,63 @@ mod tests {
             ("MESSENGER_RUN_MIGRATIONS", "perhaps"),
             ("MESSENGER_TOKEN_KEY", "short"),
             ("MESSENGER_ACCESS_TOKEN_TTL_SECS", "-5"),
+            ("MESSENGER_MAX_UPLOAD_BYTES", "0"),
+            ("MESSENGER_MAX_IMAGE_PIXELS", "lots"),
+            ("MESSENGER_IMAGE_TIMEOUT_MS", "0"),
+            ("MEDIA_BASE_URL", "cdn.example.com"),
+            ("MEDIA_BASE_URL", "https://cdn.example.com/?x=1"),
+            ("MESSENGER_S3_ENDPOINT", "http://127.0.0.1:9000"),
         ] {
             let err = config(&[(name, value)]).expect_err(name);
+            assert!(format!("{err:#}").contains(name), "{err:#} names {name}");
+        }
+    }
+
+    #[test]
+    fn media_settings_are_read_and_checked() {
+        let c = config(&[("MEDIA_BASE_URL", "https://cdn.example.com/m/")]).expect("valid");
+        assert_eq!(
+            c.media_base_url.as_deref(),
+            Some("https://cdn.example.com/m")
+        );
+        assert_eq!(c.max_upload_bytes, 5 * 1024 * 1024);
+        assert!(c.s3.is_none());
+
+        let s3 = config(&[
+            ("MESSENGER_S3_BUCKET", "pictures"),
+            ("MESSENGER_S3_ENDPOINT", "http://127.0.0.1:9000/"),
+            ("MESSENGER_S3_ALLOW_HTTP", "true"),
+            ("AWS_ACCESS_KEY_ID", "id"),
+            ("AWS_SECRET_ACCESS_KEY", "very-secret"),
+        ])
+        .expect("valid")
+        .s3
+        .expect("S3 is configured");
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(s3.region, "us-east-1");
+        assert!(!format!("{s3:?}").contains("very-secret"));
+
+        for (vars, name) in [
+            (
+                &[
+                    ("MESSENGER_S3_BUCKET", "b"),
+                    ("MESSENGER_S3_ENDPOINT", "http://h"),
+                ][..],
+                "MESSENGER_S3_ALLOW_HTTP",
+            ),
+            (
+                &[("MESSENGER_S3_BUCKET", "b"), ("AWS_ACCESS_KEY_ID", "id")][..],
+                "AWS_SECRET_ACCESS_KEY",
+            ),
+            (
+                &[
+                    ("MESSENGER_S3_BUCKET", "b"),
+                    ("MESSENGER_S3_ALLOW_HTTP", "maybe"),
+                ][..],
+                "MESSENGER_S3_ALLOW_HTTP",
+            ),
+        ] {
+            let err = config(vars).expect_err(name);
             assert!(format!("{err:#}").contains(name), "{err:#} names {name}");
         }
     }

@@ -1,5 +1,6 @@
 //! The HTTP face: `/graphql` (GraphQL over HTTP, with the spec's content negotiation and
-//! status codes), `/graphql/ws` (subscriptions), `/healthz`, `/readyz`.
+//! status codes, and multipart uploads), `/graphql/ws` (subscriptions), `/media/…` (stored
+//! pictures), `/healthz`, `/readyz`.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use async_graphql::{
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -23,6 +24,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{Auth, bearer_token};
 use crate::error::AppError;
 use crate::graphql::{AppSchema, build_schema};
+use crate::media::{IMMUTABLE_CACHE_CONTROL, ServableObject};
 use crate::services::accounts;
 use crate::state::AppState;
 
@@ -30,6 +32,15 @@ use crate::state::AppState;
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 /// The legacy media type every client understands.
 const APPLICATION_JSON: &str = "application/json";
+/// The media type of GraphQL multipart requests (uploads).
+const MULTIPART_FORM_DATA: &str = "multipart/form-data";
+/// Headers that a browser sends cross-site only after a CORS preflight (which this server
+/// never grants). A multipart request must carry one: see [`csrf_safe`].
+const PREFLIGHT_HEADERS: [&str; 3] = [
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+    "authorization",
+];
 
 #[derive(Clone)]
 struct HttpState {
@@ -39,11 +50,14 @@ struct HttpState {
 
 /// Builds the router for a given state.
 pub fn router(app: AppState) -> Router {
-    let body_limit = app.config.body_limit_bytes;
+    // The outer bound admits a multipart request (an upload plus its operations); the
+    // GraphQL handler holds JSON bodies to `body_limit_bytes`.
+    let body_limit = multipart_limit(&app.config);
     let schema = build_schema(app.clone());
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
+        .route("/media/{*path}", get(media_get))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(HttpState { app, schema })
@@ -181,6 +195,26 @@ async fn execute(
     json_response(status, ty, &response)
 }
 
+/// Largest multipart request: one upload plus a JSON-sized rest.
+fn multipart_limit(config: &crate::config::Config) -> usize {
+    config
+        .body_limit_bytes
+        .saturating_add(config.max_upload_bytes)
+}
+
+/// The CSRF rule of the GraphQL multipart request spec. `multipart/form-data` is a "simple"
+/// content type: any web page can make a browser POST it here cross-site, without asking. So
+/// a multipart request must also carry a header that a browser adds cross-site only after a
+/// CORS preflight, which this server does not grant: `Apollo-Require-Preflight` (any value,
+/// what apollo-upload-client users add), `X-Apollo-Operation-Name`, or `Authorization`
+/// (uploads need sign-in anyway). JSON requests need nothing: their content type already
+/// forces a preflight.
+fn csrf_safe(headers: &HeaderMap) -> bool {
+    PREFLIGHT_HEADERS
+        .iter()
+        .any(|name| headers.get(*name).is_some_and(|v| !v.is_empty()))
+}
+
 async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
     let Some(ty) = negotiate(&headers) else {
         return not_acceptable();
@@ -193,8 +227,9 @@ async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, body: 
         .as_deref()
         .and_then(|c| c.split(';').next())
         .map(|c| c.trim().to_ascii_lowercase());
+    let multipart = essence.as_deref() == Some(MULTIPART_FORM_DATA);
     match essence.as_deref() {
-        Some(APPLICATION_JSON | "multipart/form-data") => {}
+        Some(APPLICATION_JSON | MULTIPART_FORM_DATA) => {}
         _ => {
             return json_response(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -206,30 +241,47 @@ async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, body: 
             );
         }
     }
-    let bytes = match to_bytes(body, state.app.config.body_limit_bytes).await {
+    if multipart && !csrf_safe(&headers) {
+        return bad_request(
+            ty,
+            "a multipart request must carry an Apollo-Require-Preflight header (or be signed in \
+             with Authorization)",
+        );
+    }
+    let config = &state.app.config;
+    let limit = if multipart {
+        multipart_limit(config)
+    } else {
+        config.body_limit_bytes
+    };
+    let bytes = match to_bytes(body, limit).await {
         Ok(bytes) => bytes,
         Err(_) => {
             return json_response(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 ty,
                 &error_body(
-                    &format!(
-                        "the request body is larger than {} bytes",
-                        state.app.config.body_limit_bytes
-                    ),
+                    &format!("the request body is larger than {limit} bytes"),
                     "BAD_USER_INPUT",
                 ),
             );
         }
     };
-    let batch = match async_graphql::http::receive_batch_body(
-        content_type,
-        bytes.as_ref(),
-        MultipartOptions::default(),
-    )
-    .await
+    let options = MultipartOptions::default().max_file_size(config.max_upload_bytes);
+    let batch = match async_graphql::http::receive_batch_body(content_type, bytes.as_ref(), options)
+        .await
     {
         Ok(batch) => batch,
+        Err(async_graphql::ParseRequestError::PayloadTooLarge) => {
+            return json_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ty,
+                &error_body(
+                    &crate::media::process::too_large_file(config.max_upload_bytes).message(),
+                    "BAD_USER_INPUT",
+                ),
+            );
+        }
         Err(e) => {
             tracing::debug!(error = %e, "unparsable GraphQL request");
             return bad_request(
@@ -372,6 +424,95 @@ fn connection_init_token(payload: &serde_json::Value) -> Option<String> {
             None
         }
     })
+}
+
+/// Serves a stored picture. Names are content hashes, so the answer is cacheable forever and
+/// its entity tag is the name; `If-None-Match` gets 304 without reading the object. Only names
+/// this server makes are served; anything else is 404.
+async fn media_get(
+    State(state): State<HttpState>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(object) = ServableObject::parse(&path) else {
+        return media_not_found();
+    };
+    let store = &state.app.media.store;
+    if if_none_match(&headers, &object.etag) {
+        return match store.exists(&object).await {
+            Ok(true) => media_response(StatusCode::NOT_MODIFIED, &object, Body::empty()),
+            Ok(false) => media_not_found(),
+            Err(e) => media_unavailable(e),
+        };
+    }
+    match store.get(&object).await {
+        Ok(Some(bytes)) => {
+            let length = bytes.len();
+            let mut response = media_response(StatusCode::OK, &object, Body::from(bytes));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+            response
+        }
+        Ok(None) => media_not_found(),
+        Err(e) => media_unavailable(e),
+    }
+}
+
+/// Whether an `If-None-Match` header matches a strong entity tag (weak comparison, as
+/// RFC 9110 asks for this header).
+fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim())
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+}
+
+fn media_response(status: StatusCode, object: &ServableObject, body: Body) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(object.content_type),
+    );
+    if let Ok(etag) = HeaderValue::from_str(&object.etag) {
+        headers.insert(header::ETAG, etag);
+    }
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(IMMUTABLE_CACHE_CONTROL),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+fn media_not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        "not found",
+    )
+        .into_response()
+}
+
+fn media_unavailable(err: AppError) -> Response {
+    // The detail goes to the log; the client learns only that it may retry.
+    tracing::warn!(error = ?err, "serving media");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CACHE_CONTROL, "no-store")],
+        "media storage is unavailable, try again",
+    )
+        .into_response()
 }
 
 /// Alive: the process answers.

@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod media;
 pub mod models;
 pub mod services;
 pub mod state;
@@ -40,7 +41,7 @@ pub struct Server {
 
 impl Server {
     /// Finds or starts the database, creates it if missing, runs migrations (unless turned
-    /// off), loads the signing key and builds the pool.
+    /// off), loads the signing key, builds the pool and opens the media store.
     pub async fn start(config: Config) -> anyhow::Result<Self> {
         let (database_url, private_postgres) = match &config.database_url {
             Some(url) => (url.clone(), None),
@@ -54,11 +55,12 @@ impl Server {
             }
         };
         match Self::prepare(&config, &database_url).await {
-            Ok((token_key, pool)) => Ok(Self {
+            Ok((token_key, pool, media)) => Ok(Self {
                 state: AppState {
                     pool,
                     token_key,
                     config: Arc::new(config),
+                    media,
                 },
                 private_postgres,
                 database_url,
@@ -76,14 +78,15 @@ impl Server {
     async fn prepare(
         config: &Config,
         database_url: &str,
-    ) -> anyhow::Result<(TokenKey, db::DbPool)> {
+    ) -> anyhow::Result<(TokenKey, db::DbPool, media::Media)> {
         db::ensure_database(database_url).await?;
         if config.run_migrations {
             db::run_migrations(database_url).await?;
         }
         let token_key = TokenKey::load(config)?;
         let pool = db::build_pool(database_url, config.db_pool_size, config.db_timeout)?;
-        Ok((token_key, pool))
+        let media = media::Media::from_config(config)?;
+        Ok((token_key, pool, media))
     }
 
     /// Stops what [`Server::start`] started.

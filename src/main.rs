@@ -7,6 +7,7 @@ use messenger::config::Config;
 use messenger::error::AppError;
 use messenger::models::user::Role;
 use messenger::services::accounts::{self, Registration};
+use messenger::services::avatars;
 use messenger::services::input::{DisplayName, Password, Username};
 use messenger::{Server, build_app, db, graphql};
 use tracing_subscriber::EnvFilter;
@@ -17,7 +18,10 @@ usage:
   messenger migrate [--revert-all]  apply pending migrations (or revert them all) and exit
   messenger print-schema            print the GraphQL SDL (regenerates schema.graphql)
   messenger admin create-user --username NAME [--display-name NAME] [--admin]
-                                    create an account; the password is read from stdin";
+                                    create an account; the password is read from stdin
+  messenger media sweep [--min-age-secs N]
+                                    delete stored pictures no user uses, written at least
+                                    N seconds ago (default 3600)";
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
@@ -57,6 +61,7 @@ async fn run(args: Vec<String>) -> anyhow::Result<()> {
             Ok(())
         }
         ["admin", "create-user", rest @ ..] => create_user(Config::from_env()?, rest).await,
+        ["media", "sweep", rest @ ..] => sweep_media(Config::from_env()?, rest).await,
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             Ok(())
@@ -147,5 +152,24 @@ async fn create_user(config: Config, args: &[&str]) -> anyhow::Result<()> {
     server.shutdown().await?;
     let (user, _) = result.map_err(AppError::into_anyhow)?;
     println!("created {} {} ({})", role.as_str(), user.username, user.id);
+    Ok(())
+}
+
+async fn sweep_media(config: Config, args: &[&str]) -> anyhow::Result<()> {
+    let min_age_secs = match args {
+        [] => 3600,
+        ["--min-age-secs", n] => n
+            .parse::<u64>()
+            .with_context(|| format!("--min-age-secs takes a number of seconds, not {n:?}"))?,
+        _ => bail!("unknown options\n{USAGE}"),
+    };
+    let server = Server::start(config).await?;
+    let result = avatars::sweep(&server.state, std::time::Duration::from_secs(min_age_secs)).await;
+    server.shutdown().await?;
+    let report = result.map_err(AppError::into_anyhow)?;
+    println!(
+        "{} stored pictures, {} unused ones deleted",
+        report.found, report.deleted
+    );
     Ok(())
 }

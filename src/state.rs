@@ -9,6 +9,7 @@ use crate::auth::tokens::TokenKey;
 use crate::config::Config;
 use crate::db::DbPool;
 use crate::error::AppResult;
+use crate::media::Media;
 
 /// Shared server state.
 #[derive(Clone)]
@@ -19,6 +20,8 @@ pub struct AppState {
     pub token_key: TokenKey,
     /// The configuration the server started with.
     pub config: Arc<Config>,
+    /// Media storage and upload processing.
+    pub media: Media,
 }
 
 impl AppState {

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod conversations;
 pub mod loaders;
+pub mod media;
 pub mod types;
 
 use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema, SchemaBuilder};
@@ -29,6 +30,7 @@ pub struct Mutation(
     accounts::AccountMutation,
     conversations::ConversationMutation,
     admin::AdminMutation,
+    media::MediaMutation,
 );
 
 /// The schema type served over HTTP and WebSocket.

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{AppError, AppResult};
 use crate::graphql::ContextExt;
+use crate::media::{AVATAR_SIZES, AvatarKey, Media};
 use crate::models::user::{Role, User as UserRow};
 use crate::services::accounts::IssuedTokens;
 
@@ -67,6 +68,15 @@ impl User {
         self.row.created_at
     }
 
+    /// The profile picture, or null if there is none.
+    async fn avatar(&self, ctx: &Context<'_>) -> Option<Avatar> {
+        let key = AvatarKey::parse(self.row.avatar_key.as_deref()?)?;
+        Some(Avatar {
+            key,
+            media: ctx.state().media.clone(),
+        })
+    }
+
     /// Private account details: visible to the user themself and to admins, null to others.
     async fn account(&self, ctx: &Context<'_>) -> Option<AccountInfo> {
         let visible = self.own_account
@@ -80,6 +90,59 @@ impl User {
             updated_at: self.row.updated_at,
         })
     }
+}
+
+/// A profile picture: square, in a few fixed sizes, stripped of any metadata of the upload.
+pub struct Avatar {
+    key: AvatarKey,
+    media: Media,
+}
+
+/// A profile picture: square, in a few fixed sizes (64, 256 and 512 pixels), stripped of any
+/// metadata of the upload. Its URLs are named by the picture's content: a new picture gets new
+/// URLs, and what a URL shows never changes, so clients and CDNs may cache them forever.
+#[Object]
+impl Avatar {
+    /// Every size, smallest first.
+    async fn images(&self) -> Vec<AvatarImage> {
+        AVATAR_SIZES
+            .iter()
+            .map(|&size| AvatarImage {
+                width: size as i32,
+                height: size as i32,
+                url: self.media.url(&self.key.object_path(size)),
+                content_type: self.key.format().content_type().to_owned(),
+            })
+            .collect()
+    }
+
+    /// The URL of the smallest image at least `size` pixels wide, or of the largest if none
+    /// is: ask for the size you display, in device pixels. `size` must be positive.
+    async fn url(&self, #[graphql(default = 256)] size: i32) -> async_graphql::Result<String> {
+        if size < 1 {
+            return Err(AppError::bad_input("size must be at least 1").into());
+        }
+        let chosen = AVATAR_SIZES
+            .iter()
+            .copied()
+            .find(|&s| s as i32 >= size)
+            .unwrap_or(AVATAR_SIZES[AVATAR_SIZES.len() - 1]);
+        Ok(self.media.url(&self.key.object_path(chosen)))
+    }
+}
+
+/// One size of a profile picture.
+#[derive(SimpleObject)]
+pub struct AvatarImage {
+    /// Width in pixels.
+    pub width: i32,
+    /// Height in pixels (the same as the width: avatars are square).
+    pub height: i32,
+    /// Where to fetch it: `/media/…` on this server, or under `MEDIA_BASE_URL` when the
+    /// server has one (a CDN).
+    pub url: String,
+    /// Its media type: `image/jpeg`, or `image/png` for pictures with transparency.
+    pub content_type: String,
 }
 
 /// Private details of an account.

@@ -113,19 +113,22 @@ pub async fn send(state: &AppState, viewer: &Viewer, out: Outgoing) -> AppResult
             message,
             created: true,
         }),
-        Err(SendFailure::Duplicate) => send_duplicate(state, sender, &out).await,
+        Err(SendFailure::Duplicate) => send_duplicate(&mut conn, sender, &out).await,
         Err(SendFailure::App(e)) => Err(e),
     }
 }
 
 /// Loads the message that won a race on the same client message id.
-async fn send_duplicate(state: &AppState, sender: Uuid, out: &Outgoing) -> AppResult<Sent> {
+async fn send_duplicate(
+    conn: &mut diesel_async::AsyncPgConnection,
+    sender: Uuid,
+    out: &Outgoing,
+) -> AppResult<Sent> {
     let client_id = out
         .client_message_id
         .as_ref()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("duplicate without a client id")))?;
-    let mut conn = state.db().await?;
-    let existing = message_model::find_by_client_id(&mut conn, sender, client_id.as_str())
+    let existing = message_model::find_by_client_id(conn, sender, client_id.as_str())
         .await?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("duplicate message not found")))?;
     same_send(existing, out.session_id)

@@ -2,6 +2,7 @@
 //! stay thin and call these, so every transport shares one set of rules.
 
 pub mod accounts;
+pub mod avatars;
 pub mod input;
 pub mod messages;
 pub mod sessions;

@@ -281,6 +281,20 @@ pub struct TestApp {
     pub db: TestDb,
 }
 
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // The data folder (media) of a test configuration is a fresh temporary folder.
+        let dir = &self.state.config.data_dir;
+        let ours = dir.starts_with(std::env::temp_dir())
+            && dir
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("messenger-test-"));
+        if ours {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
 /// A registered user and their tokens.
 #[derive(Debug, Clone)]
 pub struct TestUser {
@@ -364,6 +378,7 @@ impl TestApp {
         let state = AppState {
             pool,
             token_key: TokenKey::random().expect("key"),
+            media: messenger::media::Media::from_config(&config).expect("media store"),
             config: Arc::new(config),
         };
         Self {

@@ -76,11 +76,11 @@ async fn inbox_round_trips_do_not_grow_with_page_sizes() {
         "{small_shown} vs {large_shown}"
     );
     // The budget: authentication, the session page, and one batch per edge kind (unread
-    // counts, members, last messages, history windows, reply targets, users). Users are
-    // reached from three places and may be fetched in up to three batches, depending on
-    // when the batches above return; the count never depends on how much is shown. Without
-    // loaders, 20×20 would take hundreds of statements.
-    const BUDGET: u64 = 10;
+    // counts, members, last messages, history windows, reply targets), plus users, which are
+    // reached from three places (members, last messages, history) and whose batches can
+    // split by timing into up to five dispatches. The count never depends on how much is
+    // shown; without loaders, 20×20 would take hundreds of statements.
+    const BUDGET: u64 = 12;
     assert!(small <= BUDGET, "2×2 ran {small} statements");
     assert!(
         large <= BUDGET,
