@@ -24,6 +24,17 @@
 //! | `MESSENGER_S3_REGION` | `us-east-1` | the bucket's region |
 //! | `MESSENGER_S3_ENDPOINT` | unset | an S3-compatible server's address (MinIO, Ceph, moto…), used with path-style requests. Unset: AWS |
 //! | `MESSENGER_S3_ALLOW_HTTP` | `false` | allow a plain `http://` endpoint (a local test server) |
+//! | `REDIS_URL` | unset | Redis for live events across several servers (`redis://127.0.0.1:6379`). Unset: one server, in-process delivery |
+//! | `MESSENGER_REDIS_CHANNEL` | `messenger:events` | Redis pub/sub channel shared by the servers of one deployment |
+//! | `MESSENGER_EVENT_BUFFER` | `4096` | events a subscriber may fall behind before it gets a `LAGGED` event |
+//! | `MESSENGER_EVENT_POLL_MS` | `250` | how often each server reads the event log without being poked (the fallback when Redis is down) |
+//! | `MESSENGER_EVENT_RETENTION_SECS` | `604800` | how long events are kept for resuming subscriptions (7 days); older cursors get `RESYNC` |
+//! | `MESSENGER_TYPING_PER_MINUTE` | `30` | typing notices a user may send per minute |
+//! | `MESSENGER_WS_INIT_TIMEOUT_MS` | `10000` | time a socket has to send `connection_init` (then closed with 4408) |
+//! | `MESSENGER_WS_MAX_SUBSCRIPTIONS` | `100` | operations running at once on one socket |
+//! | `MESSENGER_WS_MAX_MESSAGE_BYTES` | `65536` | largest WebSocket message accepted (larger: closed with 1009) |
+//! | `MESSENGER_WS_MAX_SOCKETS_PER_USER` | `16` | sockets one user may hold open on one server (more: closed with 4429) |
+//! | `MESSENGER_WS_KEEPALIVE_SECS` | `30` | interval of the server's pings on idle sockets |
 //! | `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` | unset | the S3 credentials (both or neither); `AWS_SESSION_TOKEN` too if temporary. Neither: the other standard `AWS_*` variables, then the instance's role |
 //! | `RUST_LOG` | `info` | log filter (tracing-subscriber syntax) |
 
@@ -75,6 +86,28 @@ pub struct Config {
     pub media_base_url: Option<String>,
     /// S3 storage for media; `None`: the local folder `<data>/media`.
     pub s3: Option<S3Config>,
+    /// Redis for cross-server events.
+    pub redis_url: Option<String>,
+    /// The Redis pub/sub channel.
+    pub redis_channel: String,
+    /// Events a subscriber may fall behind.
+    pub event_buffer: usize,
+    /// Poll interval of the event pump.
+    pub event_poll: Duration,
+    /// How long events are kept for replay.
+    pub event_retention: Duration,
+    /// Typing notices per user and minute.
+    pub typing_per_minute: u32,
+    /// Time to send `connection_init`.
+    pub ws_init_timeout: Duration,
+    /// Operations at once per socket.
+    pub ws_max_subscriptions: usize,
+    /// Largest WebSocket message.
+    pub ws_max_message_bytes: usize,
+    /// Sockets per user and server.
+    pub ws_max_sockets_per_user: usize,
+    /// Ping interval on idle sockets.
+    pub ws_keepalive: Duration,
 }
 
 /// Where media are kept when they are kept in S3 (or an S3-compatible store).
@@ -136,6 +169,17 @@ impl Default for Config {
             image_timeout: Duration::from_secs(10),
             media_base_url: None,
             s3: None,
+            redis_url: None,
+            redis_channel: "messenger:events".to_owned(),
+            event_buffer: 4096,
+            event_poll: Duration::from_millis(250),
+            event_retention: Duration::from_secs(7 * 24 * 3600),
+            typing_per_minute: 30,
+            ws_init_timeout: Duration::from_secs(10),
+            ws_max_subscriptions: 100,
+            ws_max_message_bytes: 64 * 1024,
+            ws_max_sockets_per_user: 16,
+            ws_keepalive: Duration::from_secs(30),
         }
     }
 }
@@ -203,6 +247,52 @@ impl Config {
             )?),
             media_base_url: media_base_url(&get)?,
             s3: s3_config(&get)?,
+            redis_url: match get("REDIS_URL").filter(|v| !v.is_empty()) {
+                Some(url) if !url.starts_with("redis://") && !url.starts_with("rediss://") => {
+                    bail!("REDIS_URL has an invalid value {url:?}: expected redis://host:port")
+                }
+                other => other,
+            },
+            redis_channel: get("MESSENGER_REDIS_CHANNEL")
+                .filter(|v| !v.is_empty())
+                .unwrap_or(d.redis_channel),
+            event_buffer: positive(&get, "MESSENGER_EVENT_BUFFER", d.event_buffer)?,
+            event_poll: Duration::from_millis(positive(
+                &get,
+                "MESSENGER_EVENT_POLL_MS",
+                d.event_poll.as_millis() as u64,
+            )?),
+            event_retention: Duration::from_secs(positive(
+                &get,
+                "MESSENGER_EVENT_RETENTION_SECS",
+                d.event_retention.as_secs(),
+            )?),
+            typing_per_minute: positive(&get, "MESSENGER_TYPING_PER_MINUTE", d.typing_per_minute)?,
+            ws_init_timeout: Duration::from_millis(positive(
+                &get,
+                "MESSENGER_WS_INIT_TIMEOUT_MS",
+                d.ws_init_timeout.as_millis() as u64,
+            )?),
+            ws_max_subscriptions: positive(
+                &get,
+                "MESSENGER_WS_MAX_SUBSCRIPTIONS",
+                d.ws_max_subscriptions,
+            )?,
+            ws_max_message_bytes: positive(
+                &get,
+                "MESSENGER_WS_MAX_MESSAGE_BYTES",
+                d.ws_max_message_bytes,
+            )?,
+            ws_max_sockets_per_user: positive(
+                &get,
+                "MESSENGER_WS_MAX_SOCKETS_PER_USER",
+                d.ws_max_sockets_per_user,
+            )?,
+            ws_keepalive: Duration::from_secs(positive(
+                &get,
+                "MESSENGER_WS_KEEPALIVE_SECS",
+                d.ws_keepalive.as_secs(),
+            )?),
         })
     }
 }
@@ -316,6 +406,20 @@ fn parse_bool(
     }
 }
 
+impl Config {
+    /// The event hub's settings.
+    pub fn hub(&self) -> crate::events::HubConfig {
+        crate::events::HubConfig {
+            buffer: self.event_buffer,
+            poll: self.event_poll,
+            retention: self.event_retention,
+            typing_per_minute: self.typing_per_minute,
+            redis_url: self.redis_url.clone(),
+            redis_channel: self.redis_channel.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,6 +450,9 @@ mod tests {
             ("MESSENGER_RUN_MIGRATIONS", "perhaps"),
             ("MESSENGER_TOKEN_KEY", "short"),
             ("MESSENGER_ACCESS_TOKEN_TTL_SECS", "-5"),
+            ("REDIS_URL", "localhost:6379"),
+            ("MESSENGER_EVENT_BUFFER", "0"),
+            ("MESSENGER_WS_INIT_TIMEOUT_MS", "soon"),
             ("MESSENGER_MAX_UPLOAD_BYTES", "0"),
             ("MESSENGER_MAX_IMAGE_PIXELS", "lots"),
             ("MESSENGER_IMAGE_TIMEOUT_MS", "0"),

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod media;
@@ -55,8 +56,9 @@ impl Server {
             }
         };
         match Self::prepare(&config, &database_url).await {
-            Ok((token_key, pool, media)) => Ok(Self {
+            Ok((token_key, pool, hub_pool, media)) => Ok(Self {
                 state: AppState {
+                    hub: events::Hub::start(hub_pool, config.hub()),
                     pool,
                     token_key,
                     config: Arc::new(config),
@@ -78,19 +80,26 @@ impl Server {
     async fn prepare(
         config: &Config,
         database_url: &str,
-    ) -> anyhow::Result<(TokenKey, db::DbPool, media::Media)> {
+    ) -> anyhow::Result<(TokenKey, db::DbPool, db::DbPool, media::Media)> {
         db::ensure_database(database_url).await?;
         if config.run_migrations {
             db::run_migrations(database_url).await?;
         }
         let token_key = TokenKey::load(config)?;
         let pool = db::build_pool(database_url, config.db_pool_size, config.db_timeout)?;
+        // The event pump reads on its own connections, so request load cannot starve it.
+        let hub_pool = db::build_pool(database_url, 2, config.db_timeout)?;
         let media = media::Media::from_config(config)?;
-        Ok((token_key, pool, media))
+        Ok((token_key, pool, hub_pool, media))
     }
 
     /// Stops what [`Server::start`] started.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        self.state.hub.shutdown();
+        self.state
+            .hub
+            .sockets_closed(std::time::Duration::from_secs(5))
+            .await;
         self.state.pool.close();
         if let Some(pg) = self.private_postgres.as_mut() {
             pg.stop().await.context("stopping the private PostgreSQL")?;

@@ -79,8 +79,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr} (GraphiQL at http://{addr}/graphql)");
     let app = build_app(server.state.clone());
+    let hub = server.state.hub.clone();
     let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Sockets are not HTTP requests to axum: tell them to flush and go away.
+            hub.shutdown();
+        })
         .await;
     tracing::info!("stopped accepting requests; in-flight requests finished");
     server.shutdown().await?;

@@ -9,6 +9,7 @@ use crate::auth::tokens::TokenKey;
 use crate::config::Config;
 use crate::db::DbPool;
 use crate::error::AppResult;
+use crate::events::Hub;
 use crate::media::Media;
 
 /// Shared server state.
@@ -22,6 +23,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Media storage and upload processing.
     pub media: Media,
+    /// Live events of this server.
+    pub hub: Hub,
 }
 
 impl AppState {

@@ -18,6 +18,8 @@ pub struct Viewer {
     pub family_id: Uuid,
     /// The user's role now (not when the token was issued).
     pub role: Role,
+    /// When the access token expires (Unix seconds): sockets close then.
+    pub token_expires_at: i64,
 }
 
 impl Viewer {

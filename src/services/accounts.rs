@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::auth::tokens::{self, Claims};
 use crate::auth::{Auth, Viewer, password};
 use crate::error::{AppError, AppResult, unique_violation};
+use crate::events::Kick;
 use crate::models::token::{self as token_model, NewRefreshToken};
 use crate::models::user::{self as user_model, NewUser, Role, User, UserChanges, UserFilter};
 use crate::services::input::{DisplayName, Location, Password, SearchText, Username};
@@ -219,20 +220,25 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<IssuedT
 pub async fn logout(state: &AppState, refresh_token: &str) -> AppResult<()> {
     let hash = tokens::hash_refresh_token(refresh_token);
     let mut conn = state.db().await?;
-    conn.transaction::<_, AppError, _>(async move |conn| {
-        let (token, _, _) = token_model::find_refresh_for_update(conn, &hash)
-            .await?
-            .ok_or_else(|| AppError::unauthenticated(BAD_REFRESH))?;
-        token_model::revoke_family(conn, token.family_id).await?;
-        Ok(())
-    })
-    .await
+    let family = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+            let (token, _, _) = token_model::find_refresh_for_update(conn, &hash)
+                .await?
+                .ok_or_else(|| AppError::unauthenticated(BAD_REFRESH))?;
+            token_model::revoke_family(conn, token.family_id).await?;
+            Ok(token.family_id)
+        })
+        .await?;
+    // Sockets opened with this sign-in close too.
+    state.hub.kick(Kick::Family(family));
+    Ok(())
 }
 
 /// Ends every sign-in of the viewer, on every device.
 pub async fn logout_everywhere(state: &AppState, viewer: &Viewer) -> AppResult<()> {
     let mut conn = state.db().await?;
     token_model::revoke_all_for_user(&mut conn, viewer.user_id).await?;
+    state.hub.kick(Kick::User(viewer.user_id));
     Ok(())
 }
 
@@ -253,6 +259,7 @@ pub async fn authenticate(state: &AppState, token: Option<&str>) -> AppResult<Au
                 user_id: claims.sub,
                 family_id: claims.fam,
                 role: Role::from_db(&role),
+                token_expires_at: claims.exp,
             }),
             None => Auth::Invalid("this sign-in has ended or the account is deactivated"),
         },
@@ -364,6 +371,12 @@ pub async fn set_active(
         }
     })
     .await
+    .inspect(|user| {
+        if !user.is_active() {
+            // Their open sockets close at once, on every server.
+            state.hub.kick(Kick::User(user.id));
+        }
+    })
 }
 
 /// Changes another account's role.

@@ -7,6 +7,8 @@ use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, unique_violation};
+use crate::events::{EventKind, message_event};
+use crate::models::event as event_model;
 use crate::models::message::{self as message_model, Message, NewMessage, PageFrom, Window};
 use crate::models::session as session_model;
 use crate::services::input::{ClientMessageId, MessageBody, MessageSearch};
@@ -105,14 +107,27 @@ pub async fn send(state: &AppState, viewer: &Viewer, out: Outgoing) -> AppResult
                 Err(e) => return Err(e.into()),
             };
             session_model::advance_read_marker(conn, out.session_id, sender, seq).await?;
+            event_model::insert(
+                conn,
+                &[message_event(
+                    EventKind::MessageCreated,
+                    out.session_id,
+                    sender,
+                    message.id,
+                )],
+            )
+            .await?;
             Ok(message)
         })
         .await;
     match outcome {
-        Ok(message) => Ok(Sent {
-            message,
-            created: true,
-        }),
+        Ok(message) => {
+            state.hub.poke();
+            Ok(Sent {
+                message,
+                created: true,
+            })
+        }
         Err(SendFailure::Duplicate) => send_duplicate(&mut conn, sender, &out).await,
         Err(SendFailure::App(e)) => Err(e),
     }
@@ -182,9 +197,21 @@ pub async fn edit(
         if message.deleted_at.is_some() {
             return Err(AppError::bad_input("a deleted message cannot be edited"));
         }
-        Ok(message_model::update_body(conn, id, body.as_str()).await?)
+        let edited = message_model::update_body(conn, id, body.as_str()).await?;
+        event_model::insert(
+            conn,
+            &[message_event(
+                EventKind::MessageEdited,
+                edited.session_id,
+                viewer.user_id,
+                id,
+            )],
+        )
+        .await?;
+        Ok(edited)
     })
     .await
+    .inspect(|_| state.hub.poke())
 }
 
 /// Deletes a message (softly: it stays in history, its body erased). The sender may, and in
@@ -202,9 +229,21 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<Me
         if message.deleted_at.is_some() {
             return Ok(message);
         }
-        Ok(message_model::soft_delete(conn, id).await?)
+        let deleted = message_model::soft_delete(conn, id).await?;
+        event_model::insert(
+            conn,
+            &[message_event(
+                EventKind::MessageDeleted,
+                deleted.session_id,
+                viewer.user_id,
+                id,
+            )],
+        )
+        .await?;
+        Ok(deleted)
     })
     .await
+    .inspect(|_| state.hub.poke())
 }
 
 /// Relay arguments of a history page, checked and turned into a window.

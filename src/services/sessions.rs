@@ -9,6 +9,8 @@ use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
+use crate::events::{EventKind, event, member_event};
+use crate::models::event as event_model;
 use crate::models::session::{self as session_model, Member, NewSession, Session};
 use crate::models::user as user_model;
 use crate::services::input::SessionTitle;
@@ -142,6 +144,12 @@ pub async fn start_direct(
                     ],
                 )
                 .await?;
+                event_model::insert(
+                    conn,
+                    &[low, high]
+                        .map(|u| member_event(EventKind::SessionCreated, session.id, me, u)),
+                )
+                .await?;
                 session
             }
             // Another request created it between our look-up and our insert; it committed
@@ -159,6 +167,7 @@ pub async fn start_direct(
         })
     })
     .await
+    .inspect(|_| state.hub.poke())
 }
 
 /// Creates a group with a title; the viewer is its owner and the others plain members.
@@ -204,6 +213,11 @@ pub async fn create_group(
         for chunk in members.chunks(5000) {
             session_model::insert_members(conn, chunk).await?;
         }
+        let created: Vec<_> = members
+            .iter()
+            .map(|m| member_event(EventKind::SessionCreated, session.id, me, m.user_id))
+            .collect();
+        event_model::insert(conn, &created).await?;
         let membership = members.swap_remove(0);
         Ok(SessionView {
             session,
@@ -211,6 +225,7 @@ pub async fn create_group(
         })
     })
     .await
+    .inspect(|_| state.hub.poke())
 }
 
 /// The viewer's view of a session, or `NOT_FOUND`.
@@ -315,6 +330,18 @@ pub async fn add_members(
                 "a group has at most {GROUP_MAX_MEMBERS} members"
             )));
         }
+        let events: Vec<_> = added
+            .iter()
+            .map(|m| {
+                member_event(
+                    EventKind::MemberAdded,
+                    session_id,
+                    viewer.user_id,
+                    m.user_id,
+                )
+            })
+            .collect();
+        event_model::insert(conn, &events).await?;
         Ok((
             SessionView {
                 session,
@@ -324,6 +351,7 @@ pub async fn add_members(
         ))
     })
     .await
+    .inspect(|_| state.hub.poke())
 }
 
 /// Removes a member from a group. Owners remove anyone but themselves (they leave instead);
@@ -350,12 +378,23 @@ pub async fn remove_member(
             ));
         }
         session_model::delete_member(conn, session_id, user_id).await?;
+        event_model::insert(
+            conn,
+            &[member_event(
+                EventKind::MemberRemoved,
+                session_id,
+                viewer.user_id,
+                user_id,
+            )],
+        )
+        .await?;
         Ok(SessionView {
             session,
             membership: me,
         })
     })
     .await
+    .inspect(|_| state.hub.poke())
 }
 
 /// Leaves a group. When its last owner leaves, the longest-standing remaining member becomes
@@ -370,6 +409,16 @@ pub async fn leave(state: &AppState, viewer: &Viewer, session_id: Uuid) -> AppRe
             return Err(AppError::bad_input("direct conversations cannot be left"));
         }
         session_model::delete_member(conn, session_id, viewer.user_id).await?;
+        event_model::insert(
+            conn,
+            &[member_event(
+                EventKind::MemberLeft,
+                session_id,
+                viewer.user_id,
+                viewer.user_id,
+            )],
+        )
+        .await?;
         if MemberRole::from_db(&me.role) != MemberRole::Owner {
             return Ok(None);
         }
@@ -386,9 +435,18 @@ pub async fn leave(state: &AppState, viewer: &Viewer, session_id: Uuid) -> AppRe
         };
         session_model::set_member_role(conn, session_id, heir.user_id, MemberRole::Owner.as_str())
             .await?;
+        let mut handover = member_event(
+            EventKind::MemberRoleChanged,
+            session_id,
+            viewer.user_id,
+            heir.user_id,
+        );
+        handover.detail = Some(serde_json::json!({ "role": "owner" }));
+        event_model::insert(conn, &[handover]).await?;
         Ok(Some(heir.user_id))
     })
     .await
+    .inspect(|_| state.hub.poke())
 }
 
 /// Changes another member's role (owners only): promote to admin or owner, or demote.
@@ -412,12 +470,21 @@ pub async fn set_member_role(
             .await?
             .ok_or(AppError::NotFound("member"))?;
         session_model::set_member_role(conn, session_id, user_id, role.as_str()).await?;
+        let mut changed = member_event(
+            EventKind::MemberRoleChanged,
+            session_id,
+            viewer.user_id,
+            user_id,
+        );
+        changed.detail = Some(serde_json::json!({ "role": role.as_str() }));
+        event_model::insert(conn, &[changed]).await?;
         Ok(SessionView {
             session,
             membership: me,
         })
     })
     .await
+    .inspect(|_| state.hub.poke())
 }
 
 /// Renames a group (owners and admins).
@@ -431,12 +498,16 @@ pub async fn rename(
     conn.transaction::<_, AppError, _>(async move |conn| {
         let (_, me) = lock_managed_group(conn, session_id, viewer).await?;
         let session = session_model::set_title(conn, session_id, title.as_str()).await?;
+        let mut renamed = event(EventKind::SessionRenamed, session_id, viewer.user_id);
+        renamed.detail = Some(serde_json::json!({ "title": title.as_str() }));
+        event_model::insert(conn, &[renamed]).await?;
         Ok(SessionView {
             session,
             membership: me,
         })
     })
     .await
+    .inspect(|_| state.hub.poke())
 }
 
 /// Moves the viewer's read marker forward to `up_to` (clamped to the last message; never
@@ -451,14 +522,31 @@ pub async fn mark_read(
         return Err(AppError::bad_input("upTo must not be negative"));
     }
     let mut conn = state.db().await?;
-    let (session, mut membership) =
-        session_model::find_for_member(&mut conn, session_id, viewer.user_id)
-            .await?
-            .ok_or(SESSION)?;
-    membership.last_read_seq =
-        session_model::advance_read_marker(&mut conn, session_id, viewer.user_id, up_to).await?;
-    Ok(SessionView {
-        session,
-        membership,
-    })
+    let view = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let (session, mut membership) =
+                session_model::find_for_member(conn, session_id, viewer.user_id)
+                    .await?
+                    .ok_or(SESSION)?;
+            let before = membership.last_read_seq;
+            membership.last_read_seq =
+                session_model::advance_read_marker(conn, session_id, viewer.user_id, up_to).await?;
+            if membership.last_read_seq != before {
+                let mut moved = member_event(
+                    EventKind::ReadMarker,
+                    session_id,
+                    viewer.user_id,
+                    viewer.user_id,
+                );
+                moved.detail = Some(serde_json::json!({ "upTo": membership.last_read_seq }));
+                event_model::insert(conn, &[moved]).await?;
+            }
+            Ok(SessionView {
+                session,
+                membership,
+            })
+        })
+        .await?;
+    state.hub.poke();
+    Ok(view)
 }

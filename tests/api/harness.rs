@@ -376,6 +376,10 @@ impl TestApp {
         )
         .expect("pool");
         let state = AppState {
+            hub: messenger::events::Hub::start(
+                db::build_pool(&db.url, 2, config.db_timeout).expect("hub pool"),
+                config.hub(),
+            ),
             pool,
             token_key: TokenKey::random().expect("key"),
             media: messenger::media::Media::from_config(&config).expect("media store"),
@@ -407,6 +411,10 @@ impl TestApp {
     pub fn second_node(&self) -> Router {
         let pool = db::build_pool(&self.db.url, 5, self.state.config.db_timeout).expect("pool");
         messenger::build_app(AppState {
+            hub: messenger::events::Hub::start(
+                db::build_pool(&self.db.url, 2, self.state.config.db_timeout).expect("hub pool"),
+                self.state.config.hub(),
+            ),
             pool,
             ..self.state.clone()
         })

@@ -1,0 +1,427 @@
+//! The per-server hub: the pump that reads the event log in order, the broadcast that feeds
+//! subscriptions, sign-out notices for open sockets, typing, and socket accounting.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{Notify, broadcast, watch};
+use uuid::Uuid;
+
+use crate::db::DbPool;
+use crate::error::{AppError, AppResult};
+use crate::events::bus::{BusMessage, RedisBus};
+use crate::models::event::{self as event_model, EventRow, Position};
+
+/// Events read per pump query.
+const PUMP_BATCH: i64 = 1000;
+
+/// Tunables of the hub.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Events a subscriber may fall behind before it is told it lagged.
+    pub buffer: usize,
+    /// How often the pump looks at the log without being poked.
+    pub poll: Duration,
+    /// How long events are kept for replay.
+    pub retention: Duration,
+    /// Typing notices a user may send per minute.
+    pub typing_per_minute: u32,
+    /// Redis URL for fan-out across servers.
+    pub redis_url: Option<String>,
+    /// Redis channel (servers of one deployment share it).
+    pub redis_channel: String,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            buffer: 4096,
+            poll: Duration::from_millis(250),
+            retention: Duration::from_secs(7 * 24 * 3600),
+            typing_per_minute: 30,
+            redis_url: None,
+            redis_channel: "messenger:events".into(),
+        }
+    }
+}
+
+/// One item of the live feed.
+#[derive(Debug, Clone)]
+pub enum LiveItem {
+    /// An event from the log.
+    Stored(Arc<EventRow>),
+    /// Someone is typing (never stored).
+    Typing {
+        /// The conversation.
+        session_id: Uuid,
+        /// Who types.
+        user_id: Uuid,
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+/// Sockets to close: a deactivated user's, or a revoked sign-in's.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Kick {
+    /// Every socket of this user.
+    User(Uuid),
+    /// Every socket signed in with this token family.
+    Family(Uuid),
+}
+
+/// The hub of one server. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub(Arc<Inner>);
+
+/// The hub's shared state (the bus holds a weak reference to it).
+pub(crate) struct Inner {
+    pool: DbPool,
+    config: HubConfig,
+    live: broadcast::Sender<LiveItem>,
+    kicks: broadcast::Sender<Kick>,
+    position: watch::Sender<Position>,
+    poke: Notify,
+    shutdown: watch::Sender<bool>,
+    bus: Option<RedisBus>,
+    sockets: Mutex<HashMap<Uuid, usize>>,
+    open_connections: watch::Sender<usize>,
+    typing: Mutex<HashMap<Uuid, (Instant, u32)>>,
+}
+
+impl Hub {
+    /// Starts the hub's tasks: the pump, retention, and the Redis bus when configured.
+    pub fn start(pool: DbPool, config: HubConfig) -> Self {
+        let (live, _) = broadcast::channel(config.buffer.max(1));
+        let (kicks, _) = broadcast::channel(256);
+        let (position, _) = watch::channel(Position::default());
+        let (shutdown, _) = watch::channel(false);
+        let hub = Self(Arc::new_cyclic(|weak| {
+            let bus = config
+                .redis_url
+                .clone()
+                .map(|url| RedisBus::start(url, config.redis_channel.clone(), weak.clone()));
+            Inner {
+                pool,
+                config,
+                live,
+                kicks,
+                position,
+                poke: Notify::new(),
+                shutdown,
+                bus,
+                sockets: Mutex::new(HashMap::new()),
+                open_connections: watch::channel(0).0,
+                typing: Mutex::new(HashMap::new()),
+            }
+        }));
+        tokio::spawn(pump(Arc::downgrade(&hub.0)));
+        tokio::spawn(retention(Arc::downgrade(&hub.0)));
+        hub
+    }
+
+    /// Says that events were committed: this server's pump looks now, others via the bus.
+    pub fn poke(&self) {
+        self.0.poke.notify_one();
+        if let Some(bus) = &self.0.bus {
+            bus.publish(BusMessage::Poke);
+        }
+    }
+
+    /// A receiver of the live feed, and the position the feed has reached: events up to it
+    /// will not come through the receiver, events after it will.
+    pub fn subscribe(&self) -> (broadcast::Receiver<LiveItem>, Position) {
+        let receiver = self.0.live.subscribe();
+        (receiver, *self.0.position.borrow())
+    }
+
+    /// Waits until the pump has read the log at least up to what is stable now (tests and
+    /// shutdown use it to flush).
+    pub async fn settle(&self) -> AppResult<()> {
+        let target = {
+            let mut conn = self.0.pool.get().await?;
+            event_model::stable_head(&mut conn).await?
+        };
+        let mut position = self.0.position.subscribe();
+        self.0.poke.notify_one();
+        let wait = position.wait_for(|p| *p >= target);
+        tokio::time::timeout(Duration::from_secs(5), wait)
+            .await
+            .map_err(|_| AppError::Unavailable("event pump did not settle".into()))?
+            .map_err(|_| AppError::Unavailable("event pump stopped".into()))?;
+        Ok(())
+    }
+
+    /// Notices to close sockets.
+    pub fn kicks(&self) -> broadcast::Receiver<Kick> {
+        self.0.kicks.subscribe()
+    }
+
+    /// Closes the sockets a kick names, on every server.
+    pub fn kick(&self, kick: Kick) {
+        let _ = self.0.kicks.send(kick.clone());
+        if let Some(bus) = &self.0.bus {
+            bus.publish(BusMessage::Kick(kick));
+        }
+    }
+
+    /// Tells the members of a session that `user_id` is typing. `RATE_LIMITED` past the
+    /// configured number per minute.
+    pub fn typing(&self, session_id: Uuid, user_id: Uuid) -> AppResult<()> {
+        {
+            let mut limits = self
+                .0
+                .typing
+                .lock()
+                .map_err(|_| AppError::internal(anyhow::anyhow!("typing limiter poisoned")))?;
+            let now = Instant::now();
+            if limits.len() > 100_000 {
+                limits.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
+            }
+            let entry = limits.entry(user_id).or_insert((now, 0));
+            if now.duration_since(entry.0) >= Duration::from_secs(60) {
+                *entry = (now, 0);
+            }
+            if entry.1 >= self.0.config.typing_per_minute {
+                return Err(AppError::RateLimited(format!(
+                    "at most {} typing notices a minute",
+                    self.0.config.typing_per_minute
+                )));
+            }
+            entry.1 += 1;
+        }
+        let at = Utc::now();
+        self.deliver_typing(session_id, user_id, at);
+        if let Some(bus) = &self.0.bus {
+            bus.publish(BusMessage::Typing {
+                session_id,
+                user_id,
+                at,
+            });
+        }
+        Ok(())
+    }
+
+    fn deliver_typing(&self, session_id: Uuid, user_id: Uuid, at: DateTime<Utc>) {
+        let _ = self.0.live.send(LiveItem::Typing {
+            session_id,
+            user_id,
+            at,
+        });
+    }
+
+    /// Counts a socket of `user_id` on this server, if under `max`; the guard uncounts it.
+    pub fn open_socket(&self, user_id: Uuid, max: usize) -> Option<SocketGuard> {
+        let mut sockets = self.0.sockets.lock().ok()?;
+        let count = sockets.entry(user_id).or_insert(0);
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(SocketGuard {
+            hub: self.clone(),
+            user_id,
+        })
+    }
+
+    /// Counts an open WebSocket connection until the guard drops (shutdown waits for them).
+    pub fn connection(&self) -> ConnectionGuard {
+        self.0.open_connections.send_modify(|n| *n += 1);
+        ConnectionGuard { hub: self.clone() }
+    }
+
+    /// Waits until every WebSocket connection has closed, at most `limit`.
+    pub async fn sockets_closed(&self, limit: Duration) {
+        let mut open = self.0.open_connections.subscribe();
+        let _ = tokio::time::timeout(limit, open.wait_for(|n| *n == 0)).await;
+    }
+
+    /// Fires when the server shuts down.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.0.shutdown.subscribe()
+    }
+
+    /// Starts the shutdown: sockets flush and close with "going away".
+    pub fn shutdown(&self) {
+        let _ = self.0.shutdown.send(true);
+    }
+
+    /// The database pool (for replays).
+    pub fn pool(&self) -> &DbPool {
+        &self.0.pool
+    }
+
+    /// Whether a position is older than what the log still holds.
+    pub async fn is_pruned(&self, cursor: Position) -> AppResult<bool> {
+        let mut conn = self.0.pool.get().await?;
+        Ok(
+            cursor <= event_model::pruned_through(&mut conn).await?
+                && cursor != Position::default(),
+        )
+    }
+}
+
+/// Uncounts an open connection when dropped.
+pub struct ConnectionGuard {
+    hub: Hub,
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.hub
+            .0
+            .open_connections
+            .send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// Uncounts a socket when dropped.
+pub struct SocketGuard {
+    hub: Hub,
+    user_id: Uuid,
+}
+
+impl Drop for SocketGuard {
+    fn drop(&mut self) {
+        if let Ok(mut sockets) = self.hub.0.sockets.lock()
+            && let Some(count) = sockets.get_mut(&self.user_id)
+        {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                sockets.remove(&self.user_id);
+            }
+        }
+    }
+}
+
+/// Applies a message from another server.
+pub(crate) fn receive_from_bus(inner: &std::sync::Weak<Inner>, message: BusMessage) {
+    let Some(inner) = inner.upgrade() else {
+        return;
+    };
+    let hub = Hub(inner);
+    match message {
+        BusMessage::Poke => hub.0.poke.notify_one(),
+        BusMessage::Typing {
+            session_id,
+            user_id,
+            at,
+        } => hub.deliver_typing(session_id, user_id, at),
+        BusMessage::Kick(kick) => {
+            let _ = hub.0.kicks.send(kick);
+        }
+    }
+}
+
+/// Reads the log in order and broadcasts it, on every poke and every poll interval.
+async fn pump(weak: std::sync::Weak<Inner>) {
+    let mut position = None;
+    let mut shutdown = match weak.upgrade() {
+        Some(inner) => inner.shutdown.subscribe(),
+        None => return,
+    };
+    loop {
+        let Some(inner) = weak.upgrade() else {
+            return;
+        };
+        if *shutdown.borrow() {
+            // One last read so that committed events reach sockets before they close.
+            if let Some(pos) = position {
+                let _ = drain(&inner, pos).await;
+            }
+            return;
+        }
+        let pos = match position {
+            Some(pos) => pos,
+            None => match start_position(&inner).await {
+                Ok(pos) => {
+                    let _ = inner.position.send(pos);
+                    pos
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "event pump: database unavailable");
+                    drop(inner);
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            },
+        };
+        let poll = inner.config.poll;
+        let poked = {
+            let notified = inner.poke.notified();
+            tokio::select! {
+                _ = notified => true,
+                _ = tokio::time::sleep(poll) => false,
+                _ = shutdown.changed() => false,
+            }
+        };
+        // A poke means something committed; if an older transaction still runs, its events
+        // are not stable yet: look again shortly, for a while.
+        let mut new_pos = pos;
+        for attempt in 0..if poked { 100 } else { 1 } {
+            match drain(&inner, new_pos).await {
+                Ok(p) if p != new_pos || !poked => {
+                    new_pos = p;
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "event pump: reading the log failed");
+                    break;
+                }
+            }
+            if attempt < 99 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+        position = Some(new_pos);
+    }
+}
+
+async fn start_position(inner: &Inner) -> anyhow::Result<Position> {
+    let mut conn = inner.pool.get().await?;
+    Ok(event_model::stable_head(&mut conn).await?)
+}
+
+/// Broadcasts every stable event after `from`; returns the new position.
+async fn drain(inner: &Inner, from: Position) -> anyhow::Result<Position> {
+    let mut conn = inner.pool.get().await?;
+    let mut pos = from;
+    loop {
+        let rows = event_model::stable_after(&mut conn, pos, PUMP_BATCH).await?;
+        let full = rows.len() as i64 == PUMP_BATCH;
+        for row in rows {
+            pos = row.position();
+            let _ = inner.live.send(LiveItem::Stored(Arc::new(row)));
+        }
+        let _ = inner.position.send(pos);
+        if !full {
+            return Ok(pos);
+        }
+    }
+}
+
+/// Deletes events older than the retention period, hourly.
+async fn retention(weak: std::sync::Weak<Inner>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        let Some(inner) = weak.upgrade() else {
+            return;
+        };
+        let Ok(before) = chrono::Duration::from_std(inner.config.retention) else {
+            continue;
+        };
+        let result = async {
+            let mut conn = inner.pool.get().await?;
+            anyhow::Ok(event_model::prune(&mut conn, Utc::now() - before).await?)
+        }
+        .await;
+        match result {
+            Ok(n) if n > 0 => tracing::info!(events = n, "pruned old events"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "pruning events failed"),
+        }
+    }
+}
