@@ -5,12 +5,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, MultipartOptions};
+use async_graphql::http::{GraphiQLSource, MultipartOptions};
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql::{
-    BatchRequest, BatchResponse, Data, Response as GqlResponse, ServerError, Value,
-};
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use async_graphql::{BatchRequest, BatchResponse, Response as GqlResponse, ServerError, Value};
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
@@ -21,7 +18,7 @@ use diesel_async::SimpleAsyncConnection;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::{Auth, bearer_token};
+use crate::auth::bearer_token;
 use crate::error::AppError;
 use crate::graphql::{AppSchema, build_schema};
 use crate::media::{IMMUTABLE_CACHE_CONTROL, ServableObject};
@@ -386,44 +383,19 @@ async fn graphql_get(State(state): State<HttpState>, headers: HeaderMap, uri: Ur
     execute(&state, &headers, ty, BatchRequest::Single(request)).await
 }
 
-async fn graphql_ws(
-    State(state): State<HttpState>,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-) -> Response {
+async fn graphql_ws(State(state): State<HttpState>, upgrade: WebSocketUpgrade) -> Response {
     let HttpState { app, schema } = state;
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let token = connection_init_token(&payload);
-                    let auth = accounts::authenticate(&app, token.as_deref()).await?;
-                    if let Auth::Invalid(reason) = auth {
-                        return Err(AppError::unauthenticated(reason).into());
-                    }
-                    let mut data = Data::default();
-                    data.insert(auth);
-                    Ok(data)
-                })
-                .serve()
-        })
-}
-
-/// The access token of a `connection_init` payload: `{"authorization": "Bearer …"}` (any
-/// case of the key), or `{"token": "…"}`.
-fn connection_init_token(payload: &serde_json::Value) -> Option<String> {
-    let object = payload.as_object()?;
-    object.iter().find_map(|(key, value)| {
-        let value = value.as_str()?;
-        if key.eq_ignore_ascii_case("authorization") {
-            Some(bearer_token(value).unwrap_or("\u{0}invalid").to_owned())
-        } else if key == "token" {
-            Some(value.to_owned())
-        } else {
-            None
-        }
-    })
+    let max = app.config.ws_max_message_bytes;
+    let upgrade = upgrade
+        .protocols(crate::ws::PROTOCOLS)
+        .max_message_size(max)
+        .max_frame_size(max)
+        // Small buffers: an idle socket should cost a few KiB, not the 128 KiB default.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0);
+    let protocol =
+        crate::ws::Protocol::from_header(upgrade.selected_protocol().and_then(|p| p.to_str().ok()));
+    upgrade.on_upgrade(move |socket| crate::ws::serve(socket, protocol, app, schema))
 }
 
 /// Serves a stored picture. Names are content hashes, so the answer is cacheable forever and

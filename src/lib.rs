@@ -15,6 +15,7 @@ pub mod media;
 pub mod models;
 pub mod services;
 pub mod state;
+pub mod ws;
 
 use std::sync::Arc;
 

@@ -563,6 +563,15 @@ impl ConversationMutation {
         ))
     }
 
+    /// Tells the session's other members that the viewer is typing (not stored; at most
+    /// `MESSENGER_TYPING_PER_MINUTE` a minute, then `RATE_LIMITED`). Returns true.
+    async fn typing(&self, ctx: &Context<'_>, session_id: ID) -> async_graphql::Result<bool> {
+        let viewer = ctx.viewer()?;
+        let session_id = parse_id(&session_id, "sessionId")?;
+        crate::services::live::typing(ctx.state(), viewer, session_id).await?;
+        Ok(true)
+    }
+
     /// Deletes a message: its body is erased, it stays in history as deleted. The sender may,
     /// and in a group its owners and admins.
     async fn delete_message(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Message> {

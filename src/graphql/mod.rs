@@ -4,11 +4,12 @@
 pub mod accounts;
 pub mod admin;
 pub mod conversations;
+pub mod live;
 pub mod loaders;
 pub mod media;
 pub mod types;
 
-use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{Context, ID, MergedObject, MergedSubscription, Schema, SchemaBuilder};
 use uuid::Uuid;
 
 use crate::auth::{Auth, Viewer};
@@ -33,16 +34,24 @@ pub struct Mutation(
     media::MediaMutation,
 );
 
+/// The root subscription: every domain's subscriptions merged.
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(live::LiveSubscription);
+
 /// The schema type served over HTTP and WebSocket.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema without server state: enough for the SDL.
-pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(config.max_query_depth)
-        .limit_complexity(config.max_query_complexity)
-        .limit_recursive_depth(64)
-        .limit_directives(16)
+pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_depth(config.max_query_depth)
+    .limit_complexity(config.max_query_complexity)
+    .limit_recursive_depth(64)
+    .limit_directives(16)
 }
 
 /// The one schema the server and the SDL test both use.

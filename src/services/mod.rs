@@ -4,5 +4,6 @@
 pub mod accounts;
 pub mod avatars;
 pub mod input;
+pub mod live;
 pub mod messages;
 pub mod sessions;

@@ -14,3 +14,4 @@ mod messages;
 mod schema;
 mod validation;
 mod websocket;
+mod wsclient;

@@ -1,105 +1,283 @@
-//! The WebSocket endpoint: sign-in through `connection_init`, operations over the socket.
+//! The WebSocket protocols, frame by frame: graphql-transport-ws with every close code, the
+//! legacy graphql-ws protocol, operations over the socket, and the socket limits.
 
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
+use std::time::Duration;
+
+use serde_json::json;
 
 use crate::harness::TestApp;
+use crate::wsclient::{Frame, WsClient};
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(addr: std::net::SocketAddr) -> Socket {
-    let mut request = format!("ws://{addr}/graphql/ws")
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (socket, response) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connecting");
-    assert_eq!(
-        response
-            .headers()
-            .get("sec-websocket-protocol")
-            .and_then(|v| v.to_str().ok()),
-        Some("graphql-transport-ws")
-    );
-    socket
-}
-
-/// The next frame within five seconds: Some(JSON) for text, None for a close.
-async fn next_frame(socket: &mut Socket) -> Option<Value> {
-    loop {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
-            .await
-            .expect("a frame within 5 s");
-        match frame {
-            Some(Ok(Message::Text(text))) => {
-                return Some(serde_json::from_str(&text).expect("JSON frame"));
-            }
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
-            Some(Ok(other)) => panic!("unexpected frame {other:?}"),
-        }
-    }
-}
-
-async fn send(socket: &mut Socket, frame: Value) {
-    socket
-        .send(Message::Text(frame.to_string().into()))
-        .await
-        .expect("sending");
-}
+const MODERN: &str = "graphql-transport-ws";
+const LEGACY: &str = "graphql-ws";
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_signed_in_socket_runs_queries() {
+async fn queries_and_mutations_run_over_the_socket() {
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
     let addr = app.serve().await;
-    let mut socket = connect(addr).await;
-    send(
-        &mut socket,
-        json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", alice.access) } }),
-    )
-    .await;
+    let mut ws = WsClient::connect(addr, MODERN).await;
+    ws.init(Some(&alice.access)).await;
+    ws.subscribe("1", "{ me { username } }", json!({})).await;
     assert_eq!(
-        next_frame(&mut socket).await.expect("ack")["type"],
-        "connection_ack"
+        ws.next_payload("1").await["data"]["me"]["username"],
+        "alice"
     );
-    send(
-        &mut socket,
-        json!({ "type": "subscribe", "id": "1", "payload": { "query": "{ me { username } }" } }),
+    assert_eq!(
+        ws.next().await,
+        Frame::Json(json!({ "type": "complete", "id": "1" }))
+    );
+    ws.subscribe(
+        "2",
+        "mutation($d: String!) { updateProfile(input: {displayName: $d}) { displayName } }",
+        json!({ "d": "Alice W" }),
     )
     .await;
-    let next = next_frame(&mut socket).await.expect("next");
-    assert_eq!(next["type"], "next");
-    assert_eq!(next["id"], "1");
-    assert_eq!(next["payload"]["data"]["me"]["username"], "alice");
     assert_eq!(
-        next_frame(&mut socket).await.expect("complete")["type"],
-        "complete"
+        ws.next_payload("2").await["data"]["updateProfile"]["displayName"],
+        "Alice W"
+    );
+    assert_eq!(
+        ws.next().await,
+        Frame::Json(json!({ "type": "complete", "id": "2" }))
+    );
+    // A validation error is an `error` message for that operation, not a close.
+    ws.subscribe("3", "{ noSuchField }", json!({})).await;
+    match ws.next().await {
+        Frame::Json(v) => {
+            assert_eq!(v["type"], "error", "{v}");
+            assert_eq!(v["id"], "3");
+            assert!(v["payload"].is_array());
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ping_is_answered_with_pong_and_the_server_pings_idle_sockets() {
+    let app = TestApp::spawn_with(|c| c.ws_keepalive = Duration::from_secs(1)).await;
+    let addr = app.serve().await;
+    let mut ws = WsClient::connect(addr, MODERN).await;
+    ws.send(json!({ "type": "ping", "payload": { "n": 1 } }))
+        .await;
+    assert_eq!(
+        ws.next().await,
+        Frame::Json(json!({ "type": "pong", "payload": { "n": 1 } }))
+    );
+    ws.init(None).await;
+    assert_eq!(ws.next().await, Frame::Json(json!({ "type": "ping" })));
+    ws.send(json!({ "type": "pong" })).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_messages_close_with_4400() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let addr = app.serve().await;
+    let cases: Vec<(&str, Option<String>)> = vec![
+        ("not JSON", Some("{ this is not json".into())),
+        ("no type", Some(json!({ "id": "1" }).to_string())),
+        (
+            "unknown type",
+            Some(json!({ "type": "subscribe_please" }).to_string()),
+        ),
+        (
+            "subscribe without a query",
+            Some(json!({ "type": "subscribe", "id": "1", "payload": {} }).to_string()),
+        ),
+        (
+            "subscribe without an id",
+            Some(
+                json!({ "type": "subscribe", "payload": { "query": "{ me { id } }" } }).to_string(),
+            ),
+        ),
+        ("binary frame", None),
+    ];
+    for (label, text) in cases {
+        let mut ws = WsClient::connect(addr, MODERN).await;
+        ws.init(Some(&alice.access)).await;
+        match text {
+            Some(text) => ws.send_text(&text).await,
+            None => ws.send_binary(vec![1, 2, 3]).await,
+        }
+        let reason = ws.expect_close(4400).await;
+        assert!(!reason.is_empty(), "{label}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn subscribe_before_acknowledgement_closes_with_4401() {
+    let app = TestApp::spawn().await;
+    let addr = app.serve().await;
+    let mut ws = WsClient::connect(addr, MODERN).await;
+    ws.subscribe("1", "{ __typename }", json!({})).await;
+    assert_eq!(ws.expect_close(4401).await, "Unauthorized");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_token_closes_with_4403() {
+    let app = TestApp::spawn().await;
+    let addr = app.serve().await;
+    for payload in [
+        json!({ "authorization": "Bearer forged.token" }),
+        json!({ "authorization": "Basic abc" }),
+        json!({ "token": "garbage" }),
+    ] {
+        let mut ws = WsClient::connect(addr, MODERN).await;
+        ws.send(json!({ "type": "connection_init", "payload": payload }))
+            .await;
+        let reason = ws.expect_close(4403).await;
+        assert!(reason.starts_with("Forbidden"), "{reason}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_connection_init_in_time_closes_with_4408() {
+    let app = TestApp::spawn_with(|c| c.ws_init_timeout = Duration::from_millis(300)).await;
+    let addr = app.serve().await;
+    let mut ws = WsClient::connect(addr, MODERN).await;
+    assert_eq!(
+        ws.expect_close(4408).await,
+        "Connection initialisation timeout"
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_bad_token_in_connection_init_is_refused() {
+async fn a_duplicate_subscription_id_closes_with_4409() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let addr = app.serve().await;
+    let mut ws = WsClient::connect(addr, MODERN).await;
+    ws.init(Some(&alice.access)).await;
+    ws.subscribe("same", "subscription { events { kind } }", json!({}))
+        .await;
+    ws.subscribe("same", "subscription { events { kind } }", json!({}))
+        .await;
+    assert_eq!(
+        ws.expect_close(4409).await,
+        "Subscriber for same already exists"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_connection_init_closes_with_4429() {
     let app = TestApp::spawn().await;
     let addr = app.serve().await;
-    let mut socket = connect(addr).await;
-    send(
-        &mut socket,
-        json!({ "type": "connection_init", "payload": { "authorization": "Bearer forged.token" } }),
-    )
-    .await;
-    // Never acknowledged: the server closes the socket.
-    let frame = next_frame(&mut socket).await;
-    assert!(
-        frame.as_ref().is_none_or(|f| f["type"] != "connection_ack"),
-        "{frame:?}"
+    let mut ws = WsClient::connect(addr, MODERN).await;
+    ws.init(None).await;
+    ws.send(json!({ "type": "connection_init" })).await;
+    assert_eq!(
+        ws.expect_close(4429).await,
+        "Too many initialisation requests"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn completing_an_operation_stops_it_and_ids_can_be_reused() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let addr = app.serve().await;
+    let mut ws = WsClient::connect(addr, MODERN).await;
+    ws.init(Some(&alice.access)).await;
+    ws.subscribe("s", "subscription { events { kind } }", json!({}))
+        .await;
+    ws.send(json!({ "type": "complete", "id": "s" })).await;
+    // The id is free again: no 4409.
+    ws.subscribe("s", "{ me { username } }", json!({})).await;
+    assert_eq!(
+        ws.next_payload("s").await["data"]["me"]["username"],
+        "alice"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn socket_limits_are_enforced() {
+    let app = TestApp::spawn_with(|c| {
+        c.ws_max_subscriptions = 2;
+        c.ws_max_sockets_per_user = 2;
+        c.ws_max_message_bytes = 4096;
+    })
+    .await;
+    let alice = app.register("alice").await;
+    let addr = app.serve().await;
+
+    // Operations per socket: the third gets a typed error, the socket stays open.
+    let mut first = WsClient::connect(addr, MODERN).await;
+    first.init(Some(&alice.access)).await;
+    first
+        .subscribe("a", "subscription { events { kind } }", json!({}))
+        .await;
+    first
+        .subscribe("b", "subscription { events { kind } }", json!({}))
+        .await;
+    first
+        .subscribe("c", "subscription { events { kind } }", json!({}))
+        .await;
+    match first.next().await {
+        Frame::Json(v) => {
+            assert_eq!(v["type"], "error");
+            assert_eq!(v["id"], "c");
+            assert_eq!(v["payload"][0]["extensions"]["code"], "RATE_LIMITED");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // Sockets per user: the third is refused.
+    let mut second = WsClient::connect(addr, MODERN).await;
+    second.init(Some(&alice.access)).await;
+    let mut third = WsClient::connect(addr, MODERN).await;
+    third
+        .send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", alice.access) } }))
+        .await;
+    let reason = third.expect_close(4429).await;
+    assert!(reason.contains("Too many sockets"), "{reason}");
+    // Closing one frees a slot.
+    drop(second);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut again = WsClient::connect(addr, MODERN).await;
+    again.init(Some(&alice.access)).await;
+
+    // Oversized messages close with 1009.
+    let mut big = WsClient::connect(addr, MODERN).await;
+    big.send_text(&"x".repeat(10_000)).await;
+    big.expect_close(1009).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_legacy_protocol_still_works() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let addr = app.serve().await;
+    let mut ws = WsClient::connect(addr, LEGACY).await;
+    ws.send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", alice.access) } }))
+        .await;
+    assert_eq!(
+        ws.next().await,
+        Frame::Json(json!({ "type": "connection_ack" }))
+    );
+    assert_eq!(ws.next().await, Frame::Json(json!({ "type": "ka" })));
+    ws.send(json!({ "type": "start", "id": "1", "payload": { "query": "{ me { username } }" } }))
+        .await;
+    match ws.next().await {
+        Frame::Json(v) => {
+            assert_eq!(v["type"], "data", "{v}");
+            assert_eq!(v["payload"]["data"]["me"]["username"], "alice");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        ws.next().await,
+        Frame::Json(json!({ "type": "complete", "id": "1" }))
+    );
+    ws.send(json!({ "type": "connection_terminate" })).await;
+    ws.expect_close(1000).await;
+
+    // A bad token gets connection_error, then the close.
+    let mut bad = WsClient::connect(addr, LEGACY).await;
+    bad.send(json!({ "type": "connection_init", "payload": { "authorization": "Bearer nope" } }))
+        .await;
+    match bad.next().await {
+        Frame::Json(v) => assert_eq!(v["type"], "connection_error", "{v}"),
+        other => panic!("{other:?}"),
+    }
 }

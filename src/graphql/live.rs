@@ -1,0 +1,171 @@
+//! Subscriptions: the viewer-wide event stream and the per-session one, and the typing
+//! notice. (Kept apart from modules that import diesel-async's `RunQueryDsl`, which clashes
+//! with the `#[Subscription]` macro.)
+
+use async_graphql::{Context, ID, Object, Subscription};
+use chrono::{DateTime, Utc};
+use futures_util::Stream;
+
+use crate::error::AppError;
+use crate::events::{EventKind, decode_cursor, encode_cursor};
+use crate::graphql::conversations::{Message, Session};
+use crate::graphql::loaders::{Loaders, MembershipKey, MessageKey, UserKey};
+use crate::graphql::types::User;
+use crate::graphql::{ContextExt, parse_id};
+use crate::services::live::{self, LiveEvent, Scope};
+use crate::services::sessions::{MemberRole, SessionView};
+
+/// Something that happened in one of the viewer's conversations.
+pub struct Event(pub LiveEvent);
+
+/// Something that happened in one of the viewer's conversations. Which fields are set
+/// depends on `kind`; `cursor` is always set: subscribe again with `after: cursor` to resume
+/// right after this event.
+#[Object]
+impl Event {
+    /// Where to resume: pass it as `after` when subscribing again.
+    async fn cursor(&self) -> String {
+        encode_cursor(self.0.cursor)
+    }
+
+    /// What happened.
+    async fn kind(&self) -> EventKind {
+        self.0.kind
+    }
+
+    /// When it happened.
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+
+    /// The conversation's id (null for `LAGGED` and `RESYNC`).
+    async fn session_id(&self) -> Option<ID> {
+        self.0.session_id.map(|id| ID(id.to_string()))
+    }
+
+    /// The conversation as the viewer sees it now; null if they are no longer a member.
+    async fn session(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Session>> {
+        let (Some(session_id), Ok(viewer)) = (self.0.session_id, ctx.viewer()) else {
+            return Ok(None);
+        };
+        let key = MembershipKey {
+            session_id,
+            user_id: viewer.user_id,
+        };
+        let found = ctx.data_unchecked::<Loaders>().load_one(key).await?;
+        Ok(found.map(|(session, membership)| {
+            Session(SessionView {
+                session,
+                membership,
+            })
+        }))
+    }
+
+    /// The message, as it is now, for `MESSAGE_CREATED`, `MESSAGE_EDITED` and
+    /// `MESSAGE_DELETED`.
+    async fn message(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Message>> {
+        let Some(id) = self.0.message_id else {
+            return Ok(None);
+        };
+        let found = ctx
+            .data_unchecked::<Loaders>()
+            .load_one(MessageKey(id))
+            .await?;
+        Ok(found.map(Message))
+    }
+
+    /// Who did it.
+    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        load_user(ctx, self.0.actor_id).await
+    }
+
+    /// Whom it concerns: the member added, removed or leaving, whose role or read marker
+    /// changed, or who is typing.
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        load_user(ctx, self.0.subject_id).await
+    }
+
+    /// The new read marker, for `READ_MARKER`.
+    async fn read_up_to(&self) -> Option<i64> {
+        self.detail("upTo").and_then(serde_json::Value::as_i64)
+    }
+
+    /// The new title, for `SESSION_RENAMED`.
+    async fn title(&self) -> Option<String> {
+        self.detail("title")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    }
+
+    /// The new role, for `MEMBER_ROLE_CHANGED`.
+    async fn role(&self) -> Option<MemberRole> {
+        self.detail("role")
+            .and_then(serde_json::Value::as_str)
+            .map(MemberRole::from_db)
+    }
+}
+
+impl Event {
+    fn detail(&self, key: &str) -> Option<&serde_json::Value> {
+        self.0.detail.as_ref()?.get(key)
+    }
+}
+
+async fn load_user(
+    ctx: &Context<'_>,
+    id: Option<uuid::Uuid>,
+) -> async_graphql::Result<Option<User>> {
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    let found = ctx
+        .data_unchecked::<Loaders>()
+        .load_one(UserKey(id))
+        .await?;
+    Ok(found.map(User::from))
+}
+
+fn parse_after(after: Option<String>) -> Result<Option<crate::events::Position>, AppError> {
+    after.map(|c| decode_cursor(&c)).transpose()
+}
+
+/// Live subscriptions.
+#[derive(Default)]
+pub struct LiveSubscription;
+
+/// Live subscriptions.
+#[Subscription]
+impl LiveSubscription {
+    /// Everything a chat screen needs about the viewer's conversations: messages created,
+    /// edited and deleted; sessions created; members added, removed, leaving, changing role;
+    /// renames; others' read markers; typing. With `after` (a cursor from an earlier event),
+    /// first every stored event missed since, in order, then live ones, with nothing lost or
+    /// repeated. A cursor too old to replay gets one `RESYNC` event; a subscriber that falls
+    /// too far behind gets `LAGGED` with the cursor to resume from, and the stream ends.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = Event> + use<>> {
+        let viewer = ctx.viewer()?;
+        let after = parse_after(after)?;
+        let stream = live::subscribe(ctx.state(), viewer, Scope::Viewer, after).await?;
+        Ok(futures_util::StreamExt::map(stream, Event))
+    }
+
+    /// The events of one conversation of the viewer's (same rules as `events`). Ends after
+    /// the viewer leaves or is removed. `NOT_FOUND` for a session they are not in.
+    async fn session_events(
+        &self,
+        ctx: &Context<'_>,
+        session_id: ID,
+        after: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = Event> + use<>> {
+        let viewer = ctx.viewer()?;
+        let session_id = parse_id(&session_id, "sessionId")?;
+        let after = parse_after(after)?;
+        let stream =
+            live::subscribe(ctx.state(), viewer, Scope::Session(session_id), after).await?;
+        Ok(futures_util::StreamExt::map(stream, Event))
+    }
+}

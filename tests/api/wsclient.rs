@@ -1,0 +1,169 @@
+//! A WebSocket client that speaks the GraphQL protocols frame by frame, for tests.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+/// What the server sent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    /// A JSON text frame.
+    Json(Value),
+    /// A close frame (code, reason), or the connection dropped (`None`).
+    Closed(Option<u16>, String),
+}
+
+/// One client socket.
+pub struct WsClient {
+    socket: Socket,
+}
+
+impl WsClient {
+    /// Connects with a subprotocol (`graphql-transport-ws` or `graphql-ws`).
+    pub async fn connect(addr: std::net::SocketAddr, protocol: &str) -> Self {
+        Self::connect_with(addr, protocol, None).await
+    }
+
+    /// Connects with a small receive buffer (to be a slow reader).
+    pub async fn connect_with(
+        addr: std::net::SocketAddr,
+        protocol: &str,
+        recv_buffer: Option<u32>,
+    ) -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        if let Some(size) = recv_buffer {
+            socket.set_recv_buffer_size(size).expect("buffer size");
+        }
+        let stream = socket.connect(addr).await.expect("connecting");
+        let mut request = format!("ws://{addr}/graphql/ws")
+            .into_client_request()
+            .expect("request");
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_str(protocol).expect("header"),
+        );
+        let (socket, response) = tokio_tungstenite::client_async(request, stream)
+            .await
+            .expect("upgrading");
+        assert_eq!(
+            response
+                .headers()
+                .get("sec-websocket-protocol")
+                .and_then(|v| v.to_str().ok()),
+            Some(protocol)
+        );
+        Self { socket }
+    }
+
+    /// Sends a JSON frame.
+    pub async fn send(&mut self, frame: Value) {
+        self.send_text(&frame.to_string()).await;
+    }
+
+    /// Sends raw text.
+    pub async fn send_text(&mut self, text: &str) {
+        let _ = self
+            .socket
+            .send(Message::Text(text.to_owned().into()))
+            .await;
+    }
+
+    /// Sends a binary frame.
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        let _ = self.socket.send(Message::Binary(bytes.into())).await;
+    }
+
+    /// The next frame within `wait`, skipping WebSocket pings; `None` if nothing came.
+    pub async fn next_within(&mut self, wait: Duration) -> Option<Frame> {
+        loop {
+            let frame = tokio::time::timeout(wait, self.socket.next()).await.ok()?;
+            return Some(match frame {
+                Some(Ok(Message::Text(text))) => {
+                    Frame::Json(serde_json::from_str(&text).expect("JSON frame"))
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(Message::Close(frame))) => Frame::Closed(
+                    frame.as_ref().map(|f| u16::from(f.code)),
+                    frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+                ),
+                None | Some(Err(_)) => Frame::Closed(None, String::new()),
+                Some(Ok(other)) => panic!("unexpected frame {other:?}"),
+            });
+        }
+    }
+
+    /// The next frame within ten seconds.
+    pub async fn next(&mut self) -> Frame {
+        self.next_within(Duration::from_secs(10))
+            .await
+            .expect("a frame within 10 s")
+    }
+
+    /// Expects the server to close with `code`; returns the reason.
+    pub async fn expect_close(&mut self, code: u16) -> String {
+        loop {
+            match self.next().await {
+                Frame::Closed(got, reason) => {
+                    assert_eq!(got, Some(code), "closed with {got:?} ({reason})");
+                    return reason;
+                }
+                Frame::Json(v) if v["type"] == "ping" || v["type"] == "ka" => continue,
+                Frame::Json(v) => panic!("expected close {code}, got {v}"),
+            }
+        }
+    }
+
+    /// Sends `connection_init` (with a token if given) and expects the acknowledgement.
+    pub async fn init(&mut self, token: Option<&str>) {
+        let payload = match token {
+            Some(t) => json!({ "authorization": format!("Bearer {t}") }),
+            None => json!({}),
+        };
+        self.send(json!({ "type": "connection_init", "payload": payload }))
+            .await;
+        match self.next().await {
+            Frame::Json(v) if v["type"] == "connection_ack" => {}
+            other => panic!("expected connection_ack, got {other:?}"),
+        }
+    }
+
+    /// Starts an operation.
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        self.send(json!({ "type": "subscribe", "id": id, "payload": { "query": query, "variables": variables } }))
+            .await;
+    }
+
+    /// The next `next` payload for `id` (skipping pings), within ten seconds.
+    pub async fn next_payload(&mut self, id: &str) -> Value {
+        loop {
+            match self.next().await {
+                Frame::Json(v) if v["type"] == "next" && v["id"] == id => {
+                    return v["payload"].clone();
+                }
+                Frame::Json(v) if v["type"] == "ping" => continue,
+                other => panic!("expected next for {id}, got {other:?}"),
+            }
+        }
+    }
+
+    /// The next event of subscription `id`: `payload.data.<field>`.
+    pub async fn next_event(&mut self, id: &str, field: &str) -> Value {
+        let payload = self.next_payload(id).await;
+        let event = payload["data"][field].clone();
+        assert!(event.is_object(), "no event in {payload}");
+        event
+    }
+
+    /// Asserts nothing arrives for `id` within `wait`.
+    pub async fn expect_quiet(&mut self, wait: Duration) {
+        if let Some(frame) = self.next_within(wait).await {
+            panic!("expected nothing, got {frame:?}");
+        }
+    }
+}
