@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use async_graphql::{Response, Variables};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::StreamExt;
 use futures_util::stream::{AbortHandle, BoxStream, SelectAll};
-use futures_util::{FutureExt, StreamExt};
 use serde_json::{Value, json};
 
 use crate::auth::{Auth, bearer_token};
@@ -187,10 +187,18 @@ impl Connection {
 
     /// Flushes what the operations already have, then says goodbye.
     async fn going_away(&mut self) -> Close {
-        let _ = tokio::time::timeout(Duration::from_secs(1), self.app.hub.settle()).await;
-        while let Some(Some(item)) = self.ops.next().now_or_never() {
-            if self.deliver(item).await.is_err() {
-                break;
+        let _ = tokio::time::timeout(Duration::from_secs(3), self.app.hub.settle()).await;
+        // Deliver what the operations have or are about to have (resolving an event's fields
+        // may take a query), until they go quiet for a moment.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while !self.ops.is_empty() && tokio::time::Instant::now() < deadline {
+            match tokio::time::timeout(Duration::from_millis(200), self.ops.next()).await {
+                Ok(Some(item)) => {
+                    if self.deliver(item).await.is_err() {
+                        break;
+                    }
+                }
+                _ => break,
             }
         }
         Close::new(1001, "Going away")

@@ -61,7 +61,7 @@ impl RedisBus {
     }
 }
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 
 async fn publisher(
     url: String,
@@ -77,29 +77,28 @@ async fn publisher(
         }
     };
     let mut conn: Option<redis::aio::MultiplexedConnection> = None;
-    let mut down_since: Option<std::time::Instant> = None;
+    let mut down = false;
     while let Some(message) = inbox.recv().await {
         if conn.is_none() {
-            // While Redis is down, try again at most every second and drop what waits.
-            if down_since.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
-                continue;
-            }
+            // Reconnect on demand. While Redis is down each attempt fails fast (or times
+            // out) and the notice is dropped: the log in PostgreSQL has the events.
             match tokio::time::timeout(CONNECT_TIMEOUT, client.get_multiplexed_async_connection())
                 .await
             {
                 Ok(Ok(c)) => {
-                    if down_since.take().is_some() {
+                    if down {
                         tracing::info!("Redis reachable again for publishing");
+                        down = false;
                     }
                     conn = Some(c);
                 }
                 _ => {
-                    if down_since.is_none() {
+                    if !down {
                         tracing::warn!(
                             "Redis unreachable: publishing paused, delivery falls back to polling"
                         );
+                        down = true;
                     }
-                    down_since = Some(std::time::Instant::now());
                     continue;
                 }
             }
@@ -119,7 +118,6 @@ async fn publisher(
             if !matches!(sent, Ok(Ok(_))) {
                 tracing::warn!("publishing to Redis failed: reconnecting");
                 conn = None;
-                down_since = Some(std::time::Instant::now());
             }
         }
     }
@@ -129,6 +127,11 @@ async fn subscriber(url: String, channel: String, node: Uuid, hub: Weak<Inner>) 
     let Ok(client) = redis::Client::open(url.as_str()) else {
         return;
     };
+    // The hub is still being built when this task starts: wait until it exists.
+    while hub.strong_count() == 0 {
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     let mut backoff = Duration::from_millis(200);
     loop {
         if hub.strong_count() == 0 {
@@ -148,7 +151,7 @@ async fn subscriber(url: String, channel: String, node: Uuid, hub: Weak<Inner>) 
             continue;
         }
         backoff = Duration::from_millis(200);
-        tracing::info!("subscribed to the Redis bus");
+        tracing::info!(%node, "subscribed to the Redis bus");
         // Whatever was missed while disconnected is in the log: read it now.
         receive_from_bus(&hub, BusMessage::Poke);
         let mut messages = pubsub.into_on_message();
@@ -163,6 +166,6 @@ async fn subscriber(url: String, channel: String, node: Uuid, hub: Weak<Inner>) 
                 receive_from_bus(&hub, envelope.message);
             }
         }
-        tracing::warn!("lost the Redis bus: reconnecting");
+        tracing::warn!(%node, "lost the Redis bus: reconnecting");
     }
 }

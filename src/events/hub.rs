@@ -88,6 +88,7 @@ pub(crate) struct Inner {
     bus: Option<RedisBus>,
     sockets: Mutex<HashMap<Uuid, usize>>,
     open_connections: watch::Sender<usize>,
+    subscriptions_started: watch::Sender<u64>,
     typing: Mutex<HashMap<Uuid, (Instant, u32)>>,
 }
 
@@ -99,6 +100,7 @@ impl Hub {
         let (position, _) = watch::channel(Position::default());
         let (shutdown, _) = watch::channel(false);
         let hub = Self(Arc::new_cyclic(|weak| {
+            // The bus's tasks hold a weak reference and wait for it to become usable.
             let bus = config
                 .redis_url
                 .clone()
@@ -114,6 +116,7 @@ impl Hub {
                 bus,
                 sockets: Mutex::new(HashMap::new()),
                 open_connections: watch::channel(0).0,
+                subscriptions_started: watch::channel(0).0,
                 typing: Mutex::new(HashMap::new()),
             }
         }));
@@ -137,12 +140,12 @@ impl Hub {
         (receiver, *self.0.position.borrow())
     }
 
-    /// Waits until the pump has read the log at least up to what is stable now (tests and
-    /// shutdown use it to flush).
+    /// Waits (up to five seconds) until the pump has read every event committed so far
+    /// (tests and shutdown use it to flush).
     pub async fn settle(&self) -> AppResult<()> {
         let target = {
             let mut conn = self.0.pool.get().await?;
-            event_model::stable_head(&mut conn).await?
+            event_model::committed_head(&mut conn).await?
         };
         let mut position = self.0.position.subscribe();
         self.0.poke.notify_one();
@@ -238,6 +241,16 @@ impl Hub {
         let _ = tokio::time::timeout(limit, open.wait_for(|n| *n == 0)).await;
     }
 
+    /// Counts a subscription whose starting point is set (a metric; tests wait on it).
+    pub fn subscription_started(&self) {
+        self.0.subscriptions_started.send_modify(|n| *n += 1);
+    }
+
+    /// Subscriptions started on this server so far.
+    pub fn subscriptions_started(&self) -> watch::Receiver<u64> {
+        self.0.subscriptions_started.subscribe()
+    }
+
     /// Fires when the server shuts down.
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.0.shutdown.subscribe()
@@ -245,7 +258,7 @@ impl Hub {
 
     /// Starts the shutdown: sockets flush and close with "going away".
     pub fn shutdown(&self) {
-        let _ = self.0.shutdown.send(true);
+        self.0.shutdown.send_replace(true);
     }
 
     /// The database pool (for replays).
@@ -303,7 +316,10 @@ pub(crate) fn receive_from_bus(inner: &std::sync::Weak<Inner>, message: BusMessa
     };
     let hub = Hub(inner);
     match message {
-        BusMessage::Poke => hub.0.poke.notify_one(),
+        BusMessage::Poke => {
+            tracing::debug!("poked through the bus");
+            hub.0.poke.notify_one()
+        }
         BusMessage::Typing {
             session_id,
             user_id,
@@ -318,6 +334,7 @@ pub(crate) fn receive_from_bus(inner: &std::sync::Weak<Inner>, message: BusMessa
 /// Reads the log in order and broadcasts it, on every poke and every poll interval.
 async fn pump(weak: std::sync::Weak<Inner>) {
     let mut position = None;
+    let mut pending = false;
     let mut shutdown = match weak.upgrade() {
         Some(inner) => inner.shutdown.subscribe(),
         None => return,
@@ -327,9 +344,9 @@ async fn pump(weak: std::sync::Weak<Inner>) {
             return;
         };
         if *shutdown.borrow() {
-            // One last read so that committed events reach sockets before they close.
+            // Read what has committed, so that it reaches sockets before they close.
             if let Some(pos) = position {
-                let _ = drain(&inner, pos).await;
+                finish(&inner, pos).await;
             }
             return;
         }
@@ -337,7 +354,7 @@ async fn pump(weak: std::sync::Weak<Inner>) {
             Some(pos) => pos,
             None => match start_position(&inner).await {
                 Ok(pos) => {
-                    let _ = inner.position.send(pos);
+                    inner.position.send_replace(pos);
                     pos
                 }
                 Err(e) => {
@@ -348,35 +365,56 @@ async fn pump(weak: std::sync::Weak<Inner>) {
                 }
             },
         };
-        let poll = inner.config.poll;
+        // Committed events that are not stable yet (an older transaction, of any database of
+        // the cluster, still runs) keep the pump looking every few milliseconds until they
+        // are; otherwise it waits for a poke, or polls.
+        let wait = if pending {
+            Duration::from_millis(5)
+        } else {
+            inner.config.poll
+        };
         let poked = {
             let notified = inner.poke.notified();
             tokio::select! {
                 _ = notified => true,
-                _ = tokio::time::sleep(poll) => false,
+                _ = tokio::time::sleep(wait) => false,
                 _ = shutdown.changed() => false,
             }
         };
-        // A poke means something committed; if an older transaction still runs, its events
-        // are not stable yet: look again shortly, for a while.
-        let mut new_pos = pos;
-        for attempt in 0..if poked { 100 } else { 1 } {
-            match drain(&inner, new_pos).await {
-                Ok(p) if p != new_pos || !poked => {
-                    new_pos = p;
-                    break;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "event pump: reading the log failed");
-                    break;
-                }
+        let new_pos = match drain(&inner, pos).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "event pump: reading the log failed");
+                pos
             }
-            if attempt < 99 {
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
+        };
+        if poked || pending {
+            pending = match inner.pool.get().await {
+                Ok(mut conn) => event_model::committed_head(&mut conn)
+                    .await
+                    .is_ok_and(|head| head > new_pos),
+                Err(_) => false,
+            };
         }
         position = Some(new_pos);
+    }
+}
+
+/// The last reads at shutdown: until everything committed is read, for up to three seconds.
+async fn finish(inner: &Inner, mut pos: Position) {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let target = match inner.pool.get().await {
+        Ok(mut conn) => event_model::committed_head(&mut conn).await.unwrap_or(pos),
+        Err(_) => return,
+    };
+    while pos < target && Instant::now() < deadline {
+        match drain(inner, pos).await {
+            Ok(p) => pos = p,
+            Err(_) => return,
+        }
+        if pos < target {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 }
 
@@ -392,11 +430,14 @@ async fn drain(inner: &Inner, from: Position) -> anyhow::Result<Position> {
     loop {
         let rows = event_model::stable_after(&mut conn, pos, PUMP_BATCH).await?;
         let full = rows.len() as i64 == PUMP_BATCH;
+        if !rows.is_empty() {
+            tracing::debug!(events = rows.len(), "pump read events");
+        }
         for row in rows {
             pos = row.position();
             let _ = inner.live.send(LiveItem::Stored(Arc::new(row)));
         }
-        let _ = inner.position.send(pos);
+        inner.position.send_replace(pos);
         if !full {
             return Ok(pos);
         }

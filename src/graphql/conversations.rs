@@ -16,6 +16,7 @@ use crate::graphql::types::{
 use crate::graphql::{ContextExt, parse_id};
 use crate::models::message::{Message as MessageRow, PageFrom};
 use crate::models::session::Member;
+use crate::models::user::User as UserRow;
 use crate::services::input::{ClientMessageId, MessageBody, MessageSearch, SessionTitle};
 use crate::services::messages::{self, Outgoing};
 use crate::services::sessions::{self, MemberRole, SessionView};
@@ -108,7 +109,10 @@ impl Session {
             .load_one(MembersKey(self.0.session.id))
             .await?
             .unwrap_or_default();
-        Ok(members.into_iter().map(SessionMember).collect())
+        Ok(members
+            .into_iter()
+            .map(|(m, u)| SessionMember(m, Some(u)))
+            .collect())
     }
 
     /// The last message, deleted or not; null before the first.
@@ -119,7 +123,7 @@ impl Session {
         let last = loaders(ctx)
             .load_one(LastMessageKey(self.0.session.id))
             .await?;
-        Ok(last.map(Message))
+        Ok(last.map(|(m, sender)| Message(m, sender)))
     }
 
     /// The history, as a Relay connection in either direction: `first`/`after` reads forward
@@ -163,10 +167,10 @@ impl Session {
             PageFrom::End => (more, before_seq.is_some()),
         };
         let mut connection = Connection::new(has_previous, has_next);
-        connection.edges.extend(rows.into_iter().map(|m| {
+        connection.edges.extend(rows.into_iter().map(|(m, sender)| {
             Edge::new(
                 encode_cursor(MESSAGE_CURSOR, &format!("{}:{}", m.session_id, m.seq)),
-                Message(m),
+                Message(m, sender),
             )
         }));
         Ok(connection)
@@ -186,14 +190,17 @@ fn decode_message_cursor(session_id: Uuid, cursor: &str) -> AppResult<i64> {
         .ok_or_else(invalid)
 }
 
-/// A member of a conversation.
-pub struct SessionMember(pub Member);
+/// A member of a conversation, with their account loaded alongside.
+pub struct SessionMember(pub Member, pub Option<UserRow>);
 
 /// A member of a conversation, with their role and read marker.
 #[Object]
 impl SessionMember {
     /// The member.
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+        if let Some(user) = &self.1 {
+            return Ok(User::from(user.clone()));
+        }
         let user = loaders(ctx)
             .load_one(UserKey(self.0.user_id))
             .await?
@@ -217,8 +224,14 @@ impl SessionMember {
     }
 }
 
-/// A message of a conversation.
-pub struct Message(pub MessageRow);
+/// A message of a conversation, with its sender when it was loaded alongside.
+pub struct Message(pub MessageRow, pub Option<UserRow>);
+
+impl From<MessageRow> for Message {
+    fn from(row: MessageRow) -> Self {
+        Self(row, None)
+    }
+}
 
 /// A message of a conversation. Deleted messages stay in history with their body erased.
 #[Object]
@@ -240,6 +253,9 @@ impl Message {
 
     /// Who sent it.
     async fn sender(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+        if let Some(user) = &self.1 {
+            return Ok(User::from(user.clone()));
+        }
         let user = loaders(ctx)
             .load_one(UserKey(self.0.sender_id))
             .await?
@@ -269,7 +285,10 @@ impl Message {
         let Some(id) = self.0.reply_to_id else {
             return Ok(None);
         };
-        Ok(loaders(ctx).load_one(MessageKey(id)).await?.map(Message))
+        Ok(loaders(ctx)
+            .load_one(MessageKey(id))
+            .await?
+            .map(Message::from))
     }
 
     /// The sender's idempotency key; shown to the sender only.
@@ -360,11 +379,12 @@ impl ConversationQuery {
             .transpose()?;
         let page = messages::search(ctx.state(), viewer, text, first, after).await?;
         let mut connection = Connection::new(after.is_some(), page.has_next_page);
-        connection.edges.extend(
-            page.messages
-                .into_iter()
-                .map(|m| Edge::new(encode_keyset(SEARCH_CURSOR, m.created_at, m.id), Message(m))),
-        );
+        connection.edges.extend(page.messages.into_iter().map(|m| {
+            Edge::new(
+                encode_keyset(SEARCH_CURSOR, m.created_at, m.id),
+                Message::from(m),
+            )
+        }));
         Ok(connection)
     }
 }
@@ -545,7 +565,7 @@ impl ConversationMutation {
                 .transpose()?,
         };
         let sent = messages::send(ctx.state(), viewer, outgoing).await?;
-        Ok(Message(sent.message))
+        Ok(Message::from(sent.message))
     }
 
     /// Replaces the text of the viewer's own message; sets `editedAt`.
@@ -558,7 +578,7 @@ impl ConversationMutation {
         let viewer = ctx.viewer()?;
         let id = parse_id(&id, "id")?;
         let body = MessageBody::parse(&body)?;
-        Ok(Message(
+        Ok(Message::from(
             messages::edit(ctx.state(), viewer, id, body).await?,
         ))
     }
@@ -577,6 +597,8 @@ impl ConversationMutation {
     async fn delete_message(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Message> {
         let viewer = ctx.viewer()?;
         let id = parse_id(&id, "id")?;
-        Ok(Message(messages::delete(ctx.state(), viewer, id).await?))
+        Ok(Message::from(
+            messages::delete(ctx.state(), viewer, id).await?,
+        ))
     }
 }

@@ -71,7 +71,7 @@ impl Event {
             .data_unchecked::<Loaders>()
             .load_one(MessageKey(id))
             .await?;
-        Ok(found.map(Message))
+        Ok(found.map(Message::from))
     }
 
     /// Who did it.

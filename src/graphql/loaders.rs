@@ -90,24 +90,36 @@ impl Loader<MembershipKey> for DbLoader {
 pub struct MembersKey(pub Uuid);
 
 impl Loader<MembersKey> for DbLoader {
-    type Value = Vec<Member>;
+    type Value = Vec<(Member, User)>;
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[MembersKey]) -> LoadResult<MembersKey, Vec<Member>> {
+    async fn load(&self, keys: &[MembersKey]) -> LoadResult<MembersKey, Vec<(Member, User)>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let mut conn = self.state.db().await.map_err(fail)?;
-        let members = session_model::members_of(&mut conn, &ids)
+        let members = session_model::members_with_users(&mut conn, &ids)
             .await
             .map_err(fail)?;
-        let mut out: HashMap<MembersKey, Vec<Member>> =
+        let mut out: HashMap<MembersKey, Vec<(Member, User)>> =
             keys.iter().map(|k| (*k, Vec::new())).collect();
-        for member in members {
+        for (member, user) in members {
             out.entry(MembersKey(member.session_id))
                 .or_default()
-                .push(member);
+                .push((member, user));
         }
         Ok(out)
     }
+}
+
+/// The senders of these messages, by id: one query.
+async fn senders(
+    conn: &mut diesel_async::AsyncPgConnection,
+    messages: &[&Message],
+) -> Result<HashMap<Uuid, User>, async_graphql::Error> {
+    let mut ids: Vec<Uuid> = messages.iter().map(|m| m.sender_id).collect();
+    ids.sort();
+    ids.dedup();
+    let users = user_model::find_many(conn, &ids).await.map_err(fail)?;
+    Ok(users.into_iter().map(|u| (u.id, u)).collect())
 }
 
 /// The last message of a session.
@@ -115,18 +127,25 @@ impl Loader<MembersKey> for DbLoader {
 pub struct LastMessageKey(pub Uuid);
 
 impl Loader<LastMessageKey> for DbLoader {
-    type Value = Message;
+    type Value = (Message, Option<User>);
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[LastMessageKey]) -> LoadResult<LastMessageKey, Message> {
+    async fn load(
+        &self,
+        keys: &[LastMessageKey],
+    ) -> LoadResult<LastMessageKey, (Message, Option<User>)> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let mut conn = self.state.db().await.map_err(fail)?;
         let messages = message_model::last_of_sessions(&mut conn, &ids)
             .await
             .map_err(fail)?;
+        let users = senders(&mut conn, &messages.iter().collect::<Vec<_>>()).await?;
         Ok(messages
             .into_iter()
-            .map(|m| (LastMessageKey(m.session_id), m))
+            .map(|m| {
+                let sender = users.get(&m.sender_id).cloned();
+                (LastMessageKey(m.session_id), (m, sender))
+            })
             .collect())
     }
 }
@@ -190,16 +209,20 @@ impl Loader<MessageKey> for DbLoader {
     }
 }
 
-/// A window of a session's history. The value is in ascending sequence order and may hold
-/// one message more than asked (the caller trims it and knows more exist).
+/// A window of a session's history, with each message's sender. The value is in ascending
+/// sequence order and may hold one message more than asked (the caller trims it and knows
+/// more exist).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct HistoryKey(pub Window);
 
 impl Loader<HistoryKey> for DbLoader {
-    type Value = Vec<Message>;
+    type Value = Vec<(Message, Option<User>)>;
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[HistoryKey]) -> LoadResult<HistoryKey, Vec<Message>> {
+    async fn load(
+        &self,
+        keys: &[HistoryKey],
+    ) -> LoadResult<HistoryKey, Vec<(Message, Option<User>)>> {
         // Windows with the same limit and direction share one lateral query.
         let mut groups: HashMap<(i64, PageFrom), Vec<Window>> = HashMap::new();
         for key in keys {
@@ -210,10 +233,22 @@ impl Loader<HistoryKey> for DbLoader {
         }
         let mut conn = self.state.db().await.map_err(fail)?;
         let mut out = HashMap::new();
+        let mut all_rows = Vec::new();
         for windows in groups.into_values() {
             let rows = message_model::windows(&mut conn, &windows)
                 .await
                 .map_err(fail)?;
+            all_rows.push((windows, rows));
+        }
+        let users = senders(
+            &mut conn,
+            &all_rows
+                .iter()
+                .flat_map(|(_, rows)| rows.iter())
+                .collect::<Vec<_>>(),
+        )
+        .await?;
+        for (windows, rows) in all_rows {
             let mut by_session: HashMap<Uuid, Vec<Message>> = HashMap::new();
             for row in rows {
                 by_session.entry(row.session_id).or_default().push(row);
@@ -241,7 +276,14 @@ impl Loader<HistoryKey> for DbLoader {
                         }
                     }
                 }
-                out.insert(HistoryKey(window), rows);
+                let with_senders = rows
+                    .into_iter()
+                    .map(|m| {
+                        let sender = users.get(&m.sender_id).cloned();
+                        (m, sender)
+                    })
+                    .collect();
+                out.insert(HistoryKey(window), with_senders);
             }
         }
         Ok(out)

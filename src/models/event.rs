@@ -96,6 +96,58 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &[NewEvent]) -> diesel::Q
         .map(drop)
 }
 
+/// Which transactions had committed when a snapshot was taken (PostgreSQL's
+/// `pg_current_snapshot()`): a fresh subscription skips events its snapshot already saw.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    xmin: i64,
+    xmax: i64,
+    running: Vec<i64>,
+}
+
+impl Snapshot {
+    /// Whether transaction `xid` had committed (or aborted) when the snapshot was taken.
+    pub fn saw(&self, xid: i64) -> bool {
+        xid < self.xmin || (xid < self.xmax && !self.running.contains(&xid))
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.split(':');
+        let xmin = parts.next()?.parse().ok()?;
+        let xmax = parts.next()?.parse().ok()?;
+        let running = parts
+            .next()
+            .unwrap_or("")
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .ok()?;
+        Some(Self {
+            xmin,
+            xmax,
+            running,
+        })
+    }
+}
+
+/// The current snapshot: which transactions have committed as of now.
+pub async fn current_snapshot(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Snapshot> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        snapshot: String,
+    }
+    let row: Row = diesel::sql_query("SELECT pg_current_snapshot()::text AS snapshot")
+        .get_result(conn)
+        .await?;
+    Snapshot::parse(&row.snapshot).ok_or_else(|| {
+        diesel::result::Error::DeserializationError(
+            format!("unexpected snapshot {:?}", row.snapshot).into(),
+        )
+    })
+}
+
 /// Only events of transactions older than every transaction still running: nothing can
 /// later appear before them.
 const STABLE: &str = "xid < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint)";
@@ -108,6 +160,17 @@ pub async fn stable_head(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Po
     .get_result(conn)
     .await
     .optional()?;
+    Ok(row.map(|r| r.position()).unwrap_or_default())
+}
+
+/// The newest committed position, stable or not (what a pump must reach to have read
+/// everything committed so far).
+pub async fn committed_head(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Position> {
+    let row: Option<EventRow> =
+        diesel::sql_query("SELECT * FROM events ORDER BY xid DESC, id DESC LIMIT 1")
+            .get_result(conn)
+            .await
+            .optional()?;
     Ok(row.map(|r| r.position()).unwrap_or_default())
 }
 

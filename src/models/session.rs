@@ -237,6 +237,25 @@ pub async fn members_of(
         .await
 }
 
+/// Members of these sessions with their accounts, longest-standing first: one query.
+pub async fn members_with_users(
+    conn: &mut AsyncPgConnection,
+    session_ids: &[Uuid],
+) -> diesel::QueryResult<Vec<(Member, crate::models::user::User)>> {
+    use crate::db::schema::users;
+    session_members::table
+        .inner_join(users::table)
+        .filter(session_members::session_id.eq_any(session_ids))
+        .order((
+            session_members::session_id,
+            session_members::joined_at,
+            session_members::user_id,
+        ))
+        .select((Member::as_select(), crate::models::user::User::as_select()))
+        .load(conn)
+        .await
+}
+
 /// Number of members of a session.
 pub async fn member_count(
     conn: &mut AsyncPgConnection,

@@ -132,7 +132,12 @@ impl Filter {
 }
 
 struct Subscription {
+    hub: crate::events::Hub,
     filter: Filter,
+    seen: Option<event_model::Snapshot>,
+    /// Set while delivering a replay: the feed's receiver may overflow meanwhile with events
+    /// the replay already covers, which is no fault of the client's.
+    catching_up: bool,
     replay: VecDeque<LiveEvent>,
     live: broadcast::Receiver<LiveItem>,
     last: Position,
@@ -147,12 +152,6 @@ pub async fn subscribe(
     scope: Scope,
     after: Option<Position>,
 ) -> AppResult<impl Stream<Item = LiveEvent> + Send + 'static + use<>> {
-    let (mut live, mut head) = state.hub.subscribe();
-    if after.is_some_and(|a| a > head) {
-        // The cursor came from a server whose pump is ahead of ours: catch up first.
-        state.hub.settle().await?;
-        (live, head) = state.hub.subscribe();
-    }
     let mut conn = state.db().await?;
     let sessions: HashSet<Uuid> = match scope {
         Scope::Viewer => event_model::session_ids_of(&mut conn, viewer.user_id)
@@ -166,52 +165,86 @@ pub async fn subscribe(
             HashSet::from([id])
         }
     };
-    let mut filter = Filter {
-        viewer: viewer.user_id,
-        scope,
-        sessions,
+    let (live, _) = state.hub.subscribe();
+    let mut sub = Subscription {
+        hub: state.hub.clone(),
+        filter: Filter {
+            viewer: viewer.user_id,
+            scope,
+            sessions,
+        },
+        seen: None,
+        replay: VecDeque::new(),
+        live,
+        last: Position::default(),
+        catching_up: false,
+        done: false,
     };
-    let mut replay = VecDeque::new();
-    let mut done = false;
-    if let Some(after) = after.filter(|a| *a < head) {
-        if state.hub.is_pruned(after).await? {
-            replay.push_back(LiveEvent::notice(EventKind::Resync, head));
-        } else {
-            let ids: Vec<Uuid> = filter.sessions.iter().copied().collect();
-            let rows = event_model::replay_for_user(
-                &mut conn,
-                viewer.user_id,
-                &ids,
-                after,
-                head,
-                MAX_REPLAY + 1,
-            )
-            .await?;
-            if rows.len() as i64 > MAX_REPLAY {
-                replay.push_back(LiveEvent::notice(EventKind::Resync, head));
-            } else {
-                for row in &rows {
-                    match filter.apply(row) {
-                        Verdict::Deliver(e) => replay.push_back(e),
-                        Verdict::DeliverAndEnd(e) => {
-                            replay.push_back(e);
-                            done = true;
-                            break;
-                        }
-                        Verdict::Skip => {}
-                    }
-                }
-            }
+    match after {
+        Some(after) => sub.catch_up(after).await?,
+        None => {
+            // "From now": the feed's events up to the stable head are past, and so are events
+            // that had committed before this point but were not yet stable (an older
+            // transaction was still running).
+            let (live, head) = state.hub.subscribe();
+            sub.live = live;
+            sub.last = head.max(event_model::stable_head(&mut conn).await?);
+            sub.seen = Some(event_model::current_snapshot(&mut conn).await?);
         }
     }
-    let subscription = Subscription {
-        filter,
-        replay,
-        live,
-        last: head,
-        done,
-    };
-    Ok(futures_util::stream::unfold(subscription, next_event))
+    state.hub.subscription_started();
+    Ok(futures_util::stream::unfold(sub, next_event))
+}
+
+impl Subscription {
+    /// Replays from the database everything after `from` up to the stable head, and takes a
+    /// fresh receiver of the feed for what follows. The receiver is taken first: everything
+    /// after the feed's position arrives through it, so replaying up to the head and
+    /// skipping what the receiver repeats leaves no gap and no duplicate.
+    async fn catch_up(&mut self, from: Position) -> AppResult<()> {
+        let (live, head) = self.hub.subscribe();
+        self.live = live;
+        let mut conn = self.hub.pool().get().await?;
+        let start = head.max(event_model::stable_head(&mut conn).await?);
+        // Never hand out again what the client already has.
+        self.last = start.max(from);
+        self.catching_up = true;
+        if from >= start {
+            return Ok(());
+        }
+        if self.hub.is_pruned(from).await? {
+            self.replay
+                .push_back(LiveEvent::notice(EventKind::Resync, start));
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = self.filter.sessions.iter().copied().collect();
+        let rows = event_model::replay_for_user(
+            &mut conn,
+            self.filter.viewer,
+            &ids,
+            from,
+            start,
+            MAX_REPLAY + 1,
+        )
+        .await?;
+        if rows.len() as i64 > MAX_REPLAY {
+            self.replay
+                .push_back(LiveEvent::notice(EventKind::Resync, start));
+            return Ok(());
+        }
+        for row in &rows {
+            match self.filter.apply(row) {
+                Verdict::Deliver(e) => self.replay.push_back(e),
+                Verdict::DeliverAndEnd(e) => {
+                    self.replay.push_back(e);
+                    self.done = true;
+                    break;
+                }
+                Verdict::Skip => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 async fn next_event(mut sub: Subscription) -> Option<(LiveEvent, Subscription)> {
@@ -228,8 +261,15 @@ async fn next_event(mut sub: Subscription) -> Option<(LiveEvent, Subscription)> 
                     continue; // already replayed
                 }
                 sub.last = row.position();
+                if sub.seen.as_ref().is_some_and(|s| s.saw(row.xid)) {
+                    continue; // committed before the subscription began
+                }
                 match sub.filter.apply(&row) {
-                    Verdict::Deliver(e) => return Some((e, sub)),
+                    Verdict::Deliver(e) => {
+                        // Live delivery has begun: a lag from now on is the client's own.
+                        sub.catching_up = false;
+                        return Some((e, sub));
+                    }
                     Verdict::DeliverAndEnd(e) => {
                         sub.done = true;
                         return Some((e, sub));
@@ -256,6 +296,17 @@ async fn next_event(mut sub: Subscription) -> Option<(LiveEvent, Subscription)> 
                         at,
                         ..LiveEvent::notice(EventKind::Typing, sub.last)
                     };
+                    return Some((event, sub));
+                }
+            }
+            Err(RecvError::Lagged(_)) if sub.catching_up => {
+                // Read the rest of the backlog from the database instead.
+                let from = sub.last;
+                if sub.catch_up(from).await.is_err() {
+                    sub.done = true;
+                    return Some((LiveEvent::notice(EventKind::Lagged, from), sub));
+                }
+                if let Some(event) = sub.replay.pop_front() {
                     return Some((event, sub));
                 }
             }

@@ -269,6 +269,101 @@ pub fn test_config(database_url: &str) -> Config {
     }
 }
 
+/// Serves a router on a random loopback port.
+pub async fn serve_router(router: Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binding a port");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    addr
+}
+
+/// Serves a router on a loopback port whose sockets have a small, fixed send buffer (Linux
+/// accepted sockets inherit it from the listener), so a client that stops reading makes the
+/// server's writes block quickly: how the tests make a slow subscriber.
+pub async fn serve_router_with_small_send_buffer(router: Router) -> std::net::SocketAddr {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_send_buffer_size(4096).expect("send buffer");
+    socket
+        .bind("127.0.0.1:0".parse().expect("address"))
+        .expect("binding");
+    let listener = socket.listen(128).expect("listening");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    addr
+}
+
+/// A private Redis server on a free port, stopped on drop (or with [`TestRedis::stop`]).
+pub struct TestRedis {
+    /// Its port.
+    pub port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl TestRedis {
+    /// Starts one, or returns `None` (after saying why) when `redis-server` is not installed.
+    /// Under CI (`CI=true`) a missing Redis fails the test instead.
+    pub fn start() -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut redis = Self { port, child: None };
+        if let Err(e) = redis.restart() {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI needs redis-server for the Redis tests: {e}"
+            );
+            eprintln!("skipping: redis-server could not be started ({e})");
+            return None;
+        }
+        Some(redis)
+    }
+
+    /// The URL to give the server.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts (again) on the same port and waits until it answers.
+    pub fn restart(&mut self) -> std::io::Result<()> {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if std::time::Instant::now() > deadline {
+                return Err(std::io::Error::other("redis-server did not start"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    /// Stops it.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// The router on its own database.
 pub struct TestApp {
     /// The router under test.
@@ -395,29 +490,26 @@ impl TestApp {
 
     /// Serves the router on a random loopback port (for WebSocket and binary clients).
     pub async fn serve(&self) -> std::net::SocketAddr {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("binding a port");
-        let addr = listener.local_addr().expect("address");
-        let router = self.router.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        addr
+        serve_router(self.router.clone()).await
     }
 
     /// A second server on the same database: its own pool and router, the same signing key
     /// (as two processes behind one load balancer would have).
     pub fn second_node(&self) -> Router {
+        messenger::build_app(self.second_node_state())
+    }
+
+    /// The state of a second server (see [`TestApp::second_node`]).
+    pub fn second_node_state(&self) -> AppState {
         let pool = db::build_pool(&self.db.url, 5, self.state.config.db_timeout).expect("pool");
-        messenger::build_app(AppState {
+        AppState {
             hub: messenger::events::Hub::start(
                 db::build_pool(&self.db.url, 2, self.state.config.db_timeout).expect("hub pool"),
                 self.state.config.hub(),
             ),
             pool,
             ..self.state.clone()
-        })
+        }
     }
 
     /// POSTs a GraphQL request to another router (see [`TestApp::second_node`]).

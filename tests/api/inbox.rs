@@ -75,15 +75,12 @@ async fn inbox_round_trips_do_not_grow_with_page_sizes() {
         large_shown > small_shown * 5,
         "{small_shown} vs {large_shown}"
     );
-    // The budget: authentication, the session page, and one batch per edge kind (unread
-    // counts, members, last messages, history windows, reply targets), plus users, which are
-    // reached from three places (members, last messages, history) and whose batches can
-    // split by timing into up to five dispatches. The count never depends on how much is
-    // shown; without loaders, 20×20 would take hundreds of statements.
-    const BUDGET: u64 = 12;
-    assert!(small <= BUDGET, "2×2 ran {small} statements");
-    assert!(
-        large <= BUDGET,
-        "20×20 ran {large} statements (2×2 ran {small})"
+    // Authentication, the session page, unread counts, members with their accounts, last
+    // messages and their senders, history windows and their senders: eight statements,
+    // whatever the page sizes. Without loaders, 20×20 would take hundreds.
+    assert_eq!(
+        small, large,
+        "2×2 ran {small} statements, 20×20 ran {large}"
     );
+    assert!(large <= 8, "the inbox ran {large} statements");
 }

@@ -9,6 +9,7 @@ mod harness;
 mod http_spec;
 mod inbox;
 mod lifecycle;
+mod live;
 mod media;
 mod messages;
 mod schema;

@@ -1,0 +1,541 @@
+//! Live events over real sockets: every kind, resuming from a cursor, authorization on every
+//! event, slow subscribers, sign-outs, shutdown, and fan-out across servers through Redis.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::chat::{direct, group, send};
+use messenger::events::Hub;
+
+use crate::harness::{
+    TestApp, TestRedis, TestUser, error_code, serve_router, serve_router_with_small_send_buffer,
+};
+use crate::wsclient::{Frame, WsClient};
+
+const EVENTS: &str = "subscription($a: String) { events(after: $a) { cursor kind sessionId actor { username } user { username } message { seq body } readUpTo title role } }";
+const SESSION_EVENTS: &str = "subscription($s: ID!, $a: String) { sessionEvents(sessionId: $s, after: $a) { cursor kind message { body } } }";
+
+async fn listen(
+    hub: &Hub,
+    addr: std::net::SocketAddr,
+    user: &TestUser,
+    after: Option<&str>,
+) -> WsClient {
+    let mut ws = WsClient::connect(addr, "graphql-transport-ws").await;
+    ws.init(Some(&user.access)).await;
+    let started = hub.subscriptions_started();
+    ws.subscribe("e", EVENTS, json!({ "a": after })).await;
+    subscribed(started).await;
+    ws
+}
+
+/// Waits until the server has set up one more subscription: only then does "from now" mean
+/// after this point.
+async fn subscribed(mut started: tokio::sync::watch::Receiver<u64>) {
+    let before = *started.borrow_and_update();
+    tokio::time::timeout(Duration::from_secs(10), started.wait_for(|n| *n > before))
+        .await
+        .expect("the subscription starts within 10 s")
+        .expect("hub alive");
+}
+
+async fn next(ws: &mut WsClient) -> Value {
+    ws.next_event("e", "events").await
+}
+
+/// A query that completes only once the subscription is registered on the server.
+async fn settle(app: &TestApp) {
+    app.state.hub.settle().await.expect("pump settles");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_event_kind_reaches_the_members() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let addr = app.serve().await;
+    let mut ws = listen(&app.state.hub, addr, &alice, None).await;
+    settle(&app).await;
+
+    let d = direct(&app, &bob, &alice).await;
+    let e = next(&mut ws).await;
+    assert_eq!(
+        (e["kind"].as_str(), e["sessionId"].as_str()),
+        (Some("SESSION_CREATED"), Some(d.as_str())),
+        "{e}"
+    );
+
+    let m = send(&app, &bob, &d, "hello alice").await;
+    let e = next(&mut ws).await;
+    assert_eq!(e["kind"], "MESSAGE_CREATED");
+    assert_eq!(e["message"]["body"], "hello alice");
+    assert_eq!(e["actor"]["username"], "bob");
+
+    app.gql(
+        Some(&bob.access),
+        "mutation($id: ID!) { editMessage(id: $id, body: \"hello, alice\") { id } }",
+        json!({ "id": m["id"] }),
+    )
+    .await;
+    let e = next(&mut ws).await;
+    assert_eq!(e["kind"], "MESSAGE_EDITED");
+    assert_eq!(e["message"]["body"], "hello, alice");
+
+    app.gql(
+        Some(&bob.access),
+        "mutation($id: ID!) { deleteMessage(id: $id) { id } }",
+        json!({ "id": m["id"] }),
+    )
+    .await;
+    let e = next(&mut ws).await;
+    assert_eq!(e["kind"], "MESSAGE_DELETED");
+    assert!(e["message"]["body"].is_null(), "{e}");
+
+    send(&app, &alice, &d, "are you there?").await;
+    assert_eq!(next(&mut ws).await["kind"], "MESSAGE_CREATED");
+    app.gql(
+        Some(&bob.access),
+        "mutation($s: ID!) { markRead(sessionId: $s, upTo: 2) { id } }",
+        json!({ "s": d }),
+    )
+    .await;
+    let e = next(&mut ws).await;
+    assert_eq!(e["kind"], "READ_MARKER");
+    assert_eq!(e["user"]["username"], "bob");
+    assert_eq!(e["readUpTo"], 2);
+
+    let typing = app
+        .gql(
+            Some(&bob.access),
+            "mutation($s: ID!) { typing(sessionId: $s) }",
+            json!({ "s": d }),
+        )
+        .await;
+    assert_eq!(typing["data"]["typing"], true, "{typing}");
+    let e = next(&mut ws).await;
+    assert_eq!(e["kind"], "TYPING");
+    assert_eq!(e["user"]["username"], "bob");
+    assert_eq!(e["sessionId"], d);
+
+    let g = group(&app, &bob, "Club", &[&alice]).await;
+    let e = next(&mut ws).await;
+    assert_eq!(
+        (e["kind"].as_str(), e["sessionId"].as_str()),
+        (Some("SESSION_CREATED"), Some(g.as_str()))
+    );
+
+    let add =
+        "mutation($s: ID!, $u: [ID!]!) { addSessionMembers(sessionId: $s, userIds: $u) { id } }";
+    app.gql(Some(&bob.access), add, json!({ "s": g, "u": [carol.id] }))
+        .await;
+    let e = next(&mut ws).await;
+    assert_eq!(
+        (e["kind"].as_str(), e["user"]["username"].as_str()),
+        (Some("MEMBER_ADDED"), Some("carol"))
+    );
+
+    app.gql(
+        Some(&bob.access),
+        "mutation($s: ID!) { renameSession(sessionId: $s, title: \"Book club\") { id } }",
+        json!({ "s": g }),
+    )
+    .await;
+    let e = next(&mut ws).await;
+    assert_eq!(
+        (e["kind"].as_str(), e["title"].as_str()),
+        (Some("SESSION_RENAMED"), Some("Book club"))
+    );
+
+    app.gql(Some(&bob.access), "mutation($s: ID!, $u: ID!) { setSessionMemberRole(sessionId: $s, userId: $u, role: ADMIN) { id } }", json!({ "s": g, "u": alice.id })).await;
+    let e = next(&mut ws).await;
+    assert_eq!(
+        (
+            e["kind"].as_str(),
+            e["role"].as_str(),
+            e["user"]["username"].as_str()
+        ),
+        (Some("MEMBER_ROLE_CHANGED"), Some("ADMIN"), Some("alice"))
+    );
+
+    app.gql(
+        Some(&bob.access),
+        "mutation($s: ID!, $u: ID!) { removeSessionMember(sessionId: $s, userId: $u) { id } }",
+        json!({ "s": g, "u": carol.id }),
+    )
+    .await;
+    let e = next(&mut ws).await;
+    assert_eq!(
+        (e["kind"].as_str(), e["user"]["username"].as_str()),
+        (Some("MEMBER_REMOVED"), Some("carol"))
+    );
+
+    app.gql(Some(&bob.access), add, json!({ "s": g, "u": [carol.id] }))
+        .await;
+    assert_eq!(next(&mut ws).await["kind"], "MEMBER_ADDED");
+    app.gql(
+        Some(&carol.access),
+        "mutation($s: ID!) { leaveSession(sessionId: $s) }",
+        json!({ "s": g }),
+    )
+    .await;
+    let e = next(&mut ws).await;
+    assert_eq!(
+        (e["kind"].as_str(), e["user"]["username"].as_str()),
+        (Some("MEMBER_LEFT"), Some("carol"))
+    );
+
+    // Every event carried a cursor.
+    assert!(e["cursor"].as_str().is_some_and(|c| !c.is_empty()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reconnecting_client_gets_exactly_what_it_missed_then_live_events() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let eve = app.register("eve").await;
+    let d = direct(&app, &alice, &bob).await;
+    let elsewhere = direct(&app, &bob, &eve).await;
+    let addr = app.serve().await;
+
+    let mut ws = listen(&app.state.hub, addr, &alice, None).await;
+    settle(&app).await;
+    send(&app, &bob, &d, "m1").await;
+    let first = next(&mut ws).await;
+    assert_eq!(first["message"]["body"], "m1");
+    let cursor = first["cursor"].as_str().expect("cursor").to_owned();
+    drop(ws);
+
+    // While she is away: three messages to her, one she must not see.
+    for body in ["m2", "m3"] {
+        send(&app, &bob, &d, body).await;
+    }
+    send(&app, &bob, &elsewhere, "not for alice").await;
+    send(&app, &alice, &d, "m4").await;
+
+    let mut ws = listen(&app.state.hub, addr, &alice, Some(&cursor)).await;
+    let mut replayed = Vec::new();
+    for _ in 0..3 {
+        replayed.push(next(&mut ws).await["message"]["body"].clone());
+    }
+    assert_eq!(replayed, [json!("m2"), json!("m3"), json!("m4")]);
+    // Then live, with nothing repeated at the seam.
+    send(&app, &bob, &d, "m5").await;
+    assert_eq!(next(&mut ws).await["message"]["body"], "m5");
+    ws.expect_quiet(Duration::from_millis(300)).await;
+
+    // The per-session stream resumes the same way.
+    let mut one = WsClient::connect(addr, "graphql-transport-ws").await;
+    one.init(Some(&alice.access)).await;
+    one.subscribe("s", SESSION_EVENTS, json!({ "s": d, "a": cursor }))
+        .await;
+    let bodies: Vec<Value> = {
+        let mut out = Vec::new();
+        for _ in 0..4 {
+            out.push(one.next_event("s", "sessionEvents").await["message"]["body"].clone());
+        }
+        out
+    };
+    assert_eq!(bodies, [json!("m2"), json!("m3"), json!("m4"), json!("m5")]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_and_pruned_cursors_get_typed_answers() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let d = direct(&app, &alice, &bob).await;
+    let addr = app.serve().await;
+    let mut ws = listen(&app.state.hub, addr, &alice, None).await;
+    settle(&app).await;
+    send(&app, &bob, &d, "old").await;
+    let cursor = next(&mut ws).await["cursor"]
+        .as_str()
+        .expect("cursor")
+        .to_owned();
+    send(&app, &bob, &d, "newer").await;
+    next(&mut ws).await;
+
+    // A tampered cursor is a typed error on that operation.
+    let mut bad = WsClient::connect(addr, "graphql-transport-ws").await;
+    bad.init(Some(&alice.access)).await;
+    bad.subscribe("e", EVENTS, json!({ "a": "not-a-cursor" }))
+        .await;
+    let payload = bad.next_payload("e").await;
+    assert_eq!(error_code(&payload), Some("BAD_USER_INPUT"), "{payload}");
+
+    // Events older than the retention are pruned: resuming from before them gets RESYNC.
+    let mut conn = app.db.connect().await;
+    messenger::models::event::prune(&mut conn, chrono::Utc::now() + chrono::Duration::seconds(5))
+        .await
+        .expect("pruning");
+    let mut late = listen(&app.state.hub, addr, &alice, Some(&cursor)).await;
+    let e = next(&mut late).await;
+    assert_eq!(e["kind"], "RESYNC", "{e}");
+    assert!(e["cursor"].is_string());
+    // And then live events flow.
+    send(&app, &bob, &d, "after resync").await;
+    assert_eq!(next(&mut late).await["message"]["body"], "after resync");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_removed_member_stops_receiving_at_once() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner").await;
+    let carol = app.register("carol").await;
+    let g = group(&app, &owner, "Team", &[&carol]).await;
+    let other = direct(&app, &owner, &carol).await;
+    let addr = app.serve().await;
+    let mut ws = listen(&app.state.hub, addr, &carol, None).await;
+    let mut scoped = WsClient::connect(addr, "graphql-transport-ws").await;
+    scoped.init(Some(&carol.access)).await;
+    scoped
+        .subscribe("s", SESSION_EVENTS, json!({ "s": g }))
+        .await;
+    settle(&app).await;
+
+    send(&app, &owner, &g, "before").await;
+    assert_eq!(next(&mut ws).await["message"]["body"], "before");
+    assert_eq!(
+        scoped.next_event("s", "sessionEvents").await["message"]["body"],
+        "before"
+    );
+
+    app.gql(
+        Some(&owner.access),
+        "mutation($s: ID!, $u: ID!) { removeSessionMember(sessionId: $s, userId: $u) { id } }",
+        json!({ "s": g, "u": carol.id }),
+    )
+    .await;
+    let e = next(&mut ws).await;
+    assert_eq!(
+        (e["kind"].as_str(), e["user"]["username"].as_str()),
+        (Some("MEMBER_REMOVED"), Some("carol"))
+    );
+    // Her view of the session is gone.
+    assert!(e["session"].is_null());
+    // The per-session stream tells her, then completes.
+    assert_eq!(
+        scoped.next_event("s", "sessionEvents").await["kind"],
+        "MEMBER_REMOVED"
+    );
+    assert_eq!(
+        scoped.next().await,
+        Frame::Json(json!({ "type": "complete", "id": "s" }))
+    );
+
+    send(&app, &owner, &g, "after").await;
+    send(&app, &owner, &other, "still friends").await;
+    // The next thing she hears is from the session she is still in.
+    assert_eq!(next(&mut ws).await["message"]["body"], "still friends");
+
+    // A non-member cannot subscribe to the session.
+    let mut outsider = WsClient::connect(addr, "graphql-transport-ws").await;
+    outsider.init(Some(&carol.access)).await;
+    outsider
+        .subscribe("s", SESSION_EVENTS, json!({ "s": g }))
+        .await;
+    let payload = outsider.next_payload("s").await;
+    assert_eq!(error_code(&payload), Some("NOT_FOUND"), "{payload}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subscriber_that_falls_behind_is_told_where_to_resume() {
+    let app = TestApp::spawn_with(|c| c.event_buffer = 4).await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let d = direct(&app, &alice, &bob).await;
+    let addr = serve_router_with_small_send_buffer(app.router.clone()).await;
+    // A slow reader: a tiny receive buffer, and it does not read for a while.
+    let mut ws = WsClient::connect_with(addr, "graphql-transport-ws", Some(2048)).await;
+    ws.init(Some(&alice.access)).await;
+    let started = app.state.hub.subscriptions_started();
+    ws.subscribe("e", EVENTS, json!({})).await;
+    subscribed(started).await;
+    let body = "x".repeat(4000);
+    for _ in 0..60 {
+        send(&app, &bob, &d, &body).await;
+    }
+    // Now read: some messages, then LAGGED with a cursor, then the stream ends.
+    let mut received = 0;
+    let lagged = loop {
+        let e = next(&mut ws).await;
+        if e["kind"] == "LAGGED" {
+            break e;
+        }
+        assert_eq!(e["kind"], "MESSAGE_CREATED");
+        received += 1;
+    };
+    assert!(received < 60, "received all {received}: never lagged");
+    assert_eq!(
+        ws.next().await,
+        Frame::Json(json!({ "type": "complete", "id": "e" }))
+    );
+    // Resuming from the lag cursor delivers the rest, without loss.
+    let cursor = lagged["cursor"].as_str().expect("cursor");
+    let mut again = listen(&app.state.hub, addr, &alice, Some(cursor)).await;
+    let mut rest = 0;
+    while received + rest < 60 {
+        let Some(Frame::Json(v)) = again.next_within(Duration::from_secs(5)).await else {
+            panic!(
+                "resumed stream stopped after {rest} (first stream had {received}, lagged at {lagged})"
+            );
+        };
+        let e = v["payload"]["data"]["events"].clone();
+        // The lag may have come before the first message: resuming from there may also
+        // bring the session's creation, which committed just before the first subscription.
+        if e["kind"] == "SESSION_CREATED" {
+            continue;
+        }
+        assert_eq!(e["kind"], "MESSAGE_CREATED", "{e}");
+        rest += 1;
+    }
+    again.expect_quiet(Duration::from_millis(300)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_outs_deactivation_and_expiry_close_sockets_with_4403() {
+    let app = TestApp::spawn_with(|c| c.access_token_ttl = Duration::from_secs(2)).await;
+    let admin = app.register_admin("boss").await;
+    let bob = app.register("bob").await;
+    let addr = app.serve().await;
+
+    // Expiry: the token lives 2 s.
+    let mut expiring = listen(&app.state.hub, addr, &bob, None).await;
+    let reason = expiring.expect_close(4403).await;
+    assert!(reason.contains("expired"), "{reason}");
+
+    // Logout of that sign-in closes its sockets.
+    let fresh = app.register("carol").await;
+    let mut ws = listen(&app.state.hub, addr, &fresh, None).await;
+    app.gql(
+        None,
+        "mutation($t: String!) { logout(refreshToken: $t) }",
+        json!({ "t": fresh.refresh }),
+    )
+    .await;
+    ws.expect_close(4403).await;
+
+    // Deactivation closes every socket of the user.
+    let dave = app.register("dave").await;
+    let mut ws = listen(&app.state.hub, addr, &dave, None).await;
+    app.gql(
+        Some(&admin.access),
+        "mutation($id: ID!) { deactivateUser(id: $id) { id } }",
+        json!({ "id": dave.id }),
+    )
+    .await;
+    ws.expect_close(4403).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shutdown_flushes_and_closes_with_going_away() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let d = direct(&app, &alice, &bob).await;
+    let addr = app.serve().await;
+    let mut ws = listen(&app.state.hub, addr, &alice, None).await;
+    settle(&app).await;
+    send(&app, &bob, &d, "last words").await;
+    app.state.hub.shutdown();
+    assert_eq!(next(&mut ws).await["message"]["body"], "last words");
+    assert_eq!(ws.expect_close(1001).await, "Going away");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn typing_is_rate_limited_and_needs_membership() {
+    let app = TestApp::spawn_with(|c| c.typing_per_minute = 2).await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let eve = app.register("eve").await;
+    let d = direct(&app, &alice, &bob).await;
+    let typing = "mutation($s: ID!) { typing(sessionId: $s) }";
+    for _ in 0..2 {
+        let ok = app.gql(Some(&bob.access), typing, json!({ "s": d })).await;
+        assert_eq!(ok["data"]["typing"], true);
+    }
+    let limited = app.gql(Some(&bob.access), typing, json!({ "s": d })).await;
+    assert_eq!(error_code(&limited), Some("RATE_LIMITED"));
+    let outsider = app.gql(Some(&eve.access), typing, json!({ "s": d })).await;
+    assert_eq!(error_code(&outsider), Some("NOT_FOUND"));
+    // Nothing was stored.
+    assert_eq!(
+        app.count("events").await,
+        2,
+        "only the two SESSION_CREATED events of the direct session"
+    );
+}
+
+/// Two servers on one database and one Redis: a client on B hears what was sent through A,
+/// even with polling effectively off, so only Redis can carry it. Then Redis goes away:
+/// sends still succeed and are stored, and once Redis is back, the rest is delivered.
+#[tokio::test(flavor = "multi_thread")]
+async fn events_cross_servers_through_redis_and_survive_its_restart() {
+    let Some(mut redis) = TestRedis::start() else {
+        return;
+    };
+    let url = redis.url();
+    let app = TestApp::spawn_with(|c| {
+        c.redis_url = Some(url);
+        c.event_poll = Duration::from_secs(30);
+    })
+    .await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let d = direct(&app, &alice, &bob).await;
+    let state_b = app.second_node_state();
+    let node_b = serve_router(messenger::build_app(state_b.clone())).await;
+    let mut ws = listen(&state_b.hub, node_b, &alice, None).await;
+    // Wait until node B's bus subscription is up: sends through A reach B.
+    let mut delivered = false;
+    for attempt in 0..50 {
+        send(&app, &bob, &d, &format!("probe {attempt}")).await;
+        if let Some(Frame::Json(v)) = ws.next_within(Duration::from_millis(200)).await {
+            assert_eq!(v["type"], "next");
+            delivered = true;
+            break;
+        }
+    }
+    assert!(delivered, "nothing crossed from A to B through Redis");
+    // Drain any late probes.
+    while ws.next_within(Duration::from_millis(300)).await.is_some() {}
+
+    send(&app, &bob, &d, "through redis").await;
+    // Probes held up by a busy database may still trickle in first.
+    loop {
+        let body = next(&mut ws).await["message"]["body"].clone();
+        if body == "through redis" {
+            break;
+        }
+        assert!(
+            body.as_str().is_some_and(|b| b.starts_with("probe")),
+            "{body}"
+        );
+    }
+
+    redis.stop();
+    for i in 0..3 {
+        let sent = send(&app, &bob, &d, &format!("while down {i}")).await;
+        assert!(sent["id"].is_string());
+    }
+    let stored_before = app.count("messages").await;
+    redis.restart().expect("restarting Redis");
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(next(&mut ws).await["message"]["body"].clone());
+    }
+    assert_eq!(
+        got,
+        [
+            json!("while down 0"),
+            json!("while down 1"),
+            json!("while down 2")
+        ]
+    );
+    assert_eq!(app.count("messages").await, stored_before);
+    send(&app, &bob, &d, "after restart").await;
+    assert_eq!(next(&mut ws).await["message"]["body"], "after restart");
+}
