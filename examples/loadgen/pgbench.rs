@@ -77,7 +77,6 @@ pub async fn run(
         cmd.arg("-D").arg(format!("{k}={v}"));
     }
     cmd.arg(database_url);
-    let (cpu_before, _) = self_and_children_cpu();
     let children_before = self_and_children_cpu().1;
     let pg_before = pg.snapshot();
     let output = tokio::time::timeout(Duration::from_secs(seconds + 60), cmd.output())
@@ -86,7 +85,6 @@ pub async fn run(
         .context("running pgbench (is it installed? apt-get install postgresql-contrib)")?;
     let pg_after = pg.snapshot();
     let children_after = self_and_children_cpu().1;
-    let _ = cpu_before;
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     if !output.status.success() {
         bail!(

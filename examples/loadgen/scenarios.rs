@@ -107,6 +107,7 @@ impl Measured {
 /// Drives `clients` closed-loop clients (each sends its next request when the previous
 /// one is answered) for `warmup + duration`, recording only requests started after the
 /// warm-up.
+#[allow(clippy::too_many_arguments)]
 pub async fn drive(
     addr: SocketAddr,
     kind: Kind,
@@ -126,7 +127,7 @@ pub async fn drive(
         let client_key = format!("{run_key}-{c}");
         tasks.push(tokio::spawn(async move {
             let mut rng =
-                Rng::new((c as u64 + 1) * 0x5851_F42D ^ start.elapsed().as_nanos() as u64);
+                Rng::new(((c as u64 + 1) * 0x5851_F42D) ^ start.elapsed().as_nanos() as u64);
             let mut out = Measured::default();
             let mut client: Option<Client> = None;
             let mut n = 0u64;
