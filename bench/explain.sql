@@ -1,0 +1,78 @@
+-- EXPLAIN (ANALYZE, BUFFERS) of every hot query on the seeded database:
+--   psql postgres://root@127.0.0.1:5432/messenger_bench -f bench/explain.sql
+-- Run inside a transaction that is rolled back, so the writes leave no trace.
+-- User 1234; session 2 (a group of 19 members, rank 15813: a quiet one) and the busiest
+-- session (rank 1) with its member; a history cursor in the middle of the busiest session.
+\set u 'bench_uuid(1, 1234)'
+\set f 'bench_uuid(3, 1234)'
+BEGIN;
+SELECT s.id AS busy_id, (SELECT sm.user_id FROM session_members sm WHERE sm.session_id = s.id LIMIT 1) AS busy_member,
+       s.last_message_seq / 2 AS mid
+  FROM sessions s ORDER BY s.last_message_seq DESC LIMIT 1 \gset
+\echo '### auth: user::active_role_for_token'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT users.role FROM (users INNER JOIN token_families ON token_families.user_id = users.id)
+ WHERE users.id = :u AND users.deactivated_at IS NULL AND token_families.id = :f AND token_families.revoked_at IS NULL LIMIT 1;
+\echo '### user: user::find'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT * FROM users WHERE users.id = bench_uuid(1, 777) LIMIT 1;
+\echo '### send 1/4: message::find_by_client_id'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT * FROM messages WHERE sender_id = :'busy_member' AND client_message_id = 'lg-x-1' LIMIT 1;
+\echo '### send 2/4: message::next_seq_for_member (busiest session)'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) UPDATE sessions SET last_message_seq = last_message_seq + 1, last_message_at = now(), last_activity_at = now()
+ WHERE id = :'busy_id' AND EXISTS (SELECT 1 FROM session_members WHERE session_id = :'busy_id' AND user_id = :'busy_member')
+ RETURNING last_message_seq;
+\echo '### send 3/4: message::insert'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) INSERT INTO messages (id, session_id, sender_id, seq, body, reply_to_id, client_message_id)
+VALUES (gen_random_uuid(), :'busy_id', :'busy_member', 10000000, 'explain message', NULL, 'lg-explain-1') RETURNING id, seq;
+\echo '### send 4/4: session::advance_read_marker'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) UPDATE session_members sm SET last_read_seq = GREATEST(sm.last_read_seq, LEAST(10000000, s.last_message_seq))
+  FROM sessions s WHERE s.id = sm.session_id AND sm.session_id = :'busy_id' AND sm.user_id = :'busy_member' RETURNING sm.last_read_seq;
+\echo '### history: session::find_for_member'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT * FROM sessions INNER JOIN session_members ON session_members.session_id = sessions.id
+ WHERE sessions.id = :'busy_id' AND session_members.user_id = :'busy_member' LIMIT 1;
+\echo '### history: message::windows (one window, 51 before the middle of the busiest session)'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT m.* FROM unnest(ARRAY[:'busy_id'::uuid], ARRAY[NULL::bigint], ARRAY[:mid::bigint]) AS w(session_id, after_seq, before_seq)
+ CROSS JOIN LATERAL (SELECT * FROM messages WHERE messages.session_id = w.session_id
+   AND (w.after_seq IS NULL OR messages.seq > w.after_seq) AND (w.before_seq IS NULL OR messages.seq < w.before_seq)
+   ORDER BY messages.seq DESC LIMIT 51) m;
+\echo '### inbox: session::list_for_member (first 21)'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT * FROM sessions INNER JOIN session_members ON session_members.session_id = sessions.id
+ WHERE session_members.user_id = :u ORDER BY sessions.last_activity_at DESC, sessions.id DESC LIMIT 21;
+SELECT array_agg(session_id) AS ids FROM session_members WHERE user_id = :u \gset
+\echo '### inbox: session::members_of'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT * FROM session_members WHERE session_id = ANY(:'ids'::uuid[]) ORDER BY session_id, joined_at, user_id;
+\echo '### inbox: message::last_of_sessions'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT m.* FROM sessions s JOIN messages m ON m.session_id = s.id AND m.seq = s.last_message_seq WHERE s.id = ANY(:'ids'::uuid[]);
+\echo '### inbox: session::unread_counts'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT sm.session_id, (SELECT count(*) FROM messages m WHERE m.session_id = sm.session_id AND m.seq > sm.last_read_seq
+   AND m.deleted_at IS NULL AND m.sender_id <> sm.user_id) AS unread
+  FROM session_members sm WHERE sm.user_id = :u AND sm.session_id = ANY(:'ids'::uuid[]);
+\echo '### inbox: unread_counts for a member far behind in the busiest session (read marker 0)'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT count(*) FROM messages m WHERE m.session_id = :'busy_id' AND m.seq > 0 AND m.deleted_at IS NULL AND m.sender_id <> :'busy_member';
+\echo '### inbox: message::windows (all the user''s sessions, last 21 each)'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT m.* FROM unnest(:'ids'::uuid[], array_fill(NULL::bigint, ARRAY[cardinality(:'ids'::uuid[])]), array_fill(NULL::bigint, ARRAY[cardinality(:'ids'::uuid[])])) AS w(session_id, after_seq, before_seq)
+ CROSS JOIN LATERAL (SELECT * FROM messages WHERE messages.session_id = w.session_id
+   AND (w.after_seq IS NULL OR messages.seq > w.after_seq) AND (w.before_seq IS NULL OR messages.seq < w.before_seq)
+   ORDER BY messages.seq DESC LIMIT 21) m;
+\echo '### inbox: user::find_many (40 users)'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT * FROM users WHERE id = ANY(ARRAY(SELECT bench_uuid(1, n) FROM generate_series(1, 400, 10) n));
+\echo '### search: message::search_for_member (a common word, first page of 21)'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT m.id, m.session_id, m.seq, m.created_at FROM messages m
+  JOIN session_members sm ON sm.session_id = m.session_id AND sm.user_id = :u
+ WHERE m.search @@ websearch_to_tsquery('simple', 'coffee') AND m.deleted_at IS NULL
+ ORDER BY m.created_at DESC, m.id DESC LIMIT 21;
+\echo '### search: a rare phrase (no hits)'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT m.id FROM messages m
+  JOIN session_members sm ON sm.session_id = m.session_id AND sm.user_id = :u
+ WHERE m.search @@ websearch_to_tsquery('simple', '"pizza airport"') AND m.deleted_at IS NULL
+ ORDER BY m.created_at DESC, m.id DESC LIMIT 21;
+\echo '### search: a common word, by a member of the busiest session'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT m.id FROM messages m
+  JOIN session_members sm ON sm.session_id = m.session_id AND sm.user_id = :'busy_member'
+ WHERE m.search @@ websearch_to_tsquery('simple', 'coffee') AND m.deleted_at IS NULL
+ ORDER BY m.created_at DESC, m.id DESC LIMIT 21;
+\echo '### history window with the bounds as plain range conditions (a possible fix)'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT m.* FROM unnest(ARRAY[:'busy_id'::uuid], ARRAY[NULL::bigint], ARRAY[:mid::bigint]) AS w(session_id, after_seq, before_seq)
+ CROSS JOIN LATERAL (SELECT * FROM messages WHERE messages.session_id = w.session_id
+   AND messages.seq > coalesce(w.after_seq, 0) AND messages.seq < coalesce(w.before_seq, 9223372036854775807)
+   ORDER BY messages.seq DESC LIMIT 51) m;
+ROLLBACK;

@@ -1,0 +1,12 @@
+-- Floor of the "user" scenario: query { user(id) { … } } by a signed-in user.
+-- Variables (-D): users. Ids are bench_uuid(kind, n); see examples/loadgen/dataset.rs.
+\set u random(1, :users)
+\set t random(1, :users)
+-- Every authenticated request: accounts::authenticate -> user::active_role_for_token.
+SELECT users.role FROM (users INNER JOIN token_families ON token_families.user_id = users.id)
+ WHERE users.id = bench_uuid(1, :u) AND users.deactivated_at IS NULL
+   AND token_families.id = bench_uuid(3, :u) AND token_families.revoked_at IS NULL
+ LIMIT 1;
+-- accounts::get_user -> user::find
+SELECT users.id, users.username, users.display_name, users.location, users.avatar_key, users.role, users.password_hash, users.created_at, users.updated_at, users.deactivated_at
+  FROM users WHERE users.id = bench_uuid(1, :t) LIMIT 1;

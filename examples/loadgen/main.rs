@@ -1,0 +1,538 @@
+//! The load generator and benchmark suite of messenger.
+//!
+//! ```sh
+//! cargo run --release --example loadgen -- seed   # 10,000 users, 20,000 sessions, 1M messages
+//! cargo run --release --example loadgen -- run    # every scenario against its raw-SQL floor
+//! ```
+//!
+//! `seed` (re)creates the database (default `postgres://root@127.0.0.1:5432/messenger_bench`;
+//! its name must contain `bench`) and fills it in bulk inside PostgreSQL. `run` starts the
+//! release server (`target/release/messenger`) on a free loopback port against that
+//! database, or drives `--url` of a running one, and for each scenario measures the server
+//! over real HTTP and WebSocket connections and then the same SQL with pgbench
+//! (`bench/pgbench/<scenario>.sql`) at the same concurrency. It prints a table, writes
+//! `bench/results/latest.json` and the table in `BENCHMARKS.md`. See `--help`.
+
+mod client;
+mod dataset;
+mod pgbench;
+mod procstat;
+mod progress;
+mod report;
+mod scenarios;
+mod seed;
+mod sockets;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use messenger::auth::tokens::{Claims, TokenKey};
+use serde_json::json;
+
+use crate::client::{Client, is_success};
+use crate::dataset::{Dataset, bench_uuid};
+use crate::procstat::PostgresCpu;
+use crate::report::{Report, ScenarioResult};
+use crate::scenarios::Kind;
+
+const DEFAULT_DATABASE: &str = "postgres://root@127.0.0.1:5432/messenger_bench";
+const ALL_SCENARIOS: &str = "user,history,inbox,send16,send64,idle,fanout";
+
+const HELP: &str = "\
+loadgen: seeds a benchmark database and measures messenger against its raw-SQL floor.
+
+USAGE:
+  cargo run --release --example loadgen -- seed [options]
+  cargo run --release --example loadgen -- run  [options]
+
+SEED OPTIONS:
+  --database-url URL   database to (re)create [postgres://root@127.0.0.1:5432/messenger_bench]
+  --users N            [10000]    --sessions N [20000]    --groups-percent N [10]
+  --messages N         [1000000]
+
+RUN OPTIONS:
+  --database-url URL   the seeded database (also pgbench's)
+  --url URL            drive a running server (it must sign tokens with the key in
+                       MESSENGER_TOKEN_KEY) instead of starting target/release/messenger
+  --server-bin PATH    server binary to start [target/release/messenger]
+  --scenarios LIST     comma-separated [user,history,inbox,send16,send64,idle,fanout]
+  --clients N          concurrency of user/history/inbox [16]
+  --warmup S           seconds before measuring each scenario [3]
+  --duration S         measured seconds of each HTTP scenario [15]
+  --floor-duration S   seconds of each pgbench floor [15]
+  --sockets N          open sockets for idle and fanout (at most the users) [10000]
+  --group N            members of the fan-out group [1000]
+  --fanout-rate N      messages a second sent to the group [10]
+  --no-write           do not write bench/results/latest.json nor BENCHMARKS.md
+";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.first() else {
+        eprint!("{HELP}");
+        std::process::exit(2);
+    };
+    let opts = Options::parse(&args[1..])?;
+    match command.as_str() {
+        "seed" => {
+            seed::seed(seed::SeedOptions {
+                database_url: opts.database_url.clone(),
+                users: opts.num("users", 10_000)?,
+                sessions: opts.num("sessions", 20_000)?,
+                group_percent: opts.num("groups-percent", 10)?,
+                messages: opts.num("messages", 1_000_000)?,
+            })
+            .await
+        }
+        "run" => run(opts).await,
+        "help" | "--help" | "-h" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => bail!("unknown command {other:?}: try `seed`, `run` or `--help`"),
+    }
+}
+
+/// `--key value` options and flags.
+struct Options {
+    database_url: String,
+    values: Vec<(String, String)>,
+    flags: Vec<String>,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> anyhow::Result<Self> {
+        let mut values = Vec::new();
+        let mut flags = Vec::new();
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            let Some(key) = arg.strip_prefix("--") else {
+                bail!("unexpected argument {arg:?}");
+            };
+            if key == "no-write" {
+                flags.push(key.to_owned());
+                continue;
+            }
+            let value = it
+                .next()
+                .with_context(|| format!("--{key} needs a value"))?;
+            values.push((key.to_owned(), value.clone()));
+        }
+        let database_url = values
+            .iter()
+            .find(|(k, _)| k == "database-url")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+        Ok(Self {
+            database_url,
+            values,
+            flags,
+        })
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn num(&self, key: &str, default: i64) -> anyhow::Result<i64> {
+        self.get(key)
+            .map(|v| {
+                v.parse()
+                    .with_context(|| format!("--{key} must be a number"))
+            })
+            .unwrap_or(Ok(default))
+    }
+
+    fn flag(&self, key: &str) -> bool {
+        self.flags.iter().any(|f| f == key)
+    }
+}
+
+/// The server under test: started by us, or running elsewhere.
+struct Server {
+    addr: SocketAddr,
+    child: Option<tokio::process::Child>,
+    pid: Option<u32>,
+}
+
+impl Server {
+    async fn start(bin: &Path, database_url: &str, token_key: &str) -> anyhow::Result<Self> {
+        if !bin.exists() {
+            bail!(
+                "{} is missing: build it with `cargo build --release --bin messenger`",
+                bin.display()
+            );
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+        let data_dir = std::env::temp_dir().join(format!("loadgen-server-{}", std::process::id()));
+        std::fs::create_dir_all(&data_dir)?;
+        let log = std::fs::File::create(data_dir.join("server.log"))?;
+        let child = tokio::process::Command::new(bin)
+            .env("DATABASE_URL", database_url)
+            .env("MESSENGER_LISTEN", addr.to_string())
+            .env("MESSENGER_RUN_MIGRATIONS", "true")
+            .env("MESSENGER_TOKEN_KEY", token_key)
+            .env("MESSENGER_DATA_DIR", &data_dir)
+            .env("RUST_LOG", "warn")
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let pid = child.id();
+        let server = Self {
+            addr,
+            child: Some(child),
+            pid,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(mut c) = Client::connect(addr).await
+                && c.get("/readyz").await.is_ok_and(|s| s.is_success())
+            {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "the server did not become ready; see {}",
+                    data_dir.join("server.log").display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(server)
+    }
+
+    async fn stop(mut self) {
+        if let Some(mut child) = self.child.take() {
+            if let Some(pid) = child
+                .id()
+                .and_then(|p| rustix::process::Pid::from_raw(p as i32))
+            {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+            }
+            if tokio::time::timeout(Duration::from_secs(10), child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.kill().await;
+            }
+        }
+    }
+
+    fn cpu(&self) -> f64 {
+        self.pid.and_then(procstat::cpu_seconds).unwrap_or(f64::NAN)
+    }
+
+    fn rss_kib(&self) -> Option<u64> {
+        self.pid.and_then(procstat::rss_kib)
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit (ten thousand sockets need it);
+/// a server we start inherits it.
+fn raise_fd_limit() -> u64 {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        let _ = setrlimit(Resource::Nofile, limit);
+    }
+    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
+}
+
+fn mint_tokens(key: &TokenKey, d: &Dataset) -> Vec<String> {
+    let now = chrono::Utc::now().timestamp();
+    // Index 0 is unused: tokens[n] belongs to user n.
+    let mut tokens = vec![String::new()];
+    for n in 1..=d.users {
+        tokens.push(key.sign(&Claims {
+            sub: bench_uuid(1, n),
+            fam: bench_uuid(3, n),
+            iat: now,
+            exp: now + 3 * 3600,
+        }));
+    }
+    tokens
+}
+
+async fn run(opts: Options) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let fd_limit = raise_fd_limit();
+    let scenarios: Vec<String> = opts
+        .get("scenarios")
+        .unwrap_or(ALL_SCENARIOS)
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let clients = opts.num("clients", 16)? as usize;
+    let warmup = Duration::from_secs(opts.num("warmup", 3)? as u64);
+    let duration = Duration::from_secs(opts.num("duration", 15)? as u64);
+    let floor_secs = opts.num("floor-duration", 15)? as u64;
+
+    let mut conn = AsyncPgConnection::establish(&opts.database_url)
+        .await
+        .with_context(|| format!("connecting to {}", opts.database_url))?;
+    let d = seed::read_meta(&mut conn).await?;
+    drop(conn);
+
+    let (server, token_key) = match opts.get("url") {
+        Some(url) => {
+            let key = std::env::var("MESSENGER_TOKEN_KEY")
+                .context("--url needs the server's MESSENGER_TOKEN_KEY in the environment")?;
+            let addr = url
+                .trim_start_matches("http://")
+                .trim_end_matches('/')
+                .trim_end_matches("/graphql")
+                .parse()
+                .context("--url must look like http://127.0.0.1:8080")?;
+            (
+                Server {
+                    addr,
+                    child: None,
+                    pid: None,
+                },
+                key,
+            )
+        }
+        None => {
+            let key = hex(&messenger::auth::tokens::random_bytes::<32>()?);
+            let bin = opts
+                .get("server-bin")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root.join("target/release/messenger"));
+            eprintln!("starting {} …", bin.display());
+            (Server::start(&bin, &opts.database_url, &key).await?, key)
+        }
+    };
+    let tokens = Arc::new(mint_tokens(&TokenKey::new(token_key.into_bytes())?, &d));
+    sanity_check(server.addr, &tokens).await?;
+    let pg = PostgresCpu::start();
+    let defines = pgbench::defines(&d);
+    let mut report = Report::new(&root, &d, server.rss_kib(), fd_limit);
+    let run_key = format!("{:x}", chrono::Utc::now().timestamp_millis());
+    let mut fleet: Option<sockets::Fleet> = None;
+
+    for name in &scenarios {
+        let http = match name.as_str() {
+            "user" => Some((Kind::User, clients, "user", Some(0.40))),
+            "history" => Some((Kind::History, clients, "history", Some(0.60))),
+            "inbox" => Some((Kind::Inbox, clients, "inbox", Some(0.60))),
+            "send16" => Some((Kind::Send, 16, "send", None)),
+            "send64" => Some((Kind::Send, 64, "send", Some(0.80))),
+            _ => None,
+        };
+        if let Some((kind, clients, script, target)) = http {
+            eprintln!("{name}: {clients} clients, {warmup:?} warm-up + {duration:?} …");
+            let task = tokio::spawn(scenarios::drive(
+                server.addr,
+                kind,
+                clients,
+                warmup,
+                duration,
+                d,
+                tokens.clone(),
+                format!("{run_key}-{name}"),
+            ));
+            tokio::time::sleep(warmup).await;
+            let t0 = Instant::now();
+            let (server0, self0, pg0) = (
+                server.cpu(),
+                procstat::self_and_children_cpu().0,
+                pg.snapshot(),
+            );
+            let measured = task.await.context("the scenario's clients panicked")?;
+            let secs = t0.elapsed().as_secs_f64();
+            let (server1, self1, pg1) = (
+                server.cpu(),
+                procstat::self_and_children_cpu().0,
+                pg.snapshot(),
+            );
+            let pg_cpu = PostgresCpu::between(&pg0, &pg1);
+            eprintln!("{name}: pgbench floor, {clients} clients, {floor_secs} s …");
+            let floor = pgbench::run(
+                &opts.database_url,
+                &root.join(format!("bench/pgbench/{script}.sql")),
+                clients,
+                floor_secs,
+                &defines,
+                &pg,
+            )
+            .await;
+            let floor = match floor {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    eprintln!("{name}: the floor failed: {e:#}");
+                    None
+                }
+            };
+            let result = ScenarioResult::http(
+                name,
+                clients,
+                &measured,
+                duration.as_secs_f64(),
+                [
+                    (server1 - server0) / secs,
+                    (self1 - self0) / secs,
+                    pg_cpu / secs,
+                ],
+                floor,
+                target,
+                server.rss_kib(),
+            );
+            eprintln!("{}", result.one_line());
+            report.scenarios.push(result);
+            continue;
+        }
+        match name.as_str() {
+            "idle" | "fanout" => {
+                let result = socket_scenario(name, &opts, &server, &tokens, &d, &mut fleet).await;
+                let result = match result {
+                    Ok(r) => r,
+                    Err(e) => ScenarioResult::unavailable(name, &format!("failed: {e:#}")),
+                };
+                eprintln!("{}", result.one_line());
+                report.scenarios.push(result);
+            }
+            other => bail!("unknown scenario {other:?} (known: {ALL_SCENARIOS})"),
+        }
+    }
+    drop(fleet);
+    report.total_seconds = started.elapsed().as_secs_f64();
+    server.stop().await;
+    println!("{}", report.table());
+    if !opts.flag("no-write") {
+        report.write(&root)?;
+        eprintln!("wrote bench/results/latest.json and BENCHMARKS.md");
+    }
+    Ok(())
+}
+
+async fn socket_scenario(
+    name: &str,
+    opts: &Options,
+    server: &Server,
+    tokens: &Arc<Vec<String>>,
+    d: &Dataset,
+    fleet: &mut Option<sockets::Fleet>,
+) -> anyhow::Result<ScenarioResult> {
+    let wanted = (opts.num("sockets", 10_000)? as usize).min(d.users as usize);
+    if let Err(reason) = sockets::probe(server.addr, &tokens[1]).await {
+        return Ok(ScenarioResult::unavailable(
+            name,
+            &format!("not available: {reason}"),
+        ));
+    }
+    if fleet.is_none() {
+        eprintln!("{name}: opening {wanted} subscribed sockets …");
+        let rss_before = server.rss_kib();
+        let cpu0 = server.cpu();
+        let t0 = Instant::now();
+        let opened = sockets::Fleet::open(server.addr, &tokens[1..=wanted]).await?;
+        let open_secs = t0.elapsed().as_secs_f64();
+        // Let the server settle before reading its memory.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let rss_after = server.rss_kib();
+        let idle = ScenarioResult::idle(
+            opened.open,
+            rss_before,
+            rss_after,
+            open_secs,
+            server.cpu() - cpu0,
+        );
+        *fleet = Some(opened);
+        if name == "idle" {
+            return Ok(idle);
+        }
+        eprintln!("{}", idle.one_line());
+    } else if name == "idle" {
+        bail!("idle must run before fanout (it opens the sockets)");
+    }
+    let fleet = fleet.as_ref().context("no sockets")?;
+    let members = (opts.num("group", 1000)? as usize).min(wanted).max(2);
+    let member_ids: Vec<String> = (2..=members as i64)
+        .map(|n| bench_uuid(1, n).to_string())
+        .collect();
+    let group = sockets::create_group(server.addr, &tokens[1], &member_ids).await?;
+    let rate = opts
+        .get("fanout-rate")
+        .map(str::parse::<f64>)
+        .transpose()?
+        .unwrap_or(10.0);
+    let duration = Duration::from_secs(opts.num("duration", 15)? as u64);
+    eprintln!(
+        "{name}: {} sockets, group of {members}, {rate} messages/s for {duration:?} …",
+        fleet.open
+    );
+    let cpu0 = server.cpu();
+    let t0 = Instant::now();
+    let result = sockets::fanout(
+        server.addr,
+        fleet,
+        &tokens[1],
+        &group,
+        members as u64,
+        rate,
+        duration,
+    )
+    .await?;
+    let secs = t0.elapsed().as_secs_f64();
+    Ok(ScenarioResult::fanout(
+        fleet.open,
+        members,
+        &result,
+        duration.as_secs_f64(),
+        (server.cpu() - cpu0) / secs,
+        fleet.dropped.load(std::sync::atomic::Ordering::Relaxed),
+    ))
+}
+
+/// One real sign-in with the seeded password (the seed and the login path work), and one
+/// `me` with a minted token (the server accepts them).
+async fn sanity_check(addr: SocketAddr, tokens: &[String]) -> anyhow::Result<()> {
+    let mut client = Client::connect(addr).await?;
+    let login = json!({
+        "query": "mutation($i: LoginInput!) { login(input: $i) { accessToken user { id } } }",
+        "variables": {"i": {"username": "user00001", "password": seed::PASSWORD}},
+    });
+    let (status, body) = client
+        .post("", serde_json::to_vec(&login)?.into())
+        .await
+        .context("signing in user00001")?;
+    if !is_success(status, &body) {
+        bail!(
+            "signing in user00001 failed: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let me = json!({"query": "{ me { id username } }"});
+    let (status, body) = client
+        .post(&tokens[1], serde_json::to_vec(&me)?.into())
+        .await?;
+    if !is_success(status, &body)
+        || !String::from_utf8_lossy(&body).contains(&bench_uuid(1, 1).to_string())
+    {
+        bail!(
+            "the server refused a minted token (another MESSENGER_TOKEN_KEY?): {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

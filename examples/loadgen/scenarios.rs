@@ -1,0 +1,196 @@
+//! The HTTP scenarios: what each virtual client asks, and the closed loop that drives many
+//! clients for a fixed time and measures them.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hyper::body::Bytes;
+use serde_json::json;
+
+use crate::client::{Client, is_success};
+use crate::dataset::{Dataset, Rng, bench_uuid};
+
+/// The inbox query of the conversations issue (the one `tests/api/inbox.rs` counts).
+pub const INBOX: &str = "query($s: Int!, $m: Int!) { sessions(first: $s) { edges { cursor node { id kind title unreadCount viewerReadUpTo members { role user { id username displayName } } lastMessage { id body sender { username } } messages(last: $m) { edges { node { id seq body createdAt sender { id username } replyTo { id } } } pageInfo { hasPreviousPage } } } } } }";
+const USER: &str =
+    "query($id: ID!) { user(id: $id) { id username displayName location createdAt } }";
+const HISTORY: &str = "query($id: ID!, $before: String!) { session(id: $id) { id messages(last: 50, before: $before) { edges { cursor node { id seq body createdAt editedAt sender { id username displayName } } } pageInfo { hasPreviousPage startCursor } } } }";
+const SEND: &str = "mutation($input: SendMessageInput!) { sendMessage(input: $input) { id seq createdAt clientMessageId } }";
+
+/// An HTTP scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `user(id)` of a random user.
+    User,
+    /// 50 messages of a busy session before a random cursor.
+    History,
+    /// The nested inbox query.
+    Inbox,
+    /// `sendMessage` with a client message id.
+    Send,
+}
+
+/// One request: whose token, and the JSON body.
+pub struct Call {
+    /// User number of the viewer.
+    pub viewer: i64,
+    /// The GraphQL request body.
+    pub body: Bytes,
+}
+
+/// Builds the request of a scenario from random numbers drawn as its pgbench script does.
+pub fn make_call(kind: Kind, d: &Dataset, rng: &mut Rng, client_key: &str, n: u64) -> Call {
+    let (viewer, body) = match kind {
+        Kind::User => {
+            let viewer = rng.range(1, d.users);
+            let target = rng.range(1, d.users);
+            let vars = json!({ "id": bench_uuid(1, target).to_string() });
+            (viewer, json!({ "query": USER, "variables": vars }))
+        }
+        Kind::History => {
+            let k = rng.range(1, d.busy);
+            let s = d.session_of_rank(k);
+            let viewer = d.member(s, rng.range(0, 1_000_000));
+            let before = rng.range(51, d.approx_count(k).max(51));
+            let session = bench_uuid(2, s);
+            let cursor = URL_SAFE_NO_PAD.encode(format!("msg:{session}:{before}"));
+            let vars = json!({ "id": session.to_string(), "before": cursor });
+            (viewer, json!({ "query": HISTORY, "variables": vars }))
+        }
+        Kind::Inbox => {
+            let viewer = rng.range(1, d.users);
+            let vars = json!({ "s": 20, "m": 20 });
+            (viewer, json!({ "query": INBOX, "variables": vars }))
+        }
+        Kind::Send => {
+            let s = rng.range(1, d.sessions);
+            let viewer = d.member(s, rng.range(0, 1_000_000));
+            let vars = json!({ "input": {
+                "sessionId": bench_uuid(2, s).to_string(),
+                "body": format!("loadgen message {n} from {client_key}"),
+                "clientMessageId": format!("lg-{client_key}-{n}"),
+            }});
+            (viewer, json!({ "query": SEND, "variables": vars }))
+        }
+    };
+    Call {
+        viewer,
+        body: Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
+    }
+}
+
+/// What the clients of one scenario measured (after the warm-up).
+#[derive(Debug, Default)]
+pub struct Measured {
+    /// Latencies of all requests, µs, sorted.
+    pub latencies_us: Vec<u64>,
+    /// Requests that failed (transport error, non-200, or GraphQL `errors`).
+    pub errors: u64,
+    /// One failure, as an example.
+    pub sample_error: Option<String>,
+}
+
+impl Measured {
+    /// A percentile of the latencies, ms.
+    pub fn percentile_ms(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let i = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies_us[i] as f64 / 1000.0
+    }
+}
+
+/// Drives `clients` closed-loop clients (each sends its next request when the previous
+/// one is answered) for `warmup + duration`, recording only requests started after the
+/// warm-up.
+#[allow(clippy::too_many_arguments)]
+pub async fn drive(
+    addr: SocketAddr,
+    kind: Kind,
+    clients: usize,
+    warmup: Duration,
+    duration: Duration,
+    d: Dataset,
+    tokens: Arc<Vec<String>>,
+    run_key: String,
+) -> Measured {
+    let start = Instant::now();
+    let measure_from = start + warmup;
+    let end = measure_from + duration;
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let tokens = tokens.clone();
+        let client_key = format!("{run_key}-{c}");
+        tasks.push(tokio::spawn(async move {
+            let mut rng =
+                Rng::new(((c as u64 + 1) * 0x5851_F42D) ^ start.elapsed().as_nanos() as u64);
+            let mut out = Measured::default();
+            let mut client: Option<Client> = None;
+            let mut n = 0u64;
+            while Instant::now() < end {
+                let conn = match client.as_mut() {
+                    Some(conn) => conn,
+                    None => match Client::connect(addr).await {
+                        Ok(conn) => client.insert(conn),
+                        Err(e) => {
+                            out.errors += 1;
+                            out.sample_error.get_or_insert(format!("{e:#}"));
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    },
+                };
+                n += 1;
+                let call = make_call(kind, &d, &mut rng, &client_key, n);
+                let token = &tokens[call.viewer as usize];
+                let sent = Instant::now();
+                let result = conn.post(token, call.body).await;
+                let took = sent.elapsed();
+                let ok = match &result {
+                    Ok((status, body)) => {
+                        let ok = is_success(*status, body);
+                        if !ok && sent >= measure_from {
+                            out.sample_error.get_or_insert_with(|| {
+                                format!(
+                                    "{status}: {}",
+                                    String::from_utf8_lossy(&body[..body.len().min(300)])
+                                )
+                            });
+                        }
+                        ok
+                    }
+                    Err(e) => {
+                        if sent >= measure_from {
+                            out.sample_error.get_or_insert(format!("{e:#}"));
+                        }
+                        client = None;
+                        false
+                    }
+                };
+                if sent >= measure_from {
+                    out.latencies_us.push(took.as_micros() as u64);
+                    if !ok {
+                        out.errors += 1;
+                    }
+                }
+            }
+            out
+        }));
+    }
+    let mut all = Measured::default();
+    for task in tasks {
+        if let Ok(part) = task.await {
+            all.latencies_us.extend(part.latencies_us);
+            all.errors += part.errors;
+            if all.sample_error.is_none() {
+                all.sample_error = part.sample_error;
+            }
+        }
+    }
+    all.latencies_us.sort_unstable();
+    all
+}
