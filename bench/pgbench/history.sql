@@ -27,8 +27,8 @@ SELECT m.* FROM unnest(ARRAY[bench_uuid(2, :s)], ARRAY[NULL::bigint], ARRAY[:bef
  CROSS JOIN LATERAL (
    SELECT * FROM messages
     WHERE messages.session_id = w.session_id
-      AND (w.after_seq IS NULL OR messages.seq > w.after_seq)
-      AND (w.before_seq IS NULL OR messages.seq < w.before_seq)
+      AND messages.seq > coalesce(w.after_seq, 0)
+      AND messages.seq < coalesce(w.before_seq, 9223372036854775807)
     ORDER BY messages.seq DESC LIMIT 51) m) m \gset
 -- UserKey loader -> user::find_many (the senders)
 SELECT users.id, users.username, users.display_name, users.location, users.avatar_key, users.role, users.password_hash, users.created_at, users.updated_at, users.deactivated_at

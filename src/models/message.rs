@@ -35,9 +35,10 @@ pub struct Message {
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
-/// A new message.
+/// A new message. `None` inserts NULL (not DEFAULT), so the statement's text never varies
+/// and the prepared statement is cached.
 #[derive(Debug, Insertable)]
-#[diesel(table_name = messages)]
+#[diesel(table_name = messages, treat_none_as_default_value = false)]
 pub struct NewMessage<'a> {
     /// Primary key (uuid v7).
     pub id: Uuid,
@@ -219,8 +220,8 @@ pub async fn windows(
          CROSS JOIN LATERAL ( \
            SELECT * FROM messages \
             WHERE messages.session_id = w.session_id \
-              AND (w.after_seq IS NULL OR messages.seq > w.after_seq) \
-              AND (w.before_seq IS NULL OR messages.seq < w.before_seq) \
+              AND messages.seq > coalesce(w.after_seq, 0) \
+              AND messages.seq < coalesce(w.before_seq, 9223372036854775807) \
             ORDER BY messages.seq {order} LIMIT $4) m"
     ))
     .bind::<Array<SqlUuid>, _>(ids)
