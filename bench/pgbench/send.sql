@@ -29,7 +29,7 @@ UPDATE sessions SET last_message_seq = last_message_seq + 1,
 INSERT INTO messages (id, session_id, sender_id, seq, body, reply_to_id, client_message_id)
 VALUES (bench_uuid7(now()), bench_uuid(2, :s), bench_uuid(1, :u), :last_message_seq,
         'pgbench floor message', NULL, 'pgb-' || :cid)
-RETURNING messages.id, messages.session_id, messages.sender_id, messages.seq, messages.body, messages.reply_to_id, messages.client_message_id, messages.created_at, messages.edited_at, messages.deleted_at \gset m_
+RETURNING messages.id, messages.session_id, messages.sender_id, messages.seq, messages.body, messages.reply_to_id, messages.client_message_id, messages.created_at, messages.edited_at, messages.deleted_at;
 -- session::advance_read_marker
 UPDATE session_members sm
    SET last_read_seq = GREATEST(sm.last_read_seq, LEAST(:last_message_seq, s.last_message_seq))
@@ -38,7 +38,8 @@ UPDATE session_members sm
  RETURNING sm.last_read_seq;
 -- event::insert: the MESSAGE_CREATED event live subscribers read
 INSERT INTO events (session_id, kind, actor_id, subject_id, message_id, detail)
-VALUES (bench_uuid(2, :s), 'message_created', bench_uuid(1, :u), NULL, :'m_id', NULL);
+SELECT bench_uuid(2, :s), 'message_created', bench_uuid(1, :u), NULL, m.id, NULL
+  FROM messages m WHERE m.session_id = bench_uuid(2, :s) AND m.seq = :last_message_seq;
 COMMIT;
 -- The server's event pump then reads the new event once (one query per wake-up, shared by
 -- all concurrent sends; not counted here).
