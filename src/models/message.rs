@@ -7,7 +7,7 @@ use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::{messages, sessions};
+use crate::db::schema::messages;
 
 /// A row of `messages`.
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -276,11 +276,4 @@ pub async fn session_of(
         .first(conn)
         .await
         .optional()
-}
-
-/// Whether a session exists (for telling a typed error apart; never shown to non-members).
-pub async fn session_exists(conn: &mut AsyncPgConnection, id: Uuid) -> diesel::QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(sessions::table.find(id)))
-        .get_result(conn)
-        .await
 }

@@ -269,6 +269,40 @@ pub fn test_config(database_url: &str) -> Config {
     }
 }
 
+/// A GraphQL POST as a JSON client sends it.
+fn graphql_request(token: Option<&str>, query: &str, variables: Value) -> Request<Body> {
+    let mut request = Request::post("/graphql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "application/json");
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let body = json!({ "query": query, "variables": variables }).to_string();
+    request.body(Body::from(body)).expect("request")
+}
+
+/// Sends a request through a router and reads the whole answer.
+async fn send_to(router: &Router, request: Request<Body>) -> Answer {
+    let response = router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("the router is infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("reading the body")
+        .to_bytes();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
 /// Serves a router on a random loopback port.
 pub async fn serve_router(router: Router) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -519,62 +553,7 @@ impl TestApp {
         query: &str,
         variables: Value,
     ) -> Value {
-        let mut request = Request::post("/graphql")
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::ACCEPT, "application/json");
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let body = json!({ "query": query, "variables": variables }).to_string();
-        let response = router
-            .clone()
-            .oneshot(request.body(Body::from(body)).expect("request"))
-            .await
-            .expect("infallible");
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        serde_json::from_slice(&bytes).expect("JSON")
-    }
-
-    /// Sends a request through the router.
-    pub async fn send(&self, request: Request<Body>) -> Answer {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("the router is infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("reading the body")
-            .to_bytes();
-        Answer {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    /// POSTs a GraphQL request as JSON (Accept: application/json) with an optional token.
-    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = Request::post("/graphql")
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::ACCEPT, "application/json");
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let body = json!({ "query": query, "variables": variables }).to_string();
-        let answer = self
-            .send(request.body(Body::from(body)).expect("request"))
-            .await;
+        let answer = send_to(router, graphql_request(token, query, variables)).await;
         assert_eq!(
             answer.status,
             StatusCode::OK,
@@ -582,6 +561,16 @@ impl TestApp {
             String::from_utf8_lossy(&answer.body)
         );
         answer.json()
+    }
+
+    /// Sends a request through the router.
+    pub async fn send(&self, request: Request<Body>) -> Answer {
+        send_to(&self.router, request).await
+    }
+
+    /// POSTs a GraphQL request as JSON (Accept: application/json) with an optional token.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        Self::gql_on(&self.router, token, query, variables).await
     }
 
     /// Registers a user (password `password-<username>`) and returns their tokens.
