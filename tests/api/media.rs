@@ -850,12 +850,45 @@ async fn s3_server() -> Option<S3Server> {
     }
 }
 
+/// Installs moto's server from PyPI when it is missing, so `cargo test` needs nothing
+/// installed by hand (one process at a time; pip is idempotent).
+fn ensure_moto(python: &str) -> Result<(), String> {
+    let present = |python: &str| {
+        std::process::Command::new(python)
+            .args(["-c", "import moto.server, flask, flask_cors"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if present(python) {
+        return Ok(());
+    }
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    if present(python) {
+        return Ok(());
+    }
+    eprintln!("installing moto[server] from PyPI for the S3 test");
+    let status = std::process::Command::new(python)
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .arg("moto[server]>=5,<6")
+        .status()
+        .map_err(|e| format!("cannot run pip: {e}"))?;
+    if status.success() && present(python) {
+        Ok(())
+    } else {
+        Err(format!("pip install 'moto[server]' failed ({status})"))
+    }
+}
+
 async fn start_moto() -> Result<S3Server, String> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no free port: {e}"))?
         .port();
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    ensure_moto(&python)?;
     let child = std::process::Command::new(&python)
         .args([
             "-m",
