@@ -324,7 +324,7 @@ async fn run(opts: Options) -> anyhow::Result<()> {
     let defines = pgbench::defines(&d);
     let mut report = Report::new(&root, &d, server.rss_kib(), fd_limit);
     let run_key = format!("{:x}", chrono::Utc::now().timestamp_millis());
-    let mut fleet: Option<sockets::Fleet> = None;
+    let mut fleet: Option<SocketFleet> = None;
 
     for name in &scenarios {
         let http = match name.as_str() {
@@ -399,7 +399,8 @@ async fn run(opts: Options) -> anyhow::Result<()> {
         }
         match name.as_str() {
             "idle" | "fanout" => {
-                let result = socket_scenario(name, &opts, &server, &tokens, &d, &mut fleet).await;
+                let result =
+                    socket_scenario(name, &opts, &server, &tokens, &d, &pg, &mut fleet).await;
                 let result = match result {
                     Ok(r) => r,
                     Err(e) => ScenarioResult::unavailable(name, &format!("failed: {e:#}")),
@@ -421,14 +422,60 @@ async fn run(opts: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The open sockets of idle and fanout, and the group they share.
+struct SocketFleet {
+    fleet: sockets::Fleet,
+    group: String,
+    members: usize,
+}
+
+/// CPU seconds so far of the server, the load generator and PostgreSQL.
+fn cpu_now(server: &Server, pg: &PostgresCpu) -> (f64, f64, std::collections::HashMap<u32, f64>) {
+    (
+        server.cpu(),
+        procstat::self_and_children_cpu().0,
+        pg.snapshot(),
+    )
+}
+
+/// Cores used by each side between two `cpu_now` readings `secs` apart.
+fn cores_between(
+    a: &(f64, f64, std::collections::HashMap<u32, f64>),
+    b: &(f64, f64, std::collections::HashMap<u32, f64>),
+    secs: f64,
+) -> [f64; 3] {
+    [
+        (b.0 - a.0) / secs,
+        (b.1 - a.1) / secs,
+        PostgresCpu::between(&a.2, &b.2) / secs,
+    ]
+}
+
+/// Waits until the server has been nearly idle (under 5 % of a core) for a whole second,
+/// at most `limit`: the subscriptions' start-up queries are done.
+async fn server_quiet(server: &Server, limit: Duration) -> f64 {
+    let t0 = Instant::now();
+    let mut last = server.cpu();
+    let mut quiet = 0;
+    while t0.elapsed() < limit && quiet < 2 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = server.cpu();
+        quiet = if now - last < 0.025 { quiet + 1 } else { 0 };
+        last = now;
+    }
+    t0.elapsed().as_secs_f64()
+}
+
 async fn socket_scenario(
     name: &str,
     opts: &Options,
     server: &Server,
     tokens: &Arc<Vec<String>>,
     d: &Dataset,
-    fleet: &mut Option<sockets::Fleet>,
+    pg: &PostgresCpu,
+    fleet: &mut Option<SocketFleet>,
 ) -> anyhow::Result<ScenarioResult> {
+    // One socket per user (users 1..=S): the per-user socket limit never applies.
     let wanted = (opts.num("sockets", 10_000)? as usize).min(d.users as usize);
     if let Err(reason) = sockets::probe(server.addr, &tokens[1]).await {
         return Ok(ScenarioResult::unavailable(
@@ -437,23 +484,42 @@ async fn socket_scenario(
         ));
     }
     if fleet.is_none() {
+        // The group exists before the sockets subscribe, so every member's subscription has
+        // it in its starting set of sessions.
+        let members = (opts.num("group", 1000)? as usize).min(wanted).max(2);
+        let member_ids: Vec<String> = (2..=members as i64)
+            .map(|n| bench_uuid(1, n).to_string())
+            .collect();
+        let group = sockets::create_group(server.addr, &tokens[1], &member_ids).await?;
+        // Let the probe's socket close and the server settle before reading its memory.
+        server_quiet(server, Duration::from_secs(5)).await;
         eprintln!("{name}: opening {wanted} subscribed sockets …");
         let rss_before = server.rss_kib();
-        let cpu0 = server.cpu();
+        let c0 = cpu_now(server, pg);
         let t0 = Instant::now();
         let opened = sockets::Fleet::open(server.addr, &tokens[1..=wanted]).await?;
         let open_secs = t0.elapsed().as_secs_f64();
-        // Let the server settle before reading its memory.
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // The subscriptions start after the handshakes (three queries each): wait until the
+        // server is idle again, then read its memory.
+        let settle_secs = server_quiet(server, Duration::from_secs(30)).await;
         let rss_after = server.rss_kib();
+        let secs = t0.elapsed().as_secs_f64();
+        let c1 = cpu_now(server, pg);
         let idle = ScenarioResult::idle(
             opened.open,
             rss_before,
             rss_after,
             open_secs,
-            server.cpu() - cpu0,
+            settle_secs,
+            cores_between(&c0, &c1, secs),
+            secs,
+            opened.dropped.load(std::sync::atomic::Ordering::Relaxed),
         );
-        *fleet = Some(opened);
+        *fleet = Some(SocketFleet {
+            fleet: opened,
+            group,
+            members,
+        });
         if name == "idle" {
             return Ok(idle);
         }
@@ -461,42 +527,52 @@ async fn socket_scenario(
     } else if name == "idle" {
         bail!("idle must run before fanout (it opens the sockets)");
     }
-    let fleet = fleet.as_ref().context("no sockets")?;
-    let members = (opts.num("group", 1000)? as usize).min(wanted).max(2);
-    let member_ids: Vec<String> = (2..=members as i64)
-        .map(|n| bench_uuid(1, n).to_string())
-        .collect();
-    let group = sockets::create_group(server.addr, &tokens[1], &member_ids).await?;
+    let SocketFleet {
+        fleet,
+        group,
+        members,
+    } = fleet.as_ref().context("no sockets")?;
+    let members = *members;
     let rate = opts
         .get("fanout-rate")
         .map(str::parse::<f64>)
         .transpose()?
         .unwrap_or(10.0);
     let duration = Duration::from_secs(opts.num("duration", 15)? as u64);
+    let w0 = Instant::now();
+    let ready = sockets::warm_up(server.addr, fleet, &tokens[1], group, members as u64).await?;
+    let warmup_seconds = w0.elapsed().as_secs_f64();
     eprintln!(
-        "{name}: {} sockets, group of {members}, {rate} messages/s for {duration:?} …",
+        "{name}: {} sockets, group of {members} ({ready} received the warm-up message in \
+         {warmup_seconds:.1} s), {rate} messages/s for {duration:?} …",
         fleet.open
     );
-    let cpu0 = server.cpu();
+    let c0 = cpu_now(server, pg);
     let t0 = Instant::now();
-    let result = sockets::fanout(
+    let mut result = sockets::fanout(
         server.addr,
         fleet,
         &tokens[1],
-        &group,
+        group,
         members as u64,
         rate,
         duration,
     )
     .await?;
     let secs = t0.elapsed().as_secs_f64();
+    let c1 = cpu_now(server, pg);
+    result.ready = ready;
+    result.warmup_seconds = warmup_seconds;
     Ok(ScenarioResult::fanout(
         fleet.open,
         members,
         &result,
         duration.as_secs_f64(),
-        (server.cpu() - cpu0) / secs,
+        cores_between(&c0, &c1, secs),
+        secs,
         fleet.dropped.load(std::sync::atomic::Ordering::Relaxed),
+        fleet.lagged.load(std::sync::atomic::Ordering::Relaxed),
+        server.rss_kib(),
     ))
 }
 

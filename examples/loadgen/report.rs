@@ -181,13 +181,17 @@ impl ScenarioResult {
         r
     }
 
-    /// The idle sockets' memory.
+    /// The idle sockets' memory (and what opening them cost).
+    #[allow(clippy::too_many_arguments)]
     pub fn idle(
         open: usize,
         rss_before: Option<u64>,
         rss_after: Option<u64>,
         open_secs: f64,
-        server_cpu: f64,
+        settle_secs: f64,
+        [server, loadgen, postgres]: [f64; 3],
+        secs: f64,
+        dropped: u64,
     ) -> Self {
         let mut r = Self::empty("idle", "ok");
         r.clients = open;
@@ -198,53 +202,113 @@ impl ScenarioResult {
         r.target = target_of("idle").map(str::to_owned);
         r.meets_target = per_socket.map(|k| k <= 32.0);
         r.server_rss_kib = rss_after;
+        r.errors = Some(dropped);
+        r.cpu_cores = Some(CpuCores {
+            server,
+            loadgen,
+            postgres,
+        });
+        if open > 0 {
+            // CPU to open and subscribe one socket.
+            r.server_cpu_us_per_op = Some(server * secs * 1e6 / open as f64);
+            r.postgres_cpu_us_per_op = Some(postgres * secs * 1e6 / open as f64);
+        }
         r.extra = Some(json!({
             "kib_per_socket": per_socket,
             "rss_before_kib": rss_before,
             "rss_after_kib": rss_after,
             "open_seconds": open_secs,
-            "server_cpu_seconds_to_open": server_cpu,
+            "settle_seconds": settle_secs,
+            "server_cpu_seconds_to_open": server * secs,
+            "sockets_dropped": dropped,
         }));
-        r.note = per_socket.map(|k| format!("{k:.1} KiB per socket"));
+        r.note = per_socket.map(|k| {
+            format!(
+                "{k:.1} KiB per socket (RSS {} → {} MiB); {open} sockets opened and subscribed \
+                 in {open_secs:.1} s, server idle again {settle_secs:.1} s later; CPU per op = \
+                 per socket opened",
+                rss_before.unwrap_or(0) / 1024,
+                rss_after.unwrap_or(0) / 1024,
+            )
+        });
         r
     }
 
     /// The fan-out deliveries.
+    #[allow(clippy::too_many_arguments)]
     pub fn fanout(
         open: usize,
         members: usize,
         f: &FanoutResult,
         seconds: f64,
-        server_cores: f64,
+        [server, loadgen, postgres]: [f64; 3],
+        secs: f64,
         dropped: u64,
+        lagged: u64,
+        rss: Option<u64>,
     ) -> Self {
         let mut r = Self::empty("fanout", "ok");
         r.clients = open;
-        let pct = |p: f64| {
-            (!f.latencies_us.is_empty()).then(|| {
-                let i = ((f.latencies_us.len() as f64 - 1.0) * p).round() as usize;
-                f.latencies_us[i] as f64 / 1000.0
+        let pct = |v: &[u64], p: f64| {
+            (!v.is_empty()).then(|| {
+                let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+                v[i] as f64 / 1000.0
             })
         };
         r.throughput = Some(f.delivered as f64 / seconds);
-        r.p50_ms = pct(0.50);
-        r.p99_ms = pct(0.99);
+        r.p50_ms = pct(&f.latencies_us, 0.50);
+        r.p99_ms = pct(&f.latencies_us, 0.99);
         r.errors = Some(f.expected.saturating_sub(f.delivered) + f.send_errors);
         r.requests = Some(f.delivered);
         r.target = target_of("fanout").map(str::to_owned);
         r.meets_target = r.p99_ms.map(|p| p <= 50.0);
+        r.server_rss_kib = rss;
+        r.cpu_cores = Some(CpuCores {
+            server,
+            loadgen,
+            postgres,
+        });
+        if f.delivered > 0 {
+            // CPU per delivery.
+            r.server_cpu_us_per_op = Some(server * secs * 1e6 / f.delivered as f64);
+            r.postgres_cpu_us_per_op = Some(postgres * secs * 1e6 / f.delivered as f64);
+        }
+        let fmt = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{v:.1}"));
         r.note = Some(format!(
-            "group of {members}, {} sends, {}/{} deliveries",
-            f.sent, f.delivered, f.expected
+            "{open} sockets, group of {members} ({} member sockets got the warm-up message in \
+             {:.1} s), {} sends at {:.0}/s, {}/{} deliveries, {} before the send's response; \
+             from the send's request p50 {} / p99 {} / max {} ms; per message, first delivery \
+             p50 {} ms and last p50 {} ms after the response; sockets dropped {dropped}, \
+             lagged or errored {lagged}; CPU per op = per delivery",
+            f.ready,
+            f.warmup_seconds,
+            f.sent,
+            f.sent as f64 / seconds,
+            f.delivered,
+            f.expected,
+            f.before_response,
+            fmt(pct(&f.from_request_us, 0.50)),
+            fmt(pct(&f.from_request_us, 0.99)),
+            fmt(pct(&f.from_request_us, 1.0)),
+            fmt(pct(&f.first_us, 0.5)),
+            fmt(pct(&f.last_us, 0.5)),
         ));
         r.extra = Some(json!({
             "group_members": members,
             "sent": f.sent,
             "expected_deliveries": f.expected,
             "delivered": f.delivered,
+            "before_response": f.before_response,
             "send_errors": f.send_errors,
-            "server_cores": server_cores,
+            "warmup_ready": f.ready,
+            "warmup_seconds": f.warmup_seconds,
+            "from_request_p50_ms": pct(&f.from_request_us, 0.50),
+            "from_request_p99_ms": pct(&f.from_request_us, 0.99),
+            "max_ms": pct(&f.latencies_us, 1.0),
+            "first_delivery_p50_ms": pct(&f.first_us, 0.5),
+            "last_delivery_p50_ms": pct(&f.last_us, 0.5),
             "sockets_dropped": dropped,
+            "lagged_or_errored": lagged,
         }));
         r
     }

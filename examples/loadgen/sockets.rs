@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::client::Client;
 
-/// The subscription every socket runs (the planned viewer-wide stream).
+/// The subscription every socket runs: the viewer-wide event stream, from now.
 pub const EVENTS: &str = "subscription { events { cursor kind message { id seq } } }";
 
 type Socket =
@@ -35,6 +35,8 @@ pub struct Fleet {
     stop: watch::Sender<bool>,
     /// Sockets that closed or failed after subscribing.
     pub dropped: Arc<std::sync::atomic::AtomicU64>,
+    /// Sockets whose subscription ended with `LAGGED` or an error payload.
+    pub lagged: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Drop for Fleet {
@@ -114,16 +116,18 @@ impl Fleet {
         let receipts = Arc::new(Mutex::new(Vec::new()));
         let (stop, stopped) = watch::channel(false);
         let dropped = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let lagged = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let gate = Arc::new(Semaphore::new(256));
         let mut ready = Vec::new();
         for token in tokens {
             let (tx, rx) = oneshot::channel::<anyhow::Result<()>>();
             ready.push(rx);
-            let (token, gate, receipts, dropped) = (
+            let (token, gate, receipts, dropped, lagged) = (
                 token.clone(),
                 gate.clone(),
                 receipts.clone(),
                 dropped.clone(),
+                lagged.clone(),
             );
             let mut stopped = stopped.clone();
             tokio::spawn(async move {
@@ -149,6 +153,11 @@ impl Fleet {
                                     }
                                 } else if text.contains("\"ping\"") {
                                     let _ = send(&mut socket, json!({"type": "pong"})).await;
+                                } else if text.contains("LAGGED")
+                                    || text.contains("\"errors\"")
+                                    || text.contains("\"error\"")
+                                {
+                                    lagged.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                                 }
                             }
                             Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
@@ -185,6 +194,7 @@ impl Fleet {
             receipts,
             stop,
             dropped,
+            lagged,
         })
     }
 
@@ -220,8 +230,75 @@ pub struct FanoutResult {
     /// Delivery latencies from the send's response to the receipt, µs, sorted (a receipt
     /// that beats the response counts as 0).
     pub latencies_us: Vec<u64>,
+    /// Delivery latencies from the moment the send was written, µs, sorted.
+    pub from_request_us: Vec<u64>,
+    /// Receipts that arrived before the send's HTTP response.
+    pub before_response: u64,
     /// Failed sends.
     pub send_errors: u64,
+    /// Per message, the latency (from the response, µs) of its first and of its last
+    /// delivery, each sorted: how long the server takes to start delivering, and to finish.
+    pub first_us: Vec<u64>,
+    /// See `first_us`.
+    pub last_us: Vec<u64>,
+    /// Member sockets that received the warm-up message (subscribed and in the group).
+    pub ready: u64,
+    /// Seconds the warm-up took.
+    pub warmup_seconds: f64,
+}
+
+/// One message to the group: its id, when the request went out and when the response came.
+async fn send_one(
+    client: &mut Client,
+    token: &str,
+    group_id: &str,
+    tag: &str,
+) -> anyhow::Result<(String, Instant, Instant)> {
+    let body = json!({
+        "query": "mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }",
+        "variables": {"input": {
+            "sessionId": group_id,
+            "body": format!("fan-out {tag}"),
+            "clientMessageId": format!("fanout-{}-{tag}", std::process::id()),
+        }},
+    });
+    let body = serde_json::to_vec(&body)?;
+    let asked = Instant::now();
+    let (status, bytes) = client.post(token, body.into()).await?;
+    let at = Instant::now();
+    let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    match v["data"]["sendMessage"]["id"].as_str() {
+        Some(id) if status.is_success() => Ok((id.to_owned(), asked, at)),
+        _ => bail!("sendMessage failed: {}", String::from_utf8_lossy(&bytes)),
+    }
+}
+
+/// Sends one message and waits (up to 30 s) until every member socket has it: afterwards
+/// every member's subscription is known to be running. Returns how many got it.
+pub async fn warm_up(
+    addr: SocketAddr,
+    fleet: &Fleet,
+    creator_token: &str,
+    group_id: &str,
+    members_with_socket: u64,
+) -> anyhow::Result<u64> {
+    let mut client = Client::connect(addr).await?;
+    let _ = fleet.take_receipts();
+    let (id, _, _) = send_one(&mut client, creator_token, group_id, "warm-up").await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut got = 0;
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        got += fleet
+            .take_receipts()
+            .iter()
+            .filter(|(r, _)| *r == id)
+            .count() as u64;
+        if got >= members_with_socket {
+            break;
+        }
+    }
+    Ok(got)
 }
 
 /// Sends `rate` messages a second to the group for `duration` (as its creator, user 1) and
@@ -236,7 +313,7 @@ pub async fn fanout(
     duration: Duration,
 ) -> anyhow::Result<FanoutResult> {
     let mut client = Client::connect(addr).await?;
-    let mut responded: HashMap<String, Instant> = HashMap::new();
+    let mut responded: HashMap<String, (Instant, Instant)> = HashMap::new();
     let mut result = FanoutResult::default();
     let _ = fleet.take_receipts();
     let start = Instant::now();
@@ -244,40 +321,43 @@ pub async fn fanout(
     let mut n = 0u64;
     while start.elapsed() < duration {
         n += 1;
-        let body = json!({
-            "query": "mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }",
-            "variables": {"input": {
-                "sessionId": group_id,
-                "body": format!("fan-out {n}"),
-                "clientMessageId": format!("fanout-{}-{n}", std::process::id()),
-            }},
-        });
-        let (status, bytes) = client
-            .post(creator_token, serde_json::to_vec(&body)?.into())
-            .await?;
-        let at = Instant::now();
-        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        match v["data"]["sendMessage"]["id"].as_str() {
-            Some(id) if status.is_success() => {
-                responded.insert(id.to_owned(), at);
+        match send_one(&mut client, creator_token, group_id, &n.to_string()).await {
+            Ok((id, asked, at)) => {
+                responded.insert(id, (asked, at));
                 result.sent += 1;
             }
-            _ => result.send_errors += 1,
+            Err(_) => result.send_errors += 1,
         }
         let next = start + interval * n as u32;
         tokio::time::sleep_until(next.into()).await;
     }
     // Stragglers.
     tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut spans: HashMap<String, (u64, u64)> = HashMap::new();
     for (id, at) in fleet.take_receipts() {
-        if let Some(sent) = responded.get(&id) {
+        if let Some((asked, sent)) = responded.get(&id) {
             result.delivered += 1;
+            let us = at.saturating_duration_since(*sent).as_micros() as u64;
+            let span = spans.entry(id.clone()).or_insert((us, us));
+            span.0 = span.0.min(us);
+            span.1 = span.1.max(us);
+            if at < *sent {
+                result.before_response += 1;
+            }
             result
                 .latencies_us
                 .push(at.saturating_duration_since(*sent).as_micros() as u64);
+            result
+                .from_request_us
+                .push(at.saturating_duration_since(*asked).as_micros() as u64);
         }
     }
     result.latencies_us.sort_unstable();
+    result.from_request_us.sort_unstable();
+    result.first_us = spans.values().map(|s| s.0).collect();
+    result.last_us = spans.values().map(|s| s.1).collect();
+    result.first_us.sort_unstable();
+    result.last_us.sort_unstable();
     result.expected = result.sent * members_with_socket;
     Ok(result)
 }
