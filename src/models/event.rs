@@ -66,9 +66,10 @@ impl EventRow {
     }
 }
 
-/// A new event, written in the same transaction as the change it reports.
+/// A new event, written in the same transaction as the change it reports. `None` inserts
+/// NULL, so the statement's text does not vary.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = events)]
+#[diesel(table_name = events, treat_none_as_default_value = false)]
 pub struct NewEvent {
     /// The conversation.
     pub session_id: Uuid,
@@ -86,14 +87,21 @@ pub struct NewEvent {
 
 /// Appends events to the log.
 pub async fn insert(conn: &mut AsyncPgConnection, new: &[NewEvent]) -> diesel::QueryResult<()> {
-    if new.is_empty() {
-        return Ok(());
+    match new {
+        [] => Ok(()),
+        // One row (every send) as its own statement, whose prepared form is cached; a batch's
+        // text varies with its length.
+        [one] => diesel::insert_into(events::table)
+            .values(one)
+            .execute(conn)
+            .await
+            .map(drop),
+        many => diesel::insert_into(events::table)
+            .values(many)
+            .execute(conn)
+            .await
+            .map(drop),
     }
-    diesel::insert_into(events::table)
-        .values(new)
-        .execute(conn)
-        .await
-        .map(drop)
 }
 
 /// Which transactions had committed when a snapshot was taken (PostgreSQL's

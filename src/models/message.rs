@@ -63,24 +63,22 @@ pub async fn next_seq_for_member(
     session_id: Uuid,
     user_id: Uuid,
 ) -> diesel::QueryResult<Option<i64>> {
-    #[derive(QueryableByName)]
-    struct Seq {
-        #[diesel(sql_type = BigInt)]
-        last_message_seq: i64,
-    }
-    let row: Option<Seq> = diesel::sql_query(
-        "UPDATE sessions SET last_message_seq = last_message_seq + 1, \
-                last_message_at = now(), last_activity_at = now() \
-          WHERE id = $1 AND EXISTS \
-                (SELECT 1 FROM session_members WHERE session_id = $1 AND user_id = $2) \
-          RETURNING last_message_seq",
-    )
-    .bind::<SqlUuid, _>(session_id)
-    .bind::<SqlUuid, _>(user_id)
-    .get_result(conn)
-    .await
-    .optional()?;
-    Ok(row.map(|r| r.last_message_seq))
+    use crate::db::schema::{session_members, sessions};
+    let member = session_members::table
+        .filter(session_members::session_id.eq(session_id))
+        .filter(session_members::user_id.eq(user_id));
+    diesel::update(sessions::table)
+        .filter(sessions::id.eq(session_id))
+        .filter(diesel::dsl::exists(member))
+        .set((
+            sessions::last_message_seq.eq(sessions::last_message_seq + 1),
+            sessions::last_message_at.eq(diesel::dsl::now),
+            sessions::last_activity_at.eq(diesel::dsl::now),
+        ))
+        .returning(sessions::last_message_seq)
+        .get_result(conn)
+        .await
+        .optional()
 }
 
 /// Inserts a message.

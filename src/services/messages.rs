@@ -106,7 +106,7 @@ pub async fn send(state: &AppState, viewer: &Viewer, out: Outgoing) -> AppResult
                 }
                 Err(e) => return Err(e.into()),
             };
-            session_model::advance_read_marker(conn, out.session_id, sender, seq).await?;
+            session_model::advance_own_marker(conn, out.session_id, sender, seq).await?;
             event_model::insert(
                 conn,
                 &[message_event(

@@ -871,7 +871,13 @@ fn ensure_moto(python: &str) -> Result<(), String> {
     }
     eprintln!("installing moto[server] from PyPI for the S3 test");
     let status = std::process::Command::new(python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
         .arg("moto[server]>=5,<6")
         .status()
         .map_err(|e| format!("cannot run pip: {e}"))?;
