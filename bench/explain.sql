@@ -23,9 +23,9 @@ EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) UPDATE sessions SET last_message_seq = las
 \echo '### send 3/4: message::insert'
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) INSERT INTO messages (id, session_id, sender_id, seq, body, reply_to_id, client_message_id)
 VALUES (gen_random_uuid(), :'busy_id', :'busy_member', 10000000, 'explain message', NULL, 'lg-explain-1') RETURNING id, seq;
-\echo '### send 4/4: session::advance_read_marker'
-EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) UPDATE session_members sm SET last_read_seq = GREATEST(sm.last_read_seq, LEAST(10000000, s.last_message_seq))
-  FROM sessions s WHERE s.id = sm.session_id AND sm.session_id = :'busy_id' AND sm.user_id = :'busy_member' RETURNING sm.last_read_seq;
+\echo '### send 4/4: session::advance_own_marker'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) UPDATE session_members SET last_read_seq = greatest(session_members.last_read_seq, 10000000)
+ WHERE session_members.session_id = :'busy_id' AND session_members.user_id = :'busy_member';
 \echo '### history: session::find_for_member'
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT * FROM sessions INNER JOIN session_members ON session_members.session_id = sessions.id
  WHERE sessions.id = :'busy_id' AND session_members.user_id = :'busy_member' LIMIT 1;

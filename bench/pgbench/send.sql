@@ -19,27 +19,25 @@ SELECT messages.id, messages.session_id, messages.sender_id, messages.seq, messa
  WHERE messages.sender_id = bench_uuid(1, :u) AND messages.client_message_id = 'pgb-' || :cid
  LIMIT 1;
 BEGIN;
--- message::next_seq_for_member (locks the session row)
-UPDATE sessions SET last_message_seq = last_message_seq + 1,
-       last_message_at = now(), last_activity_at = now()
- WHERE id = bench_uuid(2, :s) AND EXISTS
-       (SELECT 1 FROM session_members WHERE session_id = bench_uuid(2, :s) AND user_id = bench_uuid(1, :u))
- RETURNING last_message_seq \gset
+-- message::next_seq_for_member (query builder; locks the session row)
+UPDATE sessions SET last_message_seq = sessions.last_message_seq + 1,
+       last_message_at = CURRENT_TIMESTAMP, last_activity_at = CURRENT_TIMESTAMP
+ WHERE sessions.id = bench_uuid(2, :s) AND EXISTS
+       (SELECT session_members.session_id, session_members.user_id, session_members.role, session_members.joined_at, session_members.last_read_seq
+          FROM session_members WHERE session_members.session_id = bench_uuid(2, :s) AND session_members.user_id = bench_uuid(1, :u))
+ RETURNING sessions.last_message_seq \gset
 -- message::insert (a version 7 id, like Uuid::now_v7())
 INSERT INTO messages (id, session_id, sender_id, seq, body, reply_to_id, client_message_id)
 VALUES (bench_uuid7(now()), bench_uuid(2, :s), bench_uuid(1, :u), :last_message_seq,
         'pgbench floor message', NULL, 'pgb-' || :cid)
-RETURNING messages.id, messages.session_id, messages.sender_id, messages.seq, messages.body, messages.reply_to_id, messages.client_message_id, messages.created_at, messages.edited_at, messages.deleted_at;
--- session::advance_read_marker
-UPDATE session_members sm
-   SET last_read_seq = GREATEST(sm.last_read_seq, LEAST(:last_message_seq, s.last_message_seq))
-  FROM sessions s
- WHERE s.id = sm.session_id AND sm.session_id = bench_uuid(2, :s) AND sm.user_id = bench_uuid(1, :u)
- RETURNING sm.last_read_seq;
--- event::insert: the MESSAGE_CREATED event live subscribers read
+RETURNING messages.id, messages.session_id, messages.sender_id, messages.seq, messages.body, messages.reply_to_id, messages.client_message_id, messages.created_at, messages.edited_at, messages.deleted_at \gset m_
+-- session::advance_own_marker (query builder, no RETURNING)
+UPDATE session_members SET last_read_seq = greatest(session_members.last_read_seq, :last_message_seq)
+ WHERE session_members.session_id = bench_uuid(2, :s) AND session_members.user_id = bench_uuid(1, :u);
+-- event::insert, one row: the MESSAGE_CREATED event live subscribers read. The message id
+-- comes from the INSERT above (with -M prepared, :m_id is sent as a parameter, like the server's).
 INSERT INTO events (session_id, kind, actor_id, subject_id, message_id, detail)
-SELECT bench_uuid(2, :s), 'message_created', bench_uuid(1, :u), NULL, m.id, NULL
-  FROM messages m WHERE m.session_id = bench_uuid(2, :s) AND m.seq = :last_message_seq;
+VALUES (bench_uuid(2, :s), 'message_created', bench_uuid(1, :u), NULL, :m_id, NULL);
 COMMIT;
 -- The server's event pump then reads the new event once (one query per wake-up, shared by
 -- all concurrent sends; not counted here).
