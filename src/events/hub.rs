@@ -1,4 +1,5 @@
-//! The per-server hub: the pump that reads the event log in order, the broadcast that feeds
+//! The per-server hub: the pump that reads the event log in order and routes each event to
+//! the subscriptions of its session's members (not to every open socket),
 //! subscriptions, sign-out notices for open sockets, typing, and socket accounting.
 
 use std::collections::HashMap;
@@ -6,7 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{Notify, broadcast, watch};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 use uuid::Uuid;
 
 use crate::db::DbPool;
@@ -80,7 +84,8 @@ pub struct Hub(Arc<Inner>);
 pub(crate) struct Inner {
     pool: DbPool,
     config: HubConfig,
-    live: broadcast::Sender<LiveItem>,
+    routes: Mutex<Routes>,
+    next_route: AtomicU64,
     kicks: broadcast::Sender<Kick>,
     position: watch::Sender<Position>,
     poke: Notify,
@@ -95,7 +100,6 @@ pub(crate) struct Inner {
 impl Hub {
     /// Starts the hub's tasks: the pump, retention, and the Redis bus when configured.
     pub fn start(pool: DbPool, config: HubConfig) -> Self {
-        let (live, _) = broadcast::channel(config.buffer.max(1));
         let (kicks, _) = broadcast::channel(256);
         let (position, _) = watch::channel(Position::default());
         let (shutdown, _) = watch::channel(false);
@@ -108,7 +112,8 @@ impl Hub {
             Inner {
                 pool,
                 config,
-                live,
+                routes: Mutex::new(Routes::default()),
+                next_route: AtomicU64::new(0),
                 kicks,
                 position,
                 poke: Notify::new(),
@@ -133,11 +138,35 @@ impl Hub {
         }
     }
 
-    /// A receiver of the live feed, and the position the feed has reached: events up to it
-    /// will not come through the receiver, events after it will.
-    pub fn subscribe(&self) -> (broadcast::Receiver<LiveItem>, Position) {
-        let receiver = self.0.live.subscribe();
-        (receiver, *self.0.position.borrow())
+    /// Registers a queue for `user_id`'s events about `sessions` (and about the user), and
+    /// returns it with the position the pump has reached: events up to it will not come
+    /// through the queue, every later one will. Membership changes read by the pump update
+    /// the routes, in order.
+    pub fn subscribe(&self, user_id: Uuid, sessions: &HashSet<Uuid>) -> (LiveQueue, Position) {
+        let (tx, rx) = mpsc::channel(self.0.config.buffer.max(1));
+        let lagged = Arc::new(AtomicBool::new(false));
+        let id = self.0.next_route.fetch_add(1, Ordering::Relaxed);
+        let mut routes = lock(&self.0.routes);
+        routes.add(
+            Route {
+                id,
+                tx,
+                lagged: lagged.clone(),
+            },
+            user_id,
+            sessions,
+        );
+        let position = *self.0.position.borrow();
+        (
+            LiveQueue {
+                rx,
+                lagged,
+                id,
+                user_id,
+                hub: Arc::downgrade(&self.0),
+            },
+            position,
+        )
     }
 
     /// Waits (up to five seconds) until the pump has read every event committed so far
@@ -208,11 +237,14 @@ impl Hub {
     }
 
     fn deliver_typing(&self, session_id: Uuid, user_id: Uuid, at: DateTime<Utc>) {
-        let _ = self.0.live.send(LiveItem::Typing {
+        lock(&self.0.routes).dispatch(
             session_id,
-            user_id,
-            at,
-        });
+            &LiveItem::Typing {
+                session_id,
+                user_id,
+                at,
+            },
+        );
     }
 
     /// Counts a socket of `user_id` on this server, if under `max`; the guard uncounts it.
@@ -433,11 +465,16 @@ async fn drain(inner: &Inner, from: Position) -> anyhow::Result<Position> {
         if !rows.is_empty() {
             tracing::debug!(events = rows.len(), "pump read events");
         }
-        for row in rows {
-            pos = row.position();
-            let _ = inner.live.send(LiveItem::Stored(Arc::new(row)));
+        if !rows.is_empty() {
+            // Routing and the position move together under the routes' lock, so a new
+            // subscription sees either both or neither.
+            let mut routes = lock(&inner.routes);
+            for row in rows {
+                pos = row.position();
+                routes.route_stored(Arc::new(row));
+            }
+            inner.position.send_replace(pos);
         }
-        inner.position.send_replace(pos);
         if !full {
             return Ok(pos);
         }
@@ -463,6 +500,185 @@ async fn retention(weak: std::sync::Weak<Inner>) {
             Ok(n) if n > 0 => tracing::info!(events = n, "pruned old events"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "pruning events failed"),
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// One subscription's queue of events, filled by the pump. When the subscriber falls more
+/// than the buffer behind, the pump drops it and sets `lagged`.
+pub struct LiveQueue {
+    rx: mpsc::Receiver<LiveItem>,
+    lagged: Arc<AtomicBool>,
+    id: u64,
+    user_id: Uuid,
+    hub: std::sync::Weak<Inner>,
+}
+
+/// What a queue yields.
+pub enum Received {
+    /// The next item.
+    Item(LiveItem),
+    /// The subscriber fell behind and was dropped: items after the last one are missing.
+    Lagged,
+    /// The hub is gone.
+    Closed,
+}
+
+impl LiveQueue {
+    /// Whether the pump has already dropped this queue for falling behind.
+    pub fn has_lagged(&self) -> bool {
+        self.lagged.load(Ordering::Acquire)
+    }
+
+    /// The next item, in the log's order.
+    pub async fn recv(&mut self) -> Received {
+        match self.rx.recv().await {
+            Some(item) => Received::Item(item),
+            None if self.lagged.load(Ordering::Acquire) => Received::Lagged,
+            None => Received::Closed,
+        }
+    }
+}
+
+impl Drop for LiveQueue {
+    fn drop(&mut self) {
+        if let Some(inner) = self.hub.upgrade() {
+            lock(&inner.routes).remove(self.user_id, self.id);
+        }
+    }
+}
+
+struct Route {
+    id: u64,
+    tx: mpsc::Sender<LiveItem>,
+    lagged: Arc<AtomicBool>,
+}
+
+/// Who gets what: the queues of each user with a live subscription here, and for each
+/// session the users among its members who have one.
+#[derive(Default)]
+struct Routes {
+    queues: HashMap<Uuid, Vec<Route>>,
+    members: HashMap<Uuid, HashSet<Uuid>>,
+    sessions_of: HashMap<Uuid, HashSet<Uuid>>,
+}
+
+impl Routes {
+    fn add(&mut self, route: Route, user: Uuid, sessions: &HashSet<Uuid>) {
+        self.queues.entry(user).or_default().push(route);
+        for session in sessions {
+            self.join(*session, user);
+        }
+    }
+
+    fn join(&mut self, session: Uuid, user: Uuid) {
+        self.members.entry(session).or_default().insert(user);
+        self.sessions_of.entry(user).or_default().insert(session);
+    }
+
+    fn leave(&mut self, session: Uuid, user: Uuid) {
+        if let Some(users) = self.members.get_mut(&session) {
+            users.remove(&user);
+            if users.is_empty() {
+                self.members.remove(&session);
+            }
+        }
+        if let Some(sessions) = self.sessions_of.get_mut(&user) {
+            sessions.remove(&session);
+        }
+    }
+
+    fn remove(&mut self, user: Uuid, id: u64) {
+        let Some(queues) = self.queues.get_mut(&user) else {
+            return;
+        };
+        queues.retain(|r| r.id != id);
+        if queues.is_empty() {
+            self.queues.remove(&user);
+            for session in self.sessions_of.remove(&user).unwrap_or_default() {
+                if let Some(users) = self.members.get_mut(&session) {
+                    users.remove(&user);
+                    if users.is_empty() {
+                        self.members.remove(&session);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Routes an event from the log, keeping memberships in step with it: a user who joins
+    /// gets the event that says so, and a user who leaves gets the event that says so, and
+    /// nothing of that session after it.
+    fn route_stored(&mut self, row: Arc<EventRow>) {
+        use crate::events::EventKind;
+        let kind = EventKind::from_db(&row.kind);
+        let subject = row.subject_id.filter(|u| self.queues.contains_key(u));
+        if let Some(user) = subject
+            && matches!(
+                kind,
+                Some(EventKind::SessionCreated | EventKind::MemberAdded)
+            )
+        {
+            self.join(row.session_id, user);
+        }
+        let item = LiveItem::Stored(row.clone());
+        if kind == Some(EventKind::SessionCreated) {
+            // Only the member it names needs it.
+            if let Some(user) = subject {
+                self.send_to(user, &item);
+            }
+        } else {
+            self.dispatch(row.session_id, &item);
+        }
+        if let Some(user) = subject
+            && matches!(kind, Some(EventKind::MemberRemoved | EventKind::MemberLeft))
+        {
+            self.leave(row.session_id, user);
+        }
+    }
+
+    /// Sends an item to every queue of the session's members.
+    fn dispatch(&mut self, session: Uuid, item: &LiveItem) {
+        let Some(users) = self.members.get(&session) else {
+            return;
+        };
+        let users: Vec<Uuid> = users.iter().copied().collect();
+        for user in users {
+            self.send_to(user, item);
+        }
+    }
+
+    fn send_to(&mut self, user: Uuid, item: &LiveItem) {
+        let Some(queues) = self.queues.get_mut(&user) else {
+            return;
+        };
+        let mut dropped = false;
+        queues.retain(|route| match route.tx.try_send(item.clone()) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                // Told, not skipped: the subscription reports LAGGED with its cursor.
+                route.lagged.store(true, Ordering::Release);
+                dropped = true;
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                dropped = true;
+                false
+            }
+        });
+        if dropped && queues.is_empty() {
+            self.queues.remove(&user);
+            for session in self.sessions_of.remove(&user).unwrap_or_default() {
+                if let Some(users) = self.members.get_mut(&session) {
+                    users.remove(&user);
+                }
+            }
         }
     }
 }

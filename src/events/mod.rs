@@ -12,7 +12,7 @@ pub mod bus;
 pub mod hub;
 
 pub use crate::models::event::{NewEvent, Position};
-pub use hub::{Hub, HubConfig, Kick, LiveItem};
+pub use hub::{Hub, HubConfig, Kick, LiveItem, LiveQueue, Received};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -10,12 +10,11 @@ use std::collections::{HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
-use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
-use crate::events::{EventKind, LiveItem, Position};
+use crate::events::{EventKind, LiveItem, LiveQueue, Position, Received};
 use crate::models::event::{self as event_model, EventRow};
 use crate::models::session as session_model;
 use crate::state::AppState;
@@ -139,7 +138,7 @@ struct Subscription {
     /// the replay already covers, which is no fault of the client's.
     catching_up: bool,
     replay: VecDeque<LiveEvent>,
-    live: broadcast::Receiver<LiveItem>,
+    live: LiveQueue,
     last: Position,
     done: bool,
 }
@@ -165,7 +164,7 @@ pub async fn subscribe(
             HashSet::from([id])
         }
     };
-    let (live, _) = state.hub.subscribe();
+    let (live, _) = state.hub.subscribe(viewer.user_id, &sessions);
     let mut sub = Subscription {
         hub: state.hub.clone(),
         filter: Filter {
@@ -186,7 +185,7 @@ pub async fn subscribe(
             // "From now": the feed's events up to the stable head are past, and so are events
             // that had committed before this point but were not yet stable (an older
             // transaction was still running).
-            let (live, head) = state.hub.subscribe();
+            let (live, head) = state.hub.subscribe(viewer.user_id, &sub.filter.sessions);
             sub.live = live;
             sub.last = head.max(event_model::stable_head(&mut conn).await?);
             sub.seen = Some(event_model::current_snapshot(&mut conn).await?);
@@ -202,7 +201,9 @@ impl Subscription {
     /// after the feed's position arrives through it, so replaying up to the head and
     /// skipping what the receiver repeats leaves no gap and no duplicate.
     async fn catch_up(&mut self, from: Position) -> AppResult<()> {
-        let (live, head) = self.hub.subscribe();
+        let (live, head) = self
+            .hub
+            .subscribe(self.filter.viewer, &self.filter.sessions);
         self.live = live;
         let mut conn = self.hub.pool().get().await?;
         let start = head.max(event_model::stable_head(&mut conn).await?);
@@ -256,7 +257,7 @@ async fn next_event(mut sub: Subscription) -> Option<(LiveEvent, Subscription)> 
     }
     loop {
         match sub.live.recv().await {
-            Ok(LiveItem::Stored(row)) => {
+            Received::Item(LiveItem::Stored(row)) => {
                 if row.position() <= sub.last {
                     continue; // already replayed
                 }
@@ -266,8 +267,11 @@ async fn next_event(mut sub: Subscription) -> Option<(LiveEvent, Subscription)> 
                 }
                 match sub.filter.apply(&row) {
                     Verdict::Deliver(e) => {
-                        // Live delivery has begun: a lag from now on is the client's own.
-                        sub.catching_up = false;
+                        // Live delivery has begun: a lag from now on is the client's own
+                        // (unless the queue already overflowed while the replay went out).
+                        if !sub.live.has_lagged() {
+                            sub.catching_up = false;
+                        }
                         return Some((e, sub));
                     }
                     Verdict::DeliverAndEnd(e) => {
@@ -277,7 +281,7 @@ async fn next_event(mut sub: Subscription) -> Option<(LiveEvent, Subscription)> 
                     Verdict::Skip => {}
                 }
             }
-            Ok(LiveItem::Typing {
+            Received::Item(LiveItem::Typing {
                 session_id,
                 user_id,
                 at,
@@ -299,7 +303,7 @@ async fn next_event(mut sub: Subscription) -> Option<(LiveEvent, Subscription)> 
                     return Some((event, sub));
                 }
             }
-            Err(RecvError::Lagged(_)) if sub.catching_up => {
+            Received::Lagged if sub.catching_up => {
                 // Read the rest of the backlog from the database instead.
                 let from = sub.last;
                 if sub.catch_up(from).await.is_err() {
@@ -310,11 +314,11 @@ async fn next_event(mut sub: Subscription) -> Option<(LiveEvent, Subscription)> 
                     return Some((event, sub));
                 }
             }
-            Err(RecvError::Lagged(_)) => {
+            Received::Lagged => {
                 sub.done = true;
                 return Some((LiveEvent::notice(EventKind::Lagged, sub.last), sub));
             }
-            Err(RecvError::Closed) => return None,
+            Received::Closed => return None,
         }
     }
 }
