@@ -33,6 +33,16 @@ fn fail(e: impl Into<AppError>) -> async_graphql::Error {
     e.into().into()
 }
 
+/// Groups (user, session) pairs by user: the per-member lookups run one query per user,
+/// and a request has one viewer.
+fn sessions_by_user(pairs: impl Iterator<Item = (Uuid, Uuid)>) -> HashMap<Uuid, Vec<Uuid>> {
+    let mut by_user: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (user, session) in pairs {
+        by_user.entry(user).or_default().push(session);
+    }
+    by_user
+}
+
 /// A user by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct UserKey(pub Uuid);
@@ -63,10 +73,7 @@ impl Loader<MembershipKey> for DbLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[MembershipKey]) -> LoadResult<MembershipKey, (Session, Member)> {
-        let mut by_user: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-        for key in keys {
-            by_user.entry(key.user_id).or_default().push(key.session_id);
-        }
+        let by_user = sessions_by_user(keys.iter().map(|k| (k.user_id, k.session_id)));
         let mut conn = self.state.db().await.map_err(fail)?;
         let mut out = HashMap::new();
         for (user_id, session_ids) in by_user {
@@ -164,10 +171,7 @@ impl Loader<UnreadKey> for DbLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[UnreadKey]) -> LoadResult<UnreadKey, i64> {
-        let mut by_user: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-        for key in keys {
-            by_user.entry(key.user_id).or_default().push(key.session_id);
-        }
+        let by_user = sessions_by_user(keys.iter().map(|k| (k.user_id, k.session_id)));
         let mut conn = self.state.db().await.map_err(fail)?;
         let mut out = HashMap::new();
         for (user_id, session_ids) in by_user {
