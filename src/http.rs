@@ -18,7 +18,7 @@ use diesel_async::SimpleAsyncConnection;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::bearer_token;
+use crate::auth::presented_token;
 use crate::error::AppError;
 use crate::graphql::{AppSchema, build_schema};
 use crate::media::{IMMUTABLE_CACHE_CONTROL, ServableObject};
@@ -166,7 +166,7 @@ async fn execute(
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .map(|h| bearer_token(h).unwrap_or("\u{0}invalid"));
+        .map(presented_token);
     let auth = match accounts::authenticate(&state.app, token).await {
         Ok(auth) => auth,
         Err(e) => {

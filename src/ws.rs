@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 use futures_util::stream::{AbortHandle, BoxStream, SelectAll};
 use serde_json::{Value, json};
 
-use crate::auth::{Auth, bearer_token};
+use crate::auth::{Auth, presented_token};
 use crate::events::Kick;
 use crate::graphql::AppSchema;
 use crate::services::accounts;
@@ -385,7 +385,7 @@ pub fn connection_init_token(payload: &Value) -> Option<String> {
     object.iter().find_map(|(key, value)| {
         let value = value.as_str()?;
         if key.eq_ignore_ascii_case("authorization") {
-            Some(bearer_token(value).unwrap_or("\u{0}invalid").to_owned())
+            Some(presented_token(value).to_owned())
         } else if key == "token" {
             Some(value.to_owned())
         } else {

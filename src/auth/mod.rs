@@ -60,6 +60,13 @@ impl Auth {
     }
 }
 
+/// The token an `Authorization` value presents. A value that is not a bearer token presents
+/// an empty token, which fails verification: sending credentials that do not parse is an
+/// invalid sign-in, not an anonymous one.
+pub fn presented_token(header: &str) -> &str {
+    bearer_token(header).unwrap_or("")
+}
+
 /// Reads a bearer token from an `Authorization` header value.
 pub fn bearer_token(header: &str) -> Option<&str> {
     let (scheme, token) = header.trim().split_once(' ')?;

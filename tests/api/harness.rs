@@ -460,6 +460,17 @@ impl Answer {
         })
     }
 
+    /// Asserts a 200 (showing the body otherwise) and returns the body as JSON.
+    pub fn ok_json(&self) -> Value {
+        assert_eq!(
+            self.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        self.json()
+    }
+
     /// The Content-Type header.
     pub fn content_type(&self) -> &str {
         self.headers
@@ -553,14 +564,9 @@ impl TestApp {
         query: &str,
         variables: Value,
     ) -> Value {
-        let answer = send_to(router, graphql_request(token, query, variables)).await;
-        assert_eq!(
-            answer.status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&answer.body)
-        );
-        answer.json()
+        send_to(router, graphql_request(token, query, variables))
+            .await
+            .ok_json()
     }
 
     /// Sends a request through the router.
