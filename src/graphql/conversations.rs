@@ -1,6 +1,8 @@
 //! Conversations and messages: the `Session`, `SessionMember` and `Message` types, the inbox
 //! and history queries, search, and the mutations that change them.
 
+use std::sync::Arc;
+
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
@@ -10,11 +12,12 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::loaders::{
     HistoryKey, LastMessageKey, Loaders, MembersKey, MembershipKey, MessageKey, UnreadKey, UserKey,
 };
+use crate::graphql::prefetch::{HistoryArgs, PagePrefetch, connection_nodes};
 use crate::graphql::types::{
     User, decode_cursor, decode_keyset, encode_cursor, encode_keyset, page_size,
 };
 use crate::graphql::{ContextExt, parse_id};
-use crate::models::message::{Message as MessageRow, PageFrom};
+use crate::models::message::{Message as MessageRow, PageFrom, Window};
 use crate::models::session::Member;
 use crate::models::user::User as UserRow;
 use crate::services::input::{ClientMessageId, MessageBody, MessageSearch, SessionTitle};
@@ -44,7 +47,17 @@ pub enum SessionKind {
 }
 
 /// A conversation, as the viewer (a member) sees it.
-pub struct Session(pub SessionView);
+pub struct Session {
+    view: SessionView,
+    /// What the page this session came in loaded for its fields, if it came in a page.
+    page: Option<Arc<PagePrefetch>>,
+}
+
+impl From<SessionView> for Session {
+    fn from(view: SessionView) -> Self {
+        Self { view, page: None }
+    }
+}
 
 /// A conversation, as the viewer (a member) sees it: a direct one between two users, or a
 /// group.
@@ -52,12 +65,12 @@ pub struct Session(pub SessionView);
 impl Session {
     /// Unique, stable id.
     async fn id(&self) -> ID {
-        ID(self.0.session.id.to_string())
+        ID(self.view.session.id.to_string())
     }
 
     /// Direct or group.
     async fn kind(&self) -> SessionKind {
-        if self.0.session.is_group() {
+        if self.view.session.is_group() {
             SessionKind::Group
         } else {
             SessionKind::Direct
@@ -66,49 +79,60 @@ impl Session {
 
     /// The group's title (1–100 characters); null for direct sessions.
     async fn title(&self) -> Option<&str> {
-        self.0.session.title.as_deref()
+        self.view.session.title.as_deref()
     }
 
     /// When it was created.
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.session.created_at
+        self.view.session.created_at
     }
 
     /// When the last message was sent, if any.
     async fn last_message_at(&self) -> Option<DateTime<Utc>> {
-        self.0.session.last_message_at
+        self.view.session.last_message_at
     }
 
     /// Last activity (message, rename, creation): the inbox order.
     async fn last_activity_at(&self) -> DateTime<Utc> {
-        self.0.session.last_activity_at
+        self.view.session.last_activity_at
     }
 
     /// The viewer's role here.
     async fn viewer_role(&self) -> MemberRole {
-        MemberRole::from_db(&self.0.membership.role)
+        MemberRole::from_db(&self.view.membership.role)
     }
 
     /// The viewer's read marker: the `seq` of the last message they have read.
     async fn viewer_read_up_to(&self) -> i64 {
-        self.0.membership.last_read_seq
+        self.view.membership.last_read_seq
     }
 
     /// Messages from others after the viewer's read marker, deleted ones not counted.
     async fn unread_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        if let Some(n) = self
+            .page
+            .as_ref()
+            .and_then(|p| p.unread(self.view.session.id))
+        {
+            return Ok(n);
+        }
         let key = UnreadKey {
-            session_id: self.0.session.id,
-            user_id: self.0.membership.user_id,
+            session_id: self.view.session.id,
+            user_id: self.view.membership.user_id,
         };
         Ok(loaders(ctx).load_one(key).await?.unwrap_or(0))
     }
 
     /// The members, longest-standing first (at most 1,000 in a group).
     async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SessionMember>> {
-        let members = loaders(ctx)
-            .load_one(MembersKey(self.0.session.id))
-            .await?
-            .unwrap_or_default();
+        let id = self.view.session.id;
+        let members = match self.page.as_ref().and_then(|p| p.members(id)) {
+            Some(members) => members,
+            None => loaders(ctx)
+                .load_one(MembersKey(id))
+                .await?
+                .unwrap_or_default(),
+        };
         Ok(members
             .into_iter()
             .map(|(m, u)| SessionMember(m, Some(u)))
@@ -117,13 +141,15 @@ impl Session {
 
     /// The last message, deleted or not; null before the first.
     async fn last_message(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Message>> {
-        if self.0.session.last_message_seq == 0 {
+        if self.view.session.last_message_seq == 0 {
             return Ok(None);
         }
-        let last = loaders(ctx)
-            .load_one(LastMessageKey(self.0.session.id))
-            .await?;
-        Ok(last.map(|(m, sender)| Message(m, sender)))
+        let id = self.view.session.id;
+        let last = match self.page.as_ref().and_then(|p| p.last(id)) {
+            Some(last) => last,
+            None => loaders(ctx).load_one(LastMessageKey(id)).await?,
+        };
+        Ok(last.map(|(m, sender)| Message::new(m, sender, self.page.clone())))
     }
 
     /// The history, as a Relay connection in either direction: `first`/`after` reads forward
@@ -140,18 +166,21 @@ impl Session {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<MessageConnection> {
-        let session_id = self.0.session.id;
-        let after_seq = after
-            .map(|c| decode_message_cursor(session_id, &c))
-            .transpose()?;
-        let before_seq = before
-            .map(|c| decode_message_cursor(session_id, &c))
-            .transpose()?;
-        let window = messages::history_window(session_id, first, after_seq, last, before_seq)?;
-        let mut rows = loaders(ctx)
-            .load_one(HistoryKey(window))
-            .await?
-            .unwrap_or_default();
+        let args = HistoryArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let window = history_window(self.view.session.id, &args)?;
+        let prefetched = self.page.as_ref().and_then(|p| p.history(&window));
+        let mut rows = match prefetched {
+            Some(rows) => rows,
+            None => loaders(ctx)
+                .load_one(HistoryKey(window))
+                .await?
+                .unwrap_or_default(),
+        };
         let asked = (window.limit - 1) as usize;
         let more = rows.len() > asked;
         match window.from {
@@ -163,18 +192,34 @@ impl Session {
             }
         }
         let (has_previous, has_next) = match window.from {
-            PageFrom::Start => (after_seq.is_some(), more),
-            PageFrom::End => (more, before_seq.is_some()),
+            PageFrom::Start => (window.after_seq.is_some(), more),
+            PageFrom::End => (more, window.before_seq.is_some()),
         };
         let mut connection = Connection::new(has_previous, has_next);
         connection.edges.extend(rows.into_iter().map(|(m, sender)| {
             Edge::new(
                 encode_cursor(MESSAGE_CURSOR, &format!("{}:{}", m.session_id, m.seq)),
-                Message(m, sender),
+                Message::new(m, sender, self.page.clone()),
             )
         }));
         Ok(connection)
     }
+}
+
+/// The history window that `messages(first, after, last, before)` reads in a session.
+fn history_window(session_id: Uuid, args: &HistoryArgs) -> AppResult<Window> {
+    let cursor = |c: &Option<String>| {
+        c.as_deref()
+            .map(|c| decode_message_cursor(session_id, c))
+            .transpose()
+    };
+    messages::history_window(
+        session_id,
+        args.first,
+        cursor(&args.after)?,
+        args.last,
+        cursor(&args.before)?,
+    )
 }
 
 fn decode_message_cursor(session_id: Uuid, cursor: &str) -> AppResult<i64> {
@@ -225,11 +270,22 @@ impl SessionMember {
 }
 
 /// A message of a conversation, with its sender when it was loaded alongside.
-pub struct Message(pub MessageRow, pub Option<UserRow>);
+pub struct Message {
+    row: MessageRow,
+    sender: Option<UserRow>,
+    /// What the page of sessions this message came in loaded, if it came in one.
+    page: Option<Arc<PagePrefetch>>,
+}
+
+impl Message {
+    fn new(row: MessageRow, sender: Option<UserRow>, page: Option<Arc<PagePrefetch>>) -> Self {
+        Self { row, sender, page }
+    }
+}
 
 impl From<MessageRow> for Message {
     fn from(row: MessageRow) -> Self {
-        Self(row, None)
+        Self::new(row, None, None)
     }
 }
 
@@ -238,26 +294,29 @@ impl From<MessageRow> for Message {
 impl Message {
     /// Unique, stable id.
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.row.id.to_string())
     }
 
     /// Position in its session: 1, 2, 3… with no ties. Use it with `markRead`.
     async fn seq(&self) -> i64 {
-        self.0.seq
+        self.row.seq
     }
 
     /// The text (1–4,000 characters); null once deleted.
     async fn body(&self) -> Option<&str> {
-        self.0.deleted_at.is_none().then_some(self.0.body.as_str())
+        self.row
+            .deleted_at
+            .is_none()
+            .then_some(self.row.body.as_str())
     }
 
     /// Who sent it.
     async fn sender(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
-        if let Some(user) = &self.1 {
+        if let Some(user) = &self.sender {
             return Ok(User::from(user.clone()));
         }
         let user = loaders(ctx)
-            .load_one(UserKey(self.0.sender_id))
+            .load_one(UserKey(self.row.sender_id))
             .await?
             .ok_or(AppError::NotFound("user"))?;
         Ok(User::from(user))
@@ -267,14 +326,14 @@ impl Message {
     async fn session(&self, ctx: &Context<'_>) -> async_graphql::Result<Session> {
         let viewer = ctx.viewer()?;
         let key = MembershipKey {
-            session_id: self.0.session_id,
+            session_id: self.row.session_id,
             user_id: viewer.user_id,
         };
         let (session, membership) = loaders(ctx)
             .load_one(key)
             .await?
             .ok_or(AppError::NotFound("session"))?;
-        Ok(Session(SessionView {
+        Ok(Session::from(SessionView {
             session,
             membership,
         }))
@@ -282,9 +341,12 @@ impl Message {
 
     /// The message this one answers, if any.
     async fn reply_to(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Message>> {
-        let Some(id) = self.0.reply_to_id else {
+        let Some(id) = self.row.reply_to_id else {
             return Ok(None);
         };
+        if let Some(found) = self.page.as_ref().and_then(|p| p.reply(id)) {
+            return Ok(found.map(|(m, sender)| Message::new(m, sender, None)));
+        }
         Ok(loaders(ctx)
             .load_one(MessageKey(id))
             .await?
@@ -295,24 +357,24 @@ impl Message {
     async fn client_message_id(&self, ctx: &Context<'_>) -> Option<&str> {
         let mine = ctx
             .viewer_opt()
-            .is_some_and(|v| v.user_id == self.0.sender_id);
-        mine.then_some(self.0.client_message_id.as_deref())
+            .is_some_and(|v| v.user_id == self.row.sender_id);
+        mine.then_some(self.row.client_message_id.as_deref())
             .flatten()
     }
 
     /// When it was sent.
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.row.created_at
     }
 
     /// When it was last edited, if ever.
     async fn edited_at(&self) -> Option<DateTime<Utc>> {
-        self.0.edited_at
+        self.row.edited_at
     }
 
     /// When it was deleted, if it was.
     async fn deleted_at(&self) -> Option<DateTime<Utc>> {
-        self.0.deleted_at
+        self.row.deleted_at
     }
 }
 
@@ -328,7 +390,7 @@ impl ConversationQuery {
     async fn session(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Session> {
         let viewer = ctx.viewer()?;
         let id = parse_id(&id, "id")?;
-        Ok(Session(sessions::get(ctx.state(), viewer, id).await?))
+        Ok(Session::from(sessions::get(ctx.state(), viewer, id).await?))
     }
 
     /// The viewer's conversations, most recently active first: pages of `first` (1–50,
@@ -346,6 +408,14 @@ impl ConversationQuery {
             .map(|c| decode_keyset(SESSION_CURSOR, &c))
             .transpose()?;
         let page = sessions::list(ctx.state(), viewer, first, after).await?;
+        let prefetched = match connection_nodes(&ctx.look_ahead()) {
+            Some(node) => {
+                let window = |id, args: &HistoryArgs| history_window(id, args).ok();
+                let loaded = PagePrefetch::load(loaders(ctx), &node, &page.sessions, window);
+                Some(Arc::new(loaded.await?))
+            }
+            None => None,
+        };
         let mut connection = Connection::new(after.is_some(), page.has_next_page);
         connection
             .edges
@@ -355,7 +425,8 @@ impl ConversationQuery {
                     view.session.last_activity_at,
                     view.session.id,
                 );
-                Edge::new(cursor, Session(view))
+                let page = prefetched.clone();
+                Edge::new(cursor, Session { view, page })
             }));
         Ok(connection)
     }
@@ -435,7 +506,7 @@ impl ConversationMutation {
     ) -> async_graphql::Result<Session> {
         let viewer = ctx.viewer()?;
         let other = parse_id(&user_id, "userId")?;
-        Ok(Session(
+        Ok(Session::from(
             sessions::start_direct(ctx.state(), viewer, other).await?,
         ))
     }
@@ -449,7 +520,7 @@ impl ConversationMutation {
         let viewer = ctx.viewer()?;
         let title = SessionTitle::parse(&input.title)?;
         let members = parse_ids(&input.member_ids, "memberIds")?;
-        Ok(Session(
+        Ok(Session::from(
             sessions::create_group(ctx.state(), viewer, title, members).await?,
         ))
     }
@@ -465,7 +536,7 @@ impl ConversationMutation {
         let session_id = parse_id(&session_id, "sessionId")?;
         let users = parse_ids(&user_ids, "userIds")?;
         let (view, _) = sessions::add_members(ctx.state(), viewer, session_id, users).await?;
-        Ok(Session(view))
+        Ok(Session::from(view))
     }
 
     /// Removes a member from a group: owners remove anyone else, admins plain members. The
@@ -479,7 +550,7 @@ impl ConversationMutation {
         let viewer = ctx.viewer()?;
         let session_id = parse_id(&session_id, "sessionId")?;
         let user_id = parse_id(&user_id, "userId")?;
-        Ok(Session(
+        Ok(Session::from(
             sessions::remove_member(ctx.state(), viewer, session_id, user_id).await?,
         ))
     }
@@ -507,7 +578,7 @@ impl ConversationMutation {
         let viewer = ctx.viewer()?;
         let session_id = parse_id(&session_id, "sessionId")?;
         let title = SessionTitle::parse(&title)?;
-        Ok(Session(
+        Ok(Session::from(
             sessions::rename(ctx.state(), viewer, session_id, title).await?,
         ))
     }
@@ -523,7 +594,7 @@ impl ConversationMutation {
         let viewer = ctx.viewer()?;
         let session_id = parse_id(&session_id, "sessionId")?;
         let user_id = parse_id(&user_id, "userId")?;
-        Ok(Session(
+        Ok(Session::from(
             sessions::set_member_role(ctx.state(), viewer, session_id, user_id, role).await?,
         ))
     }
@@ -538,7 +609,7 @@ impl ConversationMutation {
     ) -> async_graphql::Result<Session> {
         let viewer = ctx.viewer()?;
         let session_id = parse_id(&session_id, "sessionId")?;
-        Ok(Session(
+        Ok(Session::from(
             sessions::mark_read(ctx.state(), viewer, session_id, up_to).await?,
         ))
     }

@@ -54,7 +54,7 @@ impl Event {
         };
         let found = ctx.data_unchecked::<Loaders>().load_one(key).await?;
         Ok(found.map(|(session, membership)| {
-            Session(SessionView {
+            Session::from(SessionView {
                 session,
                 membership,
             })

@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod live;
 pub mod loaders;
 pub mod media;
+pub mod prefetch;
 pub mod types;
 
 use async_graphql::{Context, ID, MergedObject, MergedSubscription, Schema, SchemaBuilder};

@@ -1,0 +1,226 @@
+//! What a page of sessions loads for its children before they ask.
+//!
+//! DataLoaders batch by a short timer: keys that arrive within a millisecond share a statement.
+//! On a busy machine one level of a query can take longer than that to reach every key, and
+//! then splits into several batches (the inbox ran 12 or 14 statements instead of 8 under the
+//! test suite's load). The page's resolver sees the whole selection (`ctx.look_ahead()`), so it
+//! asks each loader once with every key of the page, and hands the results to the sessions it
+//! returns: one batch per level by construction, whatever the scheduling.
+
+use std::collections::HashMap;
+
+use async_graphql::{Lookahead, SelectionField, Value};
+use uuid::Uuid;
+
+use crate::graphql::loaders::{
+    HistoryKey, LastMessageKey, Loaders, MembersKey, MessageKey, UnreadKey, UserKey,
+};
+use crate::models::message::{Message, Window};
+use crate::models::session::Member;
+use crate::models::user::User;
+use crate::services::sessions::SessionView;
+
+/// A message with its sender, as the loaders give them.
+pub type WithSender = (Message, Option<User>);
+
+/// The arguments of a history connection (`Session.messages`), cursors still encoded.
+#[derive(Debug, Default)]
+pub struct HistoryArgs {
+    /// Read forward: at most this many.
+    pub first: Option<i32>,
+    /// Read forward from this cursor.
+    pub after: Option<String>,
+    /// Read backward: at most this many.
+    pub last: Option<i32>,
+    /// Read backward from this cursor.
+    pub before: Option<String>,
+}
+
+impl HistoryArgs {
+    /// Reads the arguments of one selected `messages` field; `None` when they cannot be read
+    /// (the field's resolver then reports the error).
+    fn of(field: &SelectionField<'_>) -> Option<Self> {
+        let mut args = Self::default();
+        for (name, value) in field.arguments().ok()? {
+            match (name.as_str(), value) {
+                (_, Value::Null) => {}
+                ("first", Value::Number(n)) => args.first = Some(i32::try_from(n.as_i64()?).ok()?),
+                ("last", Value::Number(n)) => args.last = Some(i32::try_from(n.as_i64()?).ok()?),
+                ("after", Value::String(s)) => args.after = Some(s),
+                ("before", Value::String(s)) => args.before = Some(s),
+                _ => return None,
+            }
+        }
+        Some(args)
+    }
+}
+
+/// The children of one page of sessions, loaded for all of them at once. Each part is `None`
+/// when the selection does not ask for it; the fields then fall back to their loaders.
+#[derive(Debug, Default)]
+pub struct PagePrefetch {
+    unread: Option<HashMap<Uuid, i64>>,
+    members: Option<HashMap<Uuid, Vec<(Member, User)>>>,
+    last: Option<HashMap<Uuid, WithSender>>,
+    history: HashMap<Window, Vec<WithSender>>,
+    replies: Option<HashMap<Uuid, WithSender>>,
+}
+
+/// Joins the selections of several look-aheads into one (`edges.node` and `nodes`, say).
+fn merged<'a>(parts: impl IntoIterator<Item = Lookahead<'a>>) -> Option<Lookahead<'a>> {
+    let fields: Vec<SelectionField<'a>> = parts
+        .into_iter()
+        .flat_map(|part| part.selection_fields())
+        .collect();
+    Lookahead::try_from(fields.as_slice()).ok()
+}
+
+/// The node selection of a connection field: `edges { node }` and `nodes` together.
+pub fn connection_nodes<'a>(connection: &Lookahead<'a>) -> Option<Lookahead<'a>> {
+    merged([
+        connection.field("edges").field("node"),
+        connection.field("nodes"),
+    ])
+}
+
+impl PagePrefetch {
+    /// Loads what `node` (the selection of each session of the page) asks for: unread counts,
+    /// members with their accounts, last messages and history windows with their senders, and
+    /// the messages those answer. `window` turns a history field's arguments into the window
+    /// of one session, as the field's resolver does.
+    pub async fn load(
+        loaders: &Loaders,
+        node: &Lookahead<'_>,
+        views: &[SessionView],
+        window: impl Fn(Uuid, &HistoryArgs) -> Option<Window>,
+    ) -> async_graphql::Result<Self> {
+        let member_keys = || {
+            views.iter().map(|v| UnreadKey {
+                session_id: v.session.id,
+                user_id: v.membership.user_id,
+            })
+        };
+        let unread = async {
+            if !node.field("unreadCount").exists() {
+                return Ok(None);
+            }
+            let counts = loaders.load_many(member_keys()).await?;
+            Ok::<_, async_graphql::Error>(Some(
+                counts.into_iter().map(|(k, n)| (k.session_id, n)).collect(),
+            ))
+        };
+        let members = async {
+            if !node.field("members").exists() {
+                return Ok(None);
+            }
+            let keys = views.iter().map(|v| MembersKey(v.session.id));
+            let members = loaders.load_many(keys).await?;
+            Ok(Some(members.into_iter().map(|(k, m)| (k.0, m)).collect()))
+        };
+        let last_field = node.field("lastMessage");
+        let last = async {
+            if !last_field.exists() {
+                return Ok(None);
+            }
+            let keys = views
+                .iter()
+                .filter(|v| v.session.last_message_seq > 0)
+                .map(|v| LastMessageKey(v.session.id));
+            let last = loaders.load_many(keys).await?;
+            Ok(Some(last.into_iter().map(|(k, m)| (k.0, m)).collect()))
+        };
+        let history_field = node.field("messages");
+        let history = async {
+            let mut keys = Vec::new();
+            for field in history_field.selection_fields() {
+                let Some(args) = HistoryArgs::of(&field) else {
+                    continue;
+                };
+                keys.extend(
+                    views
+                        .iter()
+                        .filter_map(|v| window(v.session.id, &args))
+                        .map(HistoryKey),
+                );
+            }
+            let windows = loaders.load_many(keys).await?;
+            Ok(windows.into_iter().map(|(k, rows)| (k.0, rows)).collect())
+        };
+        let (unread, members, last, history) = tokio::try_join!(unread, members, last, history)?;
+        let mut page = Self {
+            unread,
+            members,
+            last,
+            history,
+            replies: None,
+        };
+        let history_nodes = connection_nodes(&history_field);
+        let reply_fields = merged(
+            [
+                Some(last_field.field("replyTo")),
+                history_nodes.map(|n| n.field("replyTo")),
+            ]
+            .into_iter()
+            .flatten(),
+        );
+        if let Some(reply) = reply_fields {
+            page.replies = Some(page.load_replies(loaders, &reply).await?);
+        }
+        Ok(page)
+    }
+
+    /// The messages that the page's messages answer, with their senders if asked for.
+    async fn load_replies(
+        &self,
+        loaders: &Loaders,
+        reply: &Lookahead<'_>,
+    ) -> async_graphql::Result<HashMap<Uuid, WithSender>> {
+        let answered = self
+            .last
+            .iter()
+            .flat_map(|last| last.values())
+            .chain(self.history.values().flatten())
+            .filter_map(|(m, _)| m.reply_to_id)
+            .map(MessageKey);
+        let targets = loaders.load_many(answered).await?;
+        let mut senders = HashMap::new();
+        if reply.field("sender").exists() {
+            let ids = targets.values().map(|m| UserKey(m.sender_id));
+            senders = loaders.load_many(ids).await?;
+        }
+        Ok(targets
+            .into_values()
+            .map(|m| {
+                let sender = senders.get(&UserKey(m.sender_id)).cloned();
+                (m.id, (m, sender))
+            })
+            .collect())
+    }
+
+    /// The viewer's unread count in a session, if loaded.
+    pub fn unread(&self, session_id: Uuid) -> Option<i64> {
+        let counts = self.unread.as_ref()?;
+        Some(counts.get(&session_id).copied().unwrap_or(0))
+    }
+
+    /// A session's members with their accounts, if loaded.
+    pub fn members(&self, session_id: Uuid) -> Option<Vec<(Member, User)>> {
+        let members = self.members.as_ref()?;
+        Some(members.get(&session_id).cloned().unwrap_or_default())
+    }
+
+    /// A session's last message, if loaded (`Some(None)`: it has none).
+    pub fn last(&self, session_id: Uuid) -> Option<Option<WithSender>> {
+        Some(self.last.as_ref()?.get(&session_id).cloned())
+    }
+
+    /// A history window as the loader gives it, if loaded.
+    pub fn history(&self, window: &Window) -> Option<Vec<WithSender>> {
+        self.history.get(window).cloned()
+    }
+
+    /// The message `id` that a message of the page answers, if loaded.
+    pub fn reply(&self, id: Uuid) -> Option<Option<WithSender>> {
+        Some(self.replies.as_ref()?.get(&id).cloned())
+    }
+}
