@@ -8,7 +8,7 @@
 //! | `MESSENGER_POSTGRES_BIN_DIR` | searched | folder holding `initdb` and `postgres` (else `PATH`, then `/usr/lib/postgresql/*/bin`) |
 //! | `MESSENGER_RUN_MIGRATIONS` | `true` | run pending migrations at start |
 //! | `MESSENGER_DB_POOL_SIZE` | `16` | maximum pooled database connections |
-//! | `MESSENGER_DB_TIMEOUT_MS` | `5000` | wait for a pooled connection, and statement timeout |
+//! | `MESSENGER_DB_TIMEOUT_MS` | `5000` | wait for a pooled connection, statement timeout, and idle-in-transaction timeout |
 //! | `MESSENGER_TOKEN_KEY` | unset | secret that signs access tokens (at least 32 bytes) |
 //! | `MESSENGER_TOKEN_KEY_FILE` | unset | file holding that secret; with neither, one is generated in the data folder |
 //! | `MESSENGER_ACCESS_TOKEN_TTL_SECS` | `900` | lifetime of an access token |

@@ -40,7 +40,10 @@ impl StatementCounter {
     }
 }
 
-/// Builds the pool. Each new connection gets an application name and a statement timeout.
+/// Builds the pool. Each new connection gets an application name, a statement timeout, and
+/// the same bound on how long it may sit idle inside a transaction: a server that stops in
+/// the middle of a transaction (SIGSTOP, a hung task) loses it after `timeout`, so it cannot
+/// hold back the event log's readers (see [`crate::models::event::readable_bound`]) for longer.
 /// Connections found closed (after a PostgreSQL restart, say) are dropped on return and
 /// replaced, so the pool recovers by itself.
 pub fn build_pool(url: &str, size: usize, timeout: Duration) -> anyhow::Result<DbPool> {
@@ -62,7 +65,8 @@ pub fn build_pool_counted(
         async move {
             let mut conn = AsyncPgConnection::establish(url).await?;
             conn.batch_execute(&format!(
-                "SET application_name = 'messenger'; SET statement_timeout = {statement_timeout_ms}"
+                "SET application_name = 'messenger'; SET statement_timeout = {statement_timeout_ms}; \
+                 SET idle_in_transaction_session_timeout = {statement_timeout_ms}"
             ))
             .await
             .map_err(ConnectionError::CouldntSetupConfiguration)?;

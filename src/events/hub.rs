@@ -16,7 +16,8 @@ use uuid::Uuid;
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
 use crate::events::bus::{BusMessage, RedisBus};
-use crate::models::event::{self as event_model, EventRow, Position};
+use crate::events::{Event, Memberships, Stored};
+use crate::models::event::{self as event_model, Position};
 
 /// Events read per pump query.
 const PUMP_BATCH: i64 = 1000;
@@ -55,7 +56,7 @@ impl Default for HubConfig {
 #[derive(Debug, Clone)]
 pub enum LiveItem {
     /// An event from the log.
-    Stored(Arc<EventRow>),
+    Stored(Arc<Stored>),
     /// Someone is typing (never stored).
     Typing {
         /// The conversation.
@@ -471,7 +472,12 @@ async fn drain(inner: &Inner, from: Position) -> anyhow::Result<Position> {
             let mut routes = lock(&inner.routes);
             for row in rows {
                 pos = row.position();
-                routes.route_stored(Arc::new(row));
+                match Event::from_row(&row) {
+                    Some(stored) => routes.route_stored(Arc::new(stored)),
+                    None => {
+                        tracing::warn!(id = row.id, kind = %row.kind, "skipping an unreadable event")
+                    }
+                }
             }
             inner.position.send_replace(pos);
         }
@@ -569,17 +575,13 @@ struct Routes {
     sessions_of: HashMap<Uuid, HashSet<Uuid>>,
 }
 
-impl Routes {
-    fn add(&mut self, route: Route, user: Uuid, sessions: &HashSet<Uuid>) {
-        self.queues.entry(user).or_default().push(route);
-        for session in sessions {
-            self.join(*session, user);
-        }
-    }
-
+/// The members this server routes for: users with a live subscription here.
+impl Memberships for Routes {
     fn join(&mut self, session: Uuid, user: Uuid) {
-        self.members.entry(session).or_default().insert(user);
-        self.sessions_of.entry(user).or_default().insert(session);
+        if self.queues.contains_key(&user) {
+            self.members.entry(session).or_default().insert(user);
+            self.sessions_of.entry(user).or_default().insert(session);
+        }
     }
 
     fn leave(&mut self, session: Uuid, user: Uuid) {
@@ -591,6 +593,22 @@ impl Routes {
         }
         if let Some(sessions) = self.sessions_of.get_mut(&user) {
             sessions.remove(&session);
+        }
+    }
+
+    fn members(&self, session: Uuid) -> Vec<Uuid> {
+        self.members
+            .get(&session)
+            .map(|users| users.iter().copied().collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Routes {
+    fn add(&mut self, route: Route, user: Uuid, sessions: &HashSet<Uuid>) {
+        self.queues.entry(user).or_default().push(route);
+        for session in sessions {
+            self.join(*session, user);
         }
     }
 
@@ -612,44 +630,19 @@ impl Routes {
         }
     }
 
-    /// Routes an event from the log, keeping memberships in step with it: a user who joins
-    /// gets the event that says so, and a user who leaves gets the event that says so, and
-    /// nothing of that session after it.
-    fn route_stored(&mut self, row: Arc<EventRow>) {
-        use crate::events::EventKind;
-        let kind = EventKind::from_db(&row.kind);
-        let subject = row.subject_id.filter(|u| self.queues.contains_key(u));
-        if let Some(user) = subject
-            && matches!(
-                kind,
-                Some(EventKind::SessionCreated | EventKind::MemberAdded)
-            )
-        {
-            self.join(row.session_id, user);
-        }
-        let item = LiveItem::Stored(row.clone());
-        if kind == Some(EventKind::SessionCreated) {
-            // Only the member it names needs it.
-            if let Some(user) = subject {
-                self.send_to(user, &item);
-            }
-        } else {
-            self.dispatch(row.session_id, &item);
-        }
-        if let Some(user) = subject
-            && matches!(kind, Some(EventKind::MemberRemoved | EventKind::MemberLeft))
-        {
-            self.leave(row.session_id, user);
+    /// Routes an event from the log to the queues of those who may see it, keeping the
+    /// memberships in step with it (the rule is [`Event::route`]).
+    fn route_stored(&mut self, stored: Arc<Stored>) {
+        let to = stored.event.route(self);
+        let item = LiveItem::Stored(stored);
+        for user in to {
+            self.send_to(user, &item);
         }
     }
 
     /// Sends an item to every queue of the session's members.
     fn dispatch(&mut self, session: Uuid, item: &LiveItem) {
-        let Some(users) = self.members.get(&session) else {
-            return;
-        };
-        let users: Vec<Uuid> = users.iter().copied().collect();
-        for user in users {
+        for user in self.members(session) {
             self.send_to(user, item);
         }
     }

@@ -1,22 +1,27 @@
 //! Live events: what happened, in a total order every subscriber shares.
 //!
-//! Changes write [`NewEvent`] rows in their own transaction; after commit they poke the
-//! [`Hub`]. Each server runs one pump that reads the log in `(xid, id)` order (only events no
-//! running transaction can precede) and broadcasts them to its subscribers. The bus carries
-//! only pokes, typing and sign-out notices between servers: in-process on one node, Redis
-//! pub/sub across nodes. PostgreSQL stays the source of truth: a node that misses a poke
-//! still finds the events on its next poll, and a client that reconnects replays from its
-//! cursor.
+//! - [`event`]: the typed [`Event`]s, their rows, and the one routing rule.
+//! - [`write()`]: the one way to write them, inside the change's transaction, marked as a
+//!   writer of the log, with a poke to the [`Hub`] after the commit.
+//! - [`hub`]: each server's pump, which reads the log in `(xid, id)` order below the oldest
+//!   running writer (see [`crate::models::event::readable_bound`]) and routes each event to
+//!   the subscriptions of the session's members.
+//! - [`bus`]: pokes, typing and sign-out notices between servers (Redis pub/sub). PostgreSQL
+//!   stays the source of truth: a node that misses a poke still finds the events on its next
+//!   poll, and a client that reconnects replays from its cursor.
 
 pub mod bus;
+pub mod event;
 pub mod hub;
+pub mod write;
 
-pub use crate::models::event::{NewEvent, Position};
+pub use crate::models::event::Position;
+pub use event::{Change, Event, Memberships, Stored};
 pub use hub::{Hub, HubConfig, Kick, LiveItem, LiveQueue, Received};
+pub use write::write;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 
@@ -86,34 +91,6 @@ impl EventKind {
             "read_marker" => Self::ReadMarker,
             _ => return None,
         })
-    }
-}
-
-/// An event about `session_id`, written with the change it reports.
-pub fn event(kind: EventKind, session_id: Uuid, actor: Uuid) -> NewEvent {
-    NewEvent {
-        session_id,
-        kind: kind.as_str(),
-        actor_id: Some(actor),
-        subject_id: None,
-        message_id: None,
-        detail: None,
-    }
-}
-
-/// An event about a member of `session_id` (`subject`), done by `actor`.
-pub fn member_event(kind: EventKind, session_id: Uuid, actor: Uuid, subject: Uuid) -> NewEvent {
-    NewEvent {
-        subject_id: Some(subject),
-        ..event(kind, session_id, actor)
-    }
-}
-
-/// An event about a message.
-pub fn message_event(kind: EventKind, session_id: Uuid, actor: Uuid, message_id: Uuid) -> NewEvent {
-    NewEvent {
-        message_id: Some(message_id),
-        ..event(kind, session_id, actor)
     }
 }
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use futures_util::Stream;
 
 use crate::error::AppError;
-use crate::events::{EventKind, decode_cursor, encode_cursor};
+use crate::events::{Change, EventKind, decode_cursor, encode_cursor};
 use crate::graphql::conversations::{Message, Session};
 use crate::graphql::loaders::{Loaders, MembershipKey, MessageKey, UserKey};
 use crate::graphql::types::User;
@@ -25,27 +25,27 @@ pub struct Event(pub LiveEvent);
 impl Event {
     /// Where to resume: pass it as `after` when subscribing again.
     async fn cursor(&self) -> String {
-        encode_cursor(self.0.cursor)
+        encode_cursor(self.0.cursor())
     }
 
     /// What happened.
     async fn kind(&self) -> EventKind {
-        self.0.kind
+        self.0.kind()
     }
 
     /// When it happened.
     async fn at(&self) -> DateTime<Utc> {
-        self.0.at
+        self.0.at()
     }
 
     /// The conversation's id (null for `LAGGED` and `RESYNC`).
     async fn session_id(&self) -> Option<ID> {
-        self.0.session_id.map(|id| ID(id.to_string()))
+        self.0.session_id().map(|id| ID(id.to_string()))
     }
 
     /// The conversation as the viewer sees it now; null if they are no longer a member.
     async fn session(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Session>> {
-        let (Some(session_id), Ok(viewer)) = (self.0.session_id, ctx.viewer()) else {
+        let (Some(session_id), Ok(viewer)) = (self.0.session_id(), ctx.viewer()) else {
             return Ok(None);
         };
         let key = MembershipKey {
@@ -64,7 +64,7 @@ impl Event {
     /// The message, as it is now, for `MESSAGE_CREATED`, `MESSAGE_EDITED` and
     /// `MESSAGE_DELETED`.
     async fn message(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Message>> {
-        let Some(id) = self.0.message_id else {
+        let Some(id) = self.0.stored().and_then(crate::events::Event::message_id) else {
             return Ok(None);
         };
         let found = ctx
@@ -76,38 +76,43 @@ impl Event {
 
     /// Who did it.
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        load_user(ctx, self.0.actor_id).await
+        load_user(ctx, self.0.actor_id()).await
     }
 
     /// Whom it concerns: the member added, removed or leaving, whose role or read marker
     /// changed, or who is typing.
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        load_user(ctx, self.0.subject_id).await
+        load_user(ctx, self.0.subject_id()).await
     }
 
     /// The new read marker, for `READ_MARKER`.
     async fn read_up_to(&self) -> Option<i64> {
-        self.detail("upTo").and_then(serde_json::Value::as_i64)
+        match self.change()? {
+            Change::ReadMarker { up_to } => Some(*up_to),
+            _ => None,
+        }
     }
 
     /// The new title, for `SESSION_RENAMED`.
-    async fn title(&self) -> Option<String> {
-        self.detail("title")
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned)
+    async fn title(&self) -> Option<&str> {
+        match self.change()? {
+            Change::SessionRenamed { title } => Some(title),
+            _ => None,
+        }
     }
 
     /// The new role, for `MEMBER_ROLE_CHANGED`.
     async fn role(&self) -> Option<MemberRole> {
-        self.detail("role")
-            .and_then(serde_json::Value::as_str)
-            .map(MemberRole::from_db)
+        match self.change()? {
+            Change::MemberRoleChanged { role, .. } => Some(*role),
+            _ => None,
+        }
     }
 }
 
 impl Event {
-    fn detail(&self, key: &str) -> Option<&serde_json::Value> {
-        self.0.detail.as_ref()?.get(key)
+    fn change(&self) -> Option<&Change> {
+        self.0.stored().map(|event| &event.change)
     }
 }
 

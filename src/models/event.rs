@@ -3,7 +3,7 @@
 use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
-use diesel::prelude::{Insertable, Queryable, QueryableByName, Selectable};
+use diesel::prelude::{Insertable, Queryable, QueryableByName, Selectable, SelectableHelper};
 use diesel::sql_types::{Array, BigInt, Uuid as SqlUuid};
 use diesel::{BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -156,46 +156,106 @@ pub async fn current_snapshot(conn: &mut AsyncPgConnection) -> diesel::QueryResu
     })
 }
 
-/// Only events of transactions older than every transaction still running: nothing can
-/// later appear before them.
-const STABLE: &str = "xid < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint)";
+/// The advisory lock that every transaction writing events takes, shared, as its first
+/// statement (`pg_advisory_xact_lock_shared(key1, key2)`): it marks the writers of the log, so
+/// readers wait for those transactions and for no others.
+const WRITER_LOCK: (i32, i32) = (0x6d73_6772, 1); // "msgr", the event log
 
-/// The newest stable position of the log (where a fresh reader starts).
-pub async fn stable_head(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Position> {
-    let row: Option<EventRow> = diesel::sql_query(format!(
-        "SELECT * FROM events WHERE {STABLE} ORDER BY xid DESC, id DESC LIMIT 1"
+/// Marks the current transaction as a writer of the log. It must be the transaction's first
+/// statement, before it has a transaction id: [`readable_bound`] relies on every writer that
+/// has an id being visible as a lock holder.
+pub async fn lock_as_writer(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
+    let (key1, key2) = WRITER_LOCK;
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+        "pg_advisory_xact_lock_shared({key1}, {key2}) IS NULL"
+    )))
+    .get_result::<bool>(conn)
+    .await
+    .map(drop)
+}
+
+/// The position below which the log can no longer change: every event with a smaller
+/// transaction id has committed (or never will).
+///
+/// It is the smallest transaction id among the writers now running (the holders of the
+/// writers' lock, read from `pg_locks`; `pg_locks` shows 32-bit ids, widened here against the
+/// snapshot), or, with none, the next id to be assigned. A writer that takes the lock later
+/// gets a larger id, since it takes the lock before its id. Transactions that write no events
+/// (in this database or any other of the cluster) do not hold it back, unlike
+/// `pg_snapshot_xmin`. Events must be read in a later statement than this one, so that the
+/// writers that finished meanwhile are visible.
+pub async fn readable_bound(conn: &mut AsyncPgConnection) -> diesel::QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        bound: i64,
+    }
+    let (key1, key2) = WRITER_LOCK;
+    let row: Row = diesel::sql_query(format!(
+        "WITH snap AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax), \
+              locks AS MATERIALIZED ( \
+                SELECT locktype, database, classid, objid, objsubid, virtualtransaction, \
+                       transactionid, mode, granted FROM pg_locks), \
+              writers AS ( \
+                SELECT (snap.xmax % 4294967296 - t.transactionid::text::bigint + 4294967296) \
+                       % 4294967296 AS behind \
+                  FROM locks a JOIN locks t ON t.virtualtransaction = a.virtualtransaction, snap \
+                 WHERE a.locktype = 'advisory' AND a.classid = {key1} AND a.objid = {key2} \
+                   AND a.objsubid = 2 \
+                   AND a.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                   AND t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock' AND t.granted) \
+         SELECT snap.xmax - coalesce((SELECT max(behind) FROM writers \
+                                       WHERE behind <= 2147483648), 0) AS bound \
+           FROM snap"
     ))
     .get_result(conn)
-    .await
-    .optional()?;
-    Ok(row.map(|r| r.position()).unwrap_or_default())
+    .await?;
+    Ok(row.bound)
 }
 
-/// The newest committed position, stable or not (what a pump must reach to have read
+/// The newest readable position of the log (where a fresh reader starts).
+pub async fn stable_head(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Position> {
+    let bound = readable_bound(conn).await?;
+    newest(conn, Some(bound)).await
+}
+
+/// The newest committed position, readable or not (what a pump must reach to have read
 /// everything committed so far).
 pub async fn committed_head(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Position> {
-    let row: Option<EventRow> =
-        diesel::sql_query("SELECT * FROM events ORDER BY xid DESC, id DESC LIMIT 1")
-            .get_result(conn)
-            .await
-            .optional()?;
-    Ok(row.map(|r| r.position()).unwrap_or_default())
+    newest(conn, None).await
 }
 
-/// Stable events after `after`, in order, at most `limit`.
+/// The newest position of the log, below the transaction id `below` if given.
+async fn newest(conn: &mut AsyncPgConnection, below: Option<i64>) -> diesel::QueryResult<Position> {
+    let mut query = events::table
+        .order((events::xid.desc(), events::id.desc()))
+        .select((events::xid, events::id))
+        .into_boxed();
+    if let Some(bound) = below {
+        query = query.filter(events::xid.lt(bound));
+    }
+    let head = query.first::<(i64, i64)>(conn).await.optional()?;
+    Ok(head
+        .map(|(xid, id)| Position { xid, id })
+        .unwrap_or_default())
+}
+
+/// Readable events after `after`, in order, at most `limit`.
 pub async fn stable_after(
     conn: &mut AsyncPgConnection,
     after: Position,
     limit: i64,
 ) -> diesel::QueryResult<Vec<EventRow>> {
-    diesel::sql_query(format!(
-        "SELECT * FROM events WHERE (xid, id) > ($1, $2) AND {STABLE} ORDER BY xid, id LIMIT $3"
-    ))
-    .bind::<BigInt, _>(after.xid)
-    .bind::<BigInt, _>(after.id)
-    .bind::<BigInt, _>(limit)
-    .load(conn)
-    .await
+    let bound = readable_bound(conn).await?;
+    events::table
+        .filter(events::xid.ge(after.xid))
+        .filter(events::xid.gt(after.xid).or(events::id.gt(after.id)))
+        .filter(events::xid.lt(bound))
+        .order((events::xid, events::id))
+        .limit(limit)
+        .select(EventRow::as_select())
+        .load(conn)
+        .await
 }
 
 /// Events a member missed between two positions: those of their sessions and those about
@@ -234,7 +294,7 @@ pub async fn pruned_through(conn: &mut AsyncPgConnection) -> diesel::QueryResult
     Ok(Position { xid, id })
 }
 
-/// Deletes stable events older than `before`, recording how far it went. Returns how many.
+/// Deletes readable events older than `before`, recording how far it went. Returns how many.
 pub async fn prune(
     conn: &mut AsyncPgConnection,
     before: DateTime<Utc>,
@@ -248,12 +308,14 @@ pub async fn prune(
         #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
         id: Option<i64>,
     }
-    let row: Pruned = diesel::sql_query(format!(
-        "WITH gone AS (DELETE FROM events WHERE created_at < $1 AND {STABLE} RETURNING xid, id), \
+    let bound = readable_bound(conn).await?;
+    let row: Pruned = diesel::sql_query(
+        "WITH gone AS (DELETE FROM events WHERE created_at < $1 AND xid < $2 RETURNING xid, id), \
               last AS (SELECT xid, id FROM gone ORDER BY xid DESC, id DESC LIMIT 1) \
-         SELECT (SELECT count(*) FROM gone) AS n, (SELECT xid FROM last) AS xid, (SELECT id FROM last) AS id"
-    ))
+         SELECT (SELECT count(*) FROM gone) AS n, (SELECT xid FROM last) AS xid, (SELECT id FROM last) AS id",
+    )
     .bind::<diesel::sql_types::Timestamptz, _>(before)
+    .bind::<BigInt, _>(bound)
     .get_result(conn)
     .await?;
     if let (Some(xid), Some(id)) = (row.xid, row.id) {

@@ -7,6 +7,7 @@
 //! no query per event.
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
@@ -14,8 +15,10 @@ use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
-use crate::events::{EventKind, LiveItem, LiveQueue, Position, Received};
-use crate::models::event::{self as event_model, EventRow};
+use crate::events::{
+    Event, EventKind, LiveItem, LiveQueue, Memberships, Position, Received, Stored,
+};
+use crate::models::event as event_model;
 use crate::models::session as session_model;
 use crate::state::AppState;
 
@@ -33,58 +36,118 @@ pub enum Scope {
 
 /// One event as a subscriber receives it.
 #[derive(Debug, Clone)]
-pub struct LiveEvent {
-    /// What happened.
-    pub kind: EventKind,
-    /// Where to resume after this event.
-    pub cursor: Position,
-    /// The session concerned (none for `LAGGED` and `RESYNC`).
-    pub session_id: Option<Uuid>,
-    /// Who did it.
-    pub actor_id: Option<Uuid>,
-    /// Whom it concerns.
-    pub subject_id: Option<Uuid>,
-    /// The message concerned.
-    pub message_id: Option<Uuid>,
-    /// Small extra data.
-    pub detail: Option<serde_json::Value>,
-    /// When it happened.
-    pub at: DateTime<Utc>,
+pub enum LiveEvent {
+    /// An event of the log.
+    Stored(Arc<Stored>),
+    /// A member is typing (not stored, not replayed).
+    Typing {
+        /// The conversation.
+        session_id: Uuid,
+        /// Who types.
+        user_id: Uuid,
+        /// When.
+        at: DateTime<Utc>,
+        /// Where to resume: the last stored event before it.
+        cursor: Position,
+    },
+    /// The subscriber fell too far behind; resume from the cursor.
+    Lagged(Position),
+    /// The cursor is too old to replay: reload, then subscribe from this cursor.
+    Resync(Position),
 }
 
 impl LiveEvent {
-    fn stored(row: &EventRow, kind: EventKind) -> Self {
-        Self {
-            kind,
-            cursor: row.position(),
-            session_id: Some(row.session_id),
-            actor_id: row.actor_id,
-            subject_id: row.subject_id,
-            message_id: row.message_id,
-            detail: row.detail.clone(),
-            at: row.created_at,
+    /// What happened.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Self::Stored(stored) => stored.event.kind(),
+            Self::Typing { .. } => EventKind::Typing,
+            Self::Lagged(_) => EventKind::Lagged,
+            Self::Resync(_) => EventKind::Resync,
         }
     }
 
-    fn notice(kind: EventKind, cursor: Position) -> Self {
-        Self {
-            kind,
-            cursor,
-            session_id: None,
-            actor_id: None,
-            subject_id: None,
-            message_id: None,
-            detail: None,
-            at: Utc::now(),
+    /// Where to resume after it.
+    pub fn cursor(&self) -> Position {
+        match self {
+            Self::Stored(stored) => stored.position,
+            Self::Typing { cursor, .. } | Self::Lagged(cursor) | Self::Resync(cursor) => *cursor,
+        }
+    }
+
+    /// The stored event, if it is one.
+    pub fn stored(&self) -> Option<&Event> {
+        match self {
+            Self::Stored(stored) => Some(&stored.event),
+            _ => None,
+        }
+    }
+
+    /// The session concerned (none for `LAGGED` and `RESYNC`).
+    pub fn session_id(&self) -> Option<Uuid> {
+        match self {
+            Self::Stored(stored) => Some(stored.event.session_id),
+            Self::Typing { session_id, .. } => Some(*session_id),
+            Self::Lagged(_) | Self::Resync(_) => None,
+        }
+    }
+
+    /// Who did it.
+    pub fn actor_id(&self) -> Option<Uuid> {
+        match self {
+            Self::Stored(stored) => Some(stored.event.actor),
+            Self::Typing { user_id, .. } => Some(*user_id),
+            Self::Lagged(_) | Self::Resync(_) => None,
+        }
+    }
+
+    /// Whom it concerns.
+    pub fn subject_id(&self) -> Option<Uuid> {
+        match self {
+            Self::Stored(stored) => stored.event.subject(),
+            Self::Typing { user_id, .. } => Some(*user_id),
+            Self::Lagged(_) | Self::Resync(_) => None,
+        }
+    }
+
+    /// When it happened (now, for `LAGGED` and `RESYNC`).
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            Self::Stored(stored) => stored.at,
+            Self::Typing { at, .. } => *at,
+            Self::Lagged(_) | Self::Resync(_) => Utc::now(),
         }
     }
 }
 
-/// What a subscription knows while it runs.
+/// What a subscription knows while it runs: the sessions its viewer belongs to, kept in step
+/// with the log's membership events by the one routing rule ([`Event::route`]).
 struct Filter {
     viewer: Uuid,
     scope: Scope,
     sessions: HashSet<Uuid>,
+}
+
+impl Memberships for Filter {
+    fn join(&mut self, session: Uuid, user: Uuid) {
+        if user == self.viewer {
+            self.sessions.insert(session);
+        }
+    }
+
+    fn leave(&mut self, session: Uuid, user: Uuid) {
+        if user == self.viewer {
+            self.sessions.remove(&session);
+        }
+    }
+
+    fn members(&self, session: Uuid) -> Vec<Uuid> {
+        if self.sessions.contains(&session) {
+            vec![self.viewer]
+        } else {
+            Vec::new()
+        }
+    }
 }
 
 enum Verdict {
@@ -95,38 +158,21 @@ enum Verdict {
 }
 
 impl Filter {
-    fn apply(&mut self, row: &EventRow) -> Verdict {
-        let Some(kind) = EventKind::from_db(&row.kind) else {
-            return Verdict::Skip;
-        };
+    fn apply(&mut self, stored: &Arc<Stored>) -> Verdict {
+        let event = &stored.event;
         if let Scope::Session(only) = self.scope
-            && row.session_id != only
+            && event.session_id != only
         {
             return Verdict::Skip;
         }
-        let about_viewer = row.subject_id == Some(self.viewer);
-        let joined =
-            about_viewer && matches!(kind, EventKind::SessionCreated | EventKind::MemberAdded);
-        let departed =
-            about_viewer && matches!(kind, EventKind::MemberRemoved | EventKind::MemberLeft);
-        if joined {
-            self.sessions.insert(row.session_id);
-        }
-        if !self.sessions.contains(&row.session_id) {
+        if !event.route(self).contains(&self.viewer) {
             return Verdict::Skip;
         }
-        // Others' news of a session being created is not for this viewer.
-        if kind == EventKind::SessionCreated && !about_viewer {
-            return Verdict::Skip;
+        let live = LiveEvent::Stored(stored.clone());
+        if event.leaver() == Some(self.viewer) && matches!(self.scope, Scope::Session(_)) {
+            return Verdict::DeliverAndEnd(live);
         }
-        let event = LiveEvent::stored(row, kind);
-        if departed {
-            self.sessions.remove(&row.session_id);
-            if matches!(self.scope, Scope::Session(_)) {
-                return Verdict::DeliverAndEnd(event);
-            }
-        }
-        Verdict::Deliver(event)
+        Verdict::Deliver(live)
     }
 }
 
@@ -214,8 +260,7 @@ impl Subscription {
             return Ok(());
         }
         if self.hub.is_pruned(from).await? {
-            self.replay
-                .push_back(LiveEvent::notice(EventKind::Resync, start));
+            self.replay.push_back(LiveEvent::Resync(start));
             return Ok(());
         }
         let ids: Vec<Uuid> = self.filter.sessions.iter().copied().collect();
@@ -229,12 +274,11 @@ impl Subscription {
         )
         .await?;
         if rows.len() as i64 > MAX_REPLAY {
-            self.replay
-                .push_back(LiveEvent::notice(EventKind::Resync, start));
+            self.replay.push_back(LiveEvent::Resync(start));
             return Ok(());
         }
-        for row in &rows {
-            match self.filter.apply(row) {
+        for stored in rows.iter().filter_map(Event::from_row) {
+            match self.filter.apply(&Arc::new(stored)) {
                 Verdict::Deliver(e) => self.replay.push_back(e),
                 Verdict::DeliverAndEnd(e) => {
                     self.replay.push_back(e);
@@ -257,15 +301,19 @@ async fn next_event(mut sub: Subscription) -> Option<(LiveEvent, Subscription)> 
     }
     loop {
         match sub.live.recv().await {
-            Received::Item(LiveItem::Stored(row)) => {
-                if row.position() <= sub.last {
+            Received::Item(LiveItem::Stored(stored)) => {
+                if stored.position <= sub.last {
                     continue; // already replayed
                 }
-                sub.last = row.position();
-                if sub.seen.as_ref().is_some_and(|s| s.saw(row.xid)) {
+                sub.last = stored.position;
+                if sub
+                    .seen
+                    .as_ref()
+                    .is_some_and(|s| s.saw(stored.position.xid))
+                {
                     continue; // committed before the subscription began
                 }
-                match sub.filter.apply(&row) {
+                match sub.filter.apply(&stored) {
                     Verdict::Deliver(e) => {
                         // Live delivery has begun: a lag from now on is the client's own
                         // (unless the queue already overflowed while the replay went out).
@@ -293,12 +341,11 @@ async fn next_event(mut sub: Subscription) -> Option<(LiveEvent, Subscription)> 
                         Scope::Session(only) => only == session_id,
                     };
                 if wanted {
-                    let event = LiveEvent {
-                        session_id: Some(session_id),
-                        subject_id: Some(user_id),
-                        actor_id: Some(user_id),
+                    let event = LiveEvent::Typing {
+                        session_id,
+                        user_id,
                         at,
-                        ..LiveEvent::notice(EventKind::Typing, sub.last)
+                        cursor: sub.last,
                     };
                     return Some((event, sub));
                 }
@@ -308,7 +355,7 @@ async fn next_event(mut sub: Subscription) -> Option<(LiveEvent, Subscription)> 
                 let from = sub.last;
                 if sub.catch_up(from).await.is_err() {
                     sub.done = true;
-                    return Some((LiveEvent::notice(EventKind::Lagged, from), sub));
+                    return Some((LiveEvent::Lagged(from), sub));
                 }
                 if let Some(event) = sub.replay.pop_front() {
                     return Some((event, sub));
@@ -316,7 +363,7 @@ async fn next_event(mut sub: Subscription) -> Option<(LiveEvent, Subscription)> 
             }
             Received::Lagged => {
                 sub.done = true;
-                return Some((LiveEvent::notice(EventKind::Lagged, sub.last), sub));
+                return Some((LiveEvent::Lagged(sub.last), sub));
             }
             Received::Closed => return None,
         }

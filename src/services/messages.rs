@@ -2,13 +2,11 @@
 //! and search.
 
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
 use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, unique_violation};
-use crate::events::{EventKind, message_event};
-use crate::models::event as event_model;
+use crate::events::{self, Change, Event};
 use crate::models::message::{self as message_model, Message, NewMessage, PageFrom, Window};
 use crate::models::session as session_model;
 use crate::services::input::{ClientMessageId, MessageBody, MessageSearch};
@@ -76,58 +74,45 @@ pub async fn send(state: &AppState, viewer: &Viewer, out: Outgoing) -> AppResult
     {
         return same_send(existing, out.session_id);
     }
-    let outcome = conn
-        .transaction::<_, SendFailure, _>(async |conn| {
-            let seq = message_model::next_seq_for_member(conn, out.session_id, sender)
-                .await?
-                .ok_or(AppError::NotFound("session"))?;
-            if let Some(reply_to) = out.reply_to {
-                let same_session = message_model::session_of(conn, reply_to).await?;
-                if same_session != Some(out.session_id) {
-                    return Err(AppError::bad_input(
-                        "replyToId must name a message of the same session",
-                    )
-                    .into());
-                }
+    let outcome = events::write(&state.hub, &mut conn, async |conn| {
+        let seq = message_model::next_seq_for_member(conn, out.session_id, sender)
+            .await?
+            .ok_or(AppError::NotFound("session"))?;
+        if let Some(reply_to) = out.reply_to {
+            let same_session = message_model::session_of(conn, reply_to).await?;
+            if same_session != Some(out.session_id) {
+                return Err(AppError::bad_input(
+                    "replyToId must name a message of the same session",
+                )
+                .into());
             }
-            let new = NewMessage {
-                id: Uuid::now_v7(),
-                session_id: out.session_id,
-                sender_id: sender,
-                seq,
-                body: out.body.as_str(),
-                reply_to_id: out.reply_to,
-                client_message_id: out.client_message_id.as_ref().map(ClientMessageId::as_str),
-            };
-            let message = match message_model::insert(conn, &new).await {
-                Ok(message) => message,
-                Err(e) if unique_violation(&e) == Some("messages_client_message_id_key") => {
-                    return Err(SendFailure::Duplicate);
-                }
-                Err(e) => return Err(e.into()),
-            };
-            session_model::advance_own_marker(conn, out.session_id, sender, seq).await?;
-            event_model::insert(
-                conn,
-                &[message_event(
-                    EventKind::MessageCreated,
-                    out.session_id,
-                    sender,
-                    message.id,
-                )],
-            )
-            .await?;
-            Ok(message)
-        })
-        .await;
-    match outcome {
-        Ok(message) => {
-            state.hub.poke();
-            Ok(Sent {
-                message,
-                created: true,
-            })
         }
+        let new = NewMessage {
+            id: Uuid::now_v7(),
+            session_id: out.session_id,
+            sender_id: sender,
+            seq,
+            body: out.body.as_str(),
+            reply_to_id: out.reply_to,
+            client_message_id: out.client_message_id.as_ref().map(ClientMessageId::as_str),
+        };
+        let message = match message_model::insert(conn, &new).await {
+            Ok(message) => message,
+            Err(e) if unique_violation(&e) == Some("messages_client_message_id_key") => {
+                return Err(SendFailure::Duplicate);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        session_model::advance_own_marker(conn, out.session_id, sender, seq).await?;
+        let created = Event::new(out.session_id, sender, Change::MessageCreated(message.id));
+        Ok((message, vec![created]))
+    })
+    .await;
+    match outcome {
+        Ok(message) => Ok(Sent {
+            message,
+            created: true,
+        }),
         Err(SendFailure::Duplicate) => send_duplicate(&mut conn, sender, &out).await,
         Err(SendFailure::App(e)) => Err(e),
     }
@@ -189,7 +174,7 @@ pub async fn edit(
     body: MessageBody,
 ) -> AppResult<Message> {
     let mut conn = state.db().await?;
-    conn.transaction::<_, AppError, _>(async |conn| {
+    events::write(&state.hub, &mut conn, async |conn| {
         let (message, _, _) = visible_message(conn, viewer, id).await?;
         if message.sender_id != viewer.user_id {
             return Err(AppError::forbidden("only the sender can edit a message"));
@@ -198,27 +183,17 @@ pub async fn edit(
             return Err(AppError::bad_input("a deleted message cannot be edited"));
         }
         let edited = message_model::update_body(conn, id, body.as_str()).await?;
-        event_model::insert(
-            conn,
-            &[message_event(
-                EventKind::MessageEdited,
-                edited.session_id,
-                viewer.user_id,
-                id,
-            )],
-        )
-        .await?;
-        Ok(edited)
+        let event = Event::new(edited.session_id, viewer.user_id, Change::MessageEdited(id));
+        Ok((edited, vec![event]))
     })
     .await
-    .inspect(|_| state.hub.poke())
 }
 
 /// Deletes a message (softly: it stays in history, its body erased). The sender may, and in
 /// a group so may its owners and admins. Deleting twice is harmless.
 pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<Message> {
     let mut conn = state.db().await?;
-    conn.transaction::<_, AppError, _>(async |conn| {
+    events::write(&state.hub, &mut conn, async |conn| {
         let (message, role, is_group) = visible_message(conn, viewer, id).await?;
         let allowed = message.sender_id == viewer.user_id || (is_group && role.manages());
         if !allowed {
@@ -227,23 +202,17 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<Me
             ));
         }
         if message.deleted_at.is_some() {
-            return Ok(message);
+            return Ok((message, Vec::new()));
         }
         let deleted = message_model::soft_delete(conn, id).await?;
-        event_model::insert(
-            conn,
-            &[message_event(
-                EventKind::MessageDeleted,
-                deleted.session_id,
-                viewer.user_id,
-                id,
-            )],
-        )
-        .await?;
-        Ok(deleted)
+        let event = Event::new(
+            deleted.session_id,
+            viewer.user_id,
+            Change::MessageDeleted(id),
+        );
+        Ok((deleted, vec![event]))
     })
     .await
-    .inspect(|_| state.hub.poke())
 }
 
 /// Relay arguments of a history page, checked and turned into a window.

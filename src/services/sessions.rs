@@ -4,13 +4,12 @@
 //! viewer is not a member of, so non-members cannot learn that it exists.
 
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
-use crate::events::{EventKind, event, member_event};
-use crate::models::event as event_model;
+use crate::events::{self, Change, Event};
 use crate::models::session::{self as session_model, Member, NewSession, Session};
 use crate::models::user as user_model;
 use crate::services::input::SessionTitle;
@@ -115,15 +114,16 @@ pub async fn start_direct(
     };
     let me = viewer.user_id;
     let mut conn = state.db().await?;
-    conn.transaction::<_, AppError, _>(async move |conn| {
+    events::write(&state.hub, &mut conn, async move |conn| {
         if let Some(session) = session_model::find_direct(conn, low, high).await? {
             let membership = session_model::find_member(conn, session.id, me)
                 .await?
                 .ok_or(SESSION)?;
-            return Ok(SessionView {
+            let view = SessionView {
                 session,
                 membership,
-            });
+            };
+            return Ok((view, Vec::new()));
         }
         require_active_users(conn, &[other]).await?;
         let new = NewSession {
@@ -134,6 +134,7 @@ pub async fn start_direct(
             direct_user_low: Some(low),
             direct_user_high: Some(high),
         };
+        let mut created = Vec::new();
         let session = match session_model::insert_direct_if_absent(conn, &new).await? {
             Some(session) => {
                 session_model::insert_members(
@@ -144,12 +145,9 @@ pub async fn start_direct(
                     ],
                 )
                 .await?;
-                event_model::insert(
-                    conn,
-                    &[low, high]
-                        .map(|u| member_event(EventKind::SessionCreated, session.id, me, u)),
-                )
-                .await?;
+                created = [low, high]
+                    .map(|member| Event::new(session.id, me, Change::SessionCreated { member }))
+                    .into();
                 session
             }
             // Another request created it between our look-up and our insert; it committed
@@ -161,13 +159,13 @@ pub async fn start_direct(
         let membership = session_model::find_member(conn, session.id, me)
             .await?
             .ok_or(SESSION)?;
-        Ok(SessionView {
+        let view = SessionView {
             session,
             membership,
-        })
+        };
+        Ok((view, created))
     })
     .await
-    .inspect(|_| state.hub.poke())
 }
 
 /// Creates a group with a title; the viewer is its owner and the others plain members.
@@ -190,7 +188,7 @@ pub async fn create_group(
     }
     let me = viewer.user_id;
     let mut conn = state.db().await?;
-    conn.transaction::<_, AppError, _>(async move |conn| {
+    events::write(&state.hub, &mut conn, async move |conn| {
         require_active_users(conn, &others).await?;
         let session = session_model::insert(
             conn,
@@ -215,17 +213,16 @@ pub async fn create_group(
         }
         let created: Vec<_> = members
             .iter()
-            .map(|m| member_event(EventKind::SessionCreated, session.id, me, m.user_id))
+            .map(|m| Event::new(session.id, me, Change::SessionCreated { member: m.user_id }))
             .collect();
-        event_model::insert(conn, &created).await?;
         let membership = members.swap_remove(0);
-        Ok(SessionView {
+        let view = SessionView {
             session,
             membership,
-        })
+        };
+        Ok((view, created))
     })
     .await
-    .inspect(|_| state.hub.poke())
 }
 
 /// The viewer's view of a session, or `NOT_FOUND`.
@@ -316,7 +313,7 @@ pub async fn add_members(
         )));
     }
     let mut conn = state.db().await?;
-    conn.transaction::<_, AppError, _>(async move |conn| {
+    events::write(&state.hub, &mut conn, async move |conn| {
         let (session, me) = lock_managed_group(conn, session_id, viewer).await?;
         require_active_users(conn, &ids).await?;
         let count = session_model::member_count(conn, session_id).await? as usize;
@@ -333,25 +330,20 @@ pub async fn add_members(
         let events: Vec<_> = added
             .iter()
             .map(|m| {
-                member_event(
-                    EventKind::MemberAdded,
-                    session_id,
-                    viewer.user_id,
-                    m.user_id,
-                )
+                let change = Change::MemberAdded { member: m.user_id };
+                Event::new(session_id, viewer.user_id, change)
             })
             .collect();
-        event_model::insert(conn, &events).await?;
+        let view = SessionView {
+            session,
+            membership: me,
+        };
         Ok((
-            SessionView {
-                session,
-                membership: me,
-            },
-            added.into_iter().map(|m| m.user_id).collect(),
+            (view, added.into_iter().map(|m| m.user_id).collect()),
+            events,
         ))
     })
     .await
-    .inspect(|_| state.hub.poke())
 }
 
 /// Removes a member from a group. Owners remove anyone but themselves (they leave instead);
@@ -366,7 +358,7 @@ pub async fn remove_member(
         return Err(AppError::bad_input("to remove yourself, leave the session"));
     }
     let mut conn = state.db().await?;
-    conn.transaction::<_, AppError, _>(async move |conn| {
+    events::write(&state.hub, &mut conn, async move |conn| {
         let (session, me) = lock_managed_group(conn, session_id, viewer).await?;
         let target = session_model::find_member(conn, session_id, user_id)
             .await?
@@ -378,30 +370,21 @@ pub async fn remove_member(
             ));
         }
         session_model::delete_member(conn, session_id, user_id).await?;
-        event_model::insert(
-            conn,
-            &[member_event(
-                EventKind::MemberRemoved,
-                session_id,
-                viewer.user_id,
-                user_id,
-            )],
-        )
-        .await?;
-        Ok(SessionView {
+        let removed = Change::MemberRemoved { member: user_id };
+        let view = SessionView {
             session,
             membership: me,
-        })
+        };
+        Ok((view, vec![Event::new(session_id, viewer.user_id, removed)]))
     })
     .await
-    .inspect(|_| state.hub.poke())
 }
 
 /// Leaves a group. When its last owner leaves, the longest-standing remaining member becomes
 /// owner. Direct conversations cannot be left.
 pub async fn leave(state: &AppState, viewer: &Viewer, session_id: Uuid) -> AppResult<Option<Uuid>> {
     let mut conn = state.db().await?;
-    conn.transaction::<_, AppError, _>(async move |conn| {
+    events::write(&state.hub, &mut conn, async move |conn| {
         let (session, me) = session_model::lock_for_member(conn, session_id, viewer.user_id)
             .await?
             .ok_or(SESSION)?;
@@ -409,44 +392,31 @@ pub async fn leave(state: &AppState, viewer: &Viewer, session_id: Uuid) -> AppRe
             return Err(AppError::bad_input("direct conversations cannot be left"));
         }
         session_model::delete_member(conn, session_id, viewer.user_id).await?;
-        event_model::insert(
-            conn,
-            &[member_event(
-                EventKind::MemberLeft,
-                session_id,
-                viewer.user_id,
-                viewer.user_id,
-            )],
-        )
-        .await?;
+        let mut events = vec![Event::new(session_id, viewer.user_id, Change::MemberLeft)];
         if MemberRole::from_db(&me.role) != MemberRole::Owner {
-            return Ok(None);
+            return Ok((None, events));
         }
         let remaining = session_model::members_of(conn, &[session_id]).await?;
         if remaining
             .iter()
             .any(|m| MemberRole::from_db(&m.role) == MemberRole::Owner)
         {
-            return Ok(None);
+            return Ok((None, events));
         }
         // `members_of` orders by joined_at, then user id: the first is the longest-standing.
         let Some(heir) = remaining.first() else {
-            return Ok(None);
+            return Ok((None, events));
         };
         session_model::set_member_role(conn, session_id, heir.user_id, MemberRole::Owner.as_str())
             .await?;
-        let mut handover = member_event(
-            EventKind::MemberRoleChanged,
-            session_id,
-            viewer.user_id,
-            heir.user_id,
-        );
-        handover.detail = Some(serde_json::json!({ "role": "owner" }));
-        event_model::insert(conn, &[handover]).await?;
-        Ok(Some(heir.user_id))
+        let handover = Change::MemberRoleChanged {
+            member: heir.user_id,
+            role: MemberRole::Owner,
+        };
+        events.push(Event::new(session_id, viewer.user_id, handover));
+        Ok((Some(heir.user_id), events))
     })
     .await
-    .inspect(|_| state.hub.poke())
 }
 
 /// Changes another member's role (owners only): promote to admin or owner, or demote.
@@ -461,7 +431,7 @@ pub async fn set_member_role(
         return Err(AppError::bad_input("you cannot change your own role"));
     }
     let mut conn = state.db().await?;
-    conn.transaction::<_, AppError, _>(async move |conn| {
+    events::write(&state.hub, &mut conn, async move |conn| {
         let (session, me) = lock_managed_group(conn, session_id, viewer).await?;
         if MemberRole::from_db(&me.role) != MemberRole::Owner {
             return Err(AppError::forbidden("only owners change roles"));
@@ -470,21 +440,17 @@ pub async fn set_member_role(
             .await?
             .ok_or(AppError::NotFound("member"))?;
         session_model::set_member_role(conn, session_id, user_id, role.as_str()).await?;
-        let mut changed = member_event(
-            EventKind::MemberRoleChanged,
-            session_id,
-            viewer.user_id,
-            user_id,
-        );
-        changed.detail = Some(serde_json::json!({ "role": role.as_str() }));
-        event_model::insert(conn, &[changed]).await?;
-        Ok(SessionView {
+        let changed = Change::MemberRoleChanged {
+            member: user_id,
+            role,
+        };
+        let view = SessionView {
             session,
             membership: me,
-        })
+        };
+        Ok((view, vec![Event::new(session_id, viewer.user_id, changed)]))
     })
     .await
-    .inspect(|_| state.hub.poke())
 }
 
 /// Renames a group (owners and admins).
@@ -495,19 +461,19 @@ pub async fn rename(
     title: SessionTitle,
 ) -> AppResult<SessionView> {
     let mut conn = state.db().await?;
-    conn.transaction::<_, AppError, _>(async move |conn| {
+    events::write(&state.hub, &mut conn, async move |conn| {
         let (_, me) = lock_managed_group(conn, session_id, viewer).await?;
         let session = session_model::set_title(conn, session_id, title.as_str()).await?;
-        let mut renamed = event(EventKind::SessionRenamed, session_id, viewer.user_id);
-        renamed.detail = Some(serde_json::json!({ "title": title.as_str() }));
-        event_model::insert(conn, &[renamed]).await?;
-        Ok(SessionView {
+        let renamed = Change::SessionRenamed {
+            title: title.as_str().to_owned(),
+        };
+        let view = SessionView {
             session,
             membership: me,
-        })
+        };
+        Ok((view, vec![Event::new(session_id, viewer.user_id, renamed)]))
     })
     .await
-    .inspect(|_| state.hub.poke())
 }
 
 /// Moves the viewer's read marker forward to `up_to` (clamped to the last message; never
@@ -522,31 +488,26 @@ pub async fn mark_read(
         return Err(AppError::bad_input("upTo must not be negative"));
     }
     let mut conn = state.db().await?;
-    let view = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            let (session, mut membership) =
-                session_model::find_for_member(conn, session_id, viewer.user_id)
-                    .await?
-                    .ok_or(SESSION)?;
-            let before = membership.last_read_seq;
-            membership.last_read_seq =
-                session_model::advance_read_marker(conn, session_id, viewer.user_id, up_to).await?;
-            if membership.last_read_seq != before {
-                let mut moved = member_event(
-                    EventKind::ReadMarker,
-                    session_id,
-                    viewer.user_id,
-                    viewer.user_id,
-                );
-                moved.detail = Some(serde_json::json!({ "upTo": membership.last_read_seq }));
-                event_model::insert(conn, &[moved]).await?;
-            }
-            Ok(SessionView {
-                session,
-                membership,
-            })
-        })
-        .await?;
-    state.hub.poke();
-    Ok(view)
+    events::write(&state.hub, &mut conn, async |conn| {
+        let (session, mut membership) =
+            session_model::find_for_member(conn, session_id, viewer.user_id)
+                .await?
+                .ok_or(SESSION)?;
+        let before = membership.last_read_seq;
+        membership.last_read_seq =
+            session_model::advance_read_marker(conn, session_id, viewer.user_id, up_to).await?;
+        let mut events = Vec::new();
+        if membership.last_read_seq != before {
+            let moved = Change::ReadMarker {
+                up_to: membership.last_read_seq,
+            };
+            events.push(Event::new(session_id, viewer.user_id, moved));
+        }
+        let view = SessionView {
+            session,
+            membership,
+        };
+        Ok((view, events))
+    })
+    .await
 }

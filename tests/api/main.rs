@@ -5,6 +5,7 @@ mod admin;
 mod authorization;
 mod chat;
 mod conversations;
+mod delivery;
 mod harness;
 mod http_spec;
 mod inbox;
