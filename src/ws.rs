@@ -76,7 +76,7 @@ struct Connection {
     ops: SelectAll<BoxStream<'static, OpItem>>,
     active: HashMap<String, (u64, AbortHandle)>,
     generation: u64,
-    _socket_slot: Option<crate::events::hub::SocketGuard>,
+    _socket_slot: Option<crate::events::SocketGuard>,
 }
 
 /// Serves one socket until it closes.

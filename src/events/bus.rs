@@ -1,8 +1,8 @@
-//! The bus between servers: Redis pub/sub carrying pokes, typing and sign-out notices. It
-//! never carries the only copy of anything; when Redis is down, sends still succeed and the
-//! pumps' polling keeps delivering, more slowly, until it is back.
+//! The bus between servers: pokes, typing and sign-out notices. It never carries the only
+//! copy of anything; when Redis is down, sends still succeed and the pumps' polling keeps
+//! delivering, more slowly, until it is back. It knows nothing of the hub: what it receives
+//! from other servers comes out of a channel.
 
-use std::sync::Weak;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::events::hub::{Inner, Kick, receive_from_bus};
+use crate::events::sockets::Kick;
 
 /// What servers tell each other.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,27 +37,54 @@ struct Envelope {
     message: BusMessage,
 }
 
-/// The Redis side of the bus.
+/// How a server tells the others of its deployment.
+pub trait Bus: Send + Sync {
+    /// Tells every other server; never waits, and may drop the notice while the link is
+    /// down (the database has every event).
+    fn publish(&self, message: BusMessage);
+}
+
+/// A server on its own: there is no one to tell.
+pub struct Alone;
+
+impl Bus for Alone {
+    fn publish(&self, _: BusMessage) {}
+}
+
+/// Redis pub/sub on one channel shared by the servers of a deployment.
 pub struct RedisBus {
     outbox: mpsc::Sender<BusMessage>,
+    subscriber: tokio::task::AbortHandle,
 }
 
 impl RedisBus {
-    /// Starts the publisher and subscriber tasks; they reconnect on their own.
-    pub(crate) fn start(url: String, channel: String, hub: Weak<Inner>) -> Self {
+    /// Starts the publisher and subscriber tasks, which reconnect on their own. What other
+    /// servers publish comes out of the returned receiver, and so does a `Poke` each time the
+    /// subscription (re)connects: what was missed meanwhile is in the log.
+    pub fn start(url: String, channel: String) -> (Self, mpsc::Receiver<BusMessage>) {
         let node = Uuid::now_v7();
-        let (outbox, inbox) = mpsc::channel(10_000);
-        tokio::spawn(publisher(url.clone(), channel.clone(), node, inbox));
-        tokio::spawn(subscriber(url, channel, node, hub));
-        Self { outbox }
+        let (outbox, outgoing) = mpsc::channel(10_000);
+        let (incoming, inbox) = mpsc::channel(10_000);
+        tokio::spawn(publisher(url.clone(), channel.clone(), node, outgoing));
+        let subscriber = tokio::spawn(subscriber(url, channel, node, incoming)).abort_handle();
+        (Self { outbox, subscriber }, inbox)
     }
+}
 
-    /// Queues a message; never waits. When Redis is down the queue fills and the oldest
-    /// notices are dropped: the database still has every event.
-    pub fn publish(&self, message: BusMessage) {
+impl Bus for RedisBus {
+    /// Queues a message; never waits. When Redis is down the queue fills and the newest
+    /// notices are dropped.
+    fn publish(&self, message: BusMessage) {
         if self.outbox.try_send(message).is_err() {
             tracing::debug!("bus queue full: dropping a notice");
         }
+    }
+}
+
+impl Drop for RedisBus {
+    /// The publisher ends with its queue; the subscriber is stopped here.
+    fn drop(&mut self) {
+        self.subscriber.abort();
     }
 }
 
@@ -123,20 +150,12 @@ async fn publisher(
     }
 }
 
-async fn subscriber(url: String, channel: String, node: Uuid, hub: Weak<Inner>) {
+async fn subscriber(url: String, channel: String, node: Uuid, incoming: mpsc::Sender<BusMessage>) {
     let Ok(client) = redis::Client::open(url.as_str()) else {
         return;
     };
-    // The hub is still being built when this task starts: wait until it exists.
-    while hub.strong_count() == 0 {
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
     let mut backoff = Duration::from_millis(200);
     loop {
-        if hub.strong_count() == 0 {
-            return;
-        }
         let connected = tokio::time::timeout(CONNECT_TIMEOUT, client.get_async_pubsub()).await;
         let mut pubsub = match connected {
             Ok(Ok(p)) => p,
@@ -153,7 +172,9 @@ async fn subscriber(url: String, channel: String, node: Uuid, hub: Weak<Inner>) 
         backoff = Duration::from_millis(200);
         tracing::info!(%node, "subscribed to the Redis bus");
         // Whatever was missed while disconnected is in the log: read it now.
-        receive_from_bus(&hub, BusMessage::Poke);
+        if incoming.send(BusMessage::Poke).await.is_err() {
+            return;
+        }
         let mut messages = pubsub.into_on_message();
         while let Some(msg) = messages.next().await {
             let Ok(payload) = msg.get_payload::<String>() else {
@@ -162,8 +183,8 @@ async fn subscriber(url: String, channel: String, node: Uuid, hub: Weak<Inner>) 
             let Ok(envelope) = serde_json::from_str::<Envelope>(&payload) else {
                 continue;
             };
-            if envelope.node != node {
-                receive_from_bus(&hub, envelope.message);
+            if envelope.node != node && incoming.send(envelope.message).await.is_err() {
+                return;
             }
         }
         tracing::warn!(%node, "lost the Redis bus: reconnecting");

@@ -3,9 +3,11 @@
 //! - [`event`]: the typed [`Event`]s, their rows, and the one routing rule.
 //! - [`write()`]: the one way to write them, inside the change's transaction, marked as a
 //!   writer of the log, with a poke to the [`Hub`] after the commit.
-//! - [`hub`]: each server's pump, which reads the log in `(xid, id)` order below the oldest
-//!   running writer (see [`crate::models::event::readable_bound`]) and routes each event to
-//!   the subscriptions of the session's members.
+//! - [`hub`]: what one server's sockets and subscriptions talk to; it wires the rest together.
+//! - [`pump`]: reads the log in `(xid, id)` order below the oldest running writer (see
+//!   [`crate::models::event::readable_bound`]) and hands each event to the [`routes`], which
+//!   fill the queues of the subscriptions of the session's members.
+//! - [`sockets`]: socket accounting and the notices that close sockets; [`typing`]: its limit.
 //! - [`bus`]: pokes, typing and sign-out notices between servers (Redis pub/sub). PostgreSQL
 //!   stays the source of truth: a node that misses a poke still finds the events on its next
 //!   poll, and a client that reconnects replays from its cursor.
@@ -13,11 +15,17 @@
 pub mod bus;
 pub mod event;
 pub mod hub;
+pub mod pump;
+pub mod routes;
+pub mod sockets;
+pub mod typing;
 pub mod write;
 
 pub use crate::models::event::Position;
 pub use event::{Change, Event, Memberships, Stored};
-pub use hub::{Hub, HubConfig, Kick, LiveItem, LiveQueue, Received};
+pub use hub::{Hub, HubConfig};
+pub use routes::{LiveItem, LiveQueue, Received};
+pub use sockets::{ConnectionGuard, Kick, SocketGuard};
 pub use write::write;
 
 use base64::Engine;
