@@ -19,6 +19,9 @@ SELECT messages.id, messages.session_id, messages.sender_id, messages.seq, messa
  WHERE messages.sender_id = bench_uuid(1, :u) AND messages.client_message_id = 'pgb-' || :cid
  LIMIT 1;
 BEGIN;
+-- events::write: mark the transaction as a writer of the event log, before it has an id
+-- (event::lock_as_writer).
+SELECT pg_advisory_xact_lock_shared(1836279666, 1) IS NULL;
 -- message::next_seq_for_member (query builder; locks the session row)
 UPDATE sessions SET last_message_seq = sessions.last_message_seq + 1,
        last_message_at = CURRENT_TIMESTAMP, last_activity_at = CURRENT_TIMESTAMP
