@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use messenger::events::Hub;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -40,7 +41,10 @@ impl WsClient {
         if let Some(size) = recv_buffer {
             socket.set_recv_buffer_size(size).expect("buffer size");
         }
-        let stream = socket.connect(addr).await.expect("connecting");
+        let stream = tokio::time::timeout(Duration::from_secs(10), socket.connect(addr))
+            .await
+            .expect("connected within 10 s")
+            .expect("connecting");
         let mut request = format!("ws://{addr}/graphql/ws")
             .into_client_request()
             .expect("request");
@@ -48,8 +52,10 @@ impl WsClient {
             "Sec-WebSocket-Protocol",
             HeaderValue::from_str(protocol).expect("header"),
         );
-        let (socket, response) = tokio_tungstenite::client_async(request, stream)
+        let upgrade = tokio_tungstenite::client_async(request, stream);
+        let (socket, response) = tokio::time::timeout(Duration::from_secs(10), upgrade)
             .await
+            .expect("upgraded within 10 s")
             .expect("upgrading");
         assert_eq!(
             response
@@ -105,17 +111,28 @@ impl WsClient {
             .expect("a frame within 10 s")
     }
 
+    /// The next frame other than the server's keepalive pings (`ping`, legacy `ka`), within
+    /// ten seconds in all: a server that only ever pings fails the test, not hangs it.
+    async fn next_past_pings(&mut self) -> Frame {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_within(left).await {
+                Some(Frame::Json(v)) if v["type"] == "ping" || v["type"] == "ka" => continue,
+                Some(frame) => return frame,
+                None => panic!("nothing but pings within 10 s"),
+            }
+        }
+    }
+
     /// Expects the server to close with `code`; returns the reason.
     pub async fn expect_close(&mut self, code: u16) -> String {
-        loop {
-            match self.next().await {
-                Frame::Closed(got, reason) => {
-                    assert_eq!(got, Some(code), "closed with {got:?} ({reason})");
-                    return reason;
-                }
-                Frame::Json(v) if v["type"] == "ping" || v["type"] == "ka" => continue,
-                Frame::Json(v) => panic!("expected close {code}, got {v}"),
+        match self.next_past_pings().await {
+            Frame::Closed(got, reason) => {
+                assert_eq!(got, Some(code), "closed with {got:?} ({reason})");
+                reason
             }
+            Frame::Json(v) => panic!("expected close {code}, got {v}"),
         }
     }
 
@@ -139,22 +156,33 @@ impl WsClient {
             .await;
     }
 
+    /// Starts a subscription and waits until the server has set it up (its hub counts it):
+    /// only then does "from now" mean after this point, and an event caused next reaches it.
+    pub async fn subscribe_live(&mut self, hub: &Hub, id: &str, query: &str, variables: Value) {
+        let mut started = hub.subscriptions_started();
+        let before = *started.borrow_and_update();
+        self.subscribe(id, query, variables).await;
+        tokio::time::timeout(Duration::from_secs(10), started.wait_for(|n| *n > before))
+            .await
+            .expect("the subscription starts within 10 s")
+            .expect("hub alive");
+    }
+
     /// The next `next` payload for `id` (skipping pings), within ten seconds.
     pub async fn next_payload(&mut self, id: &str) -> Value {
-        loop {
-            match self.next().await {
-                Frame::Json(v) if v["type"] == "next" && v["id"] == id => {
-                    return v["payload"].clone();
-                }
-                Frame::Json(v) if v["type"] == "ping" => continue,
-                other => panic!("expected next for {id}, got {other:?}"),
-            }
+        match self.next_past_pings().await {
+            Frame::Json(v) if v["type"] == "next" && v["id"] == id => v["payload"].clone(),
+            other => panic!("expected next for {id}, got {other:?}"),
         }
     }
 
-    /// The next event of subscription `id`: `payload.data.<field>`.
+    /// The next event of subscription `id`: `payload.data.<field>`, resolved without errors.
     pub async fn next_event(&mut self, id: &str, field: &str) -> Value {
         let payload = self.next_payload(id).await;
+        assert!(
+            payload["errors"].is_null(),
+            "an event with errors: {payload}"
+        );
         let event = payload["data"][field].clone();
         assert!(event.is_object(), "no event in {payload}");
         event
