@@ -5,7 +5,7 @@ use messenger::auth::tokens::{Claims, TokenKey};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::harness::{TestApp, error_code};
+use crate::harness::{TestApp, error_code, follow_pages, ok_data};
 
 const ME: &str = "{ me { id username displayName location account { role active } } }";
 const REFRESH: &str =
@@ -333,32 +333,26 @@ async fn users_pages_through_search_results_in_order() {
         app.register(name).await;
     }
     let query = "query($s: String, $f: Int, $a: String) { users(search: $s, first: $f, after: $a) { edges { cursor node { username } } pageInfo { hasNextPage endCursor } } }";
-    let mut seen = Vec::new();
-    let mut after = serde_json::Value::Null;
-    loop {
-        let page = app
-            .gql(
-                Some(&viewer.access),
-                query,
-                json!({ "s": "ANN", "f": 2, "a": after }),
-            )
-            .await;
-        let users = &page["data"]["users"];
-        for edge in users["edges"].as_array().expect("edges") {
-            seen.push(edge["node"]["username"].as_str().expect("name").to_owned());
-        }
-        if users["pageInfo"]["hasNextPage"] != true {
-            break;
-        }
-        after = users["pageInfo"]["endCursor"].clone();
-    }
+    let pages = follow_pages("/users", 5, |after| {
+        app.gql(
+            Some(&viewer.access),
+            query,
+            json!({ "s": "ANN", "f": 2, "a": after }),
+        )
+    })
+    .await;
+    let seen: Vec<&str> = pages
+        .iter()
+        .flat_map(|page| page["edges"].as_array().expect("edges"))
+        .map(|e| e["node"]["username"].as_str().expect("name"))
+        .collect();
     assert_eq!(seen, ["ann", "anna", "annabel", "joanne"]);
 
     // '_' is a literal, not a LIKE wildcard.
     let literal = app
         .gql(Some(&viewer.access), query, json!({ "s": "n_n" }))
         .await;
-    let names: Vec<_> = literal["data"]["users"]["edges"]
+    let names: Vec<_> = ok_data(&literal)["users"]["edges"]
         .as_array()
         .expect("edges")
         .iter()

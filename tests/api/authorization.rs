@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::chat::{group, send};
-use crate::harness::{TestApp, TestUser, error_code};
+use crate::harness::{TestApp, TestUser, error_code, ok_data};
 
 /// Every operation on a session or its messages, as (name, query, variables).
 fn operations(
@@ -101,7 +101,13 @@ async fn assert_sees_nothing(
             json!({}),
         )
         .await;
-    assert!(!inbox.to_string().contains(session), "{label}: {inbox}");
+    let listed = ok_data(&inbox)["sessions"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{label}: no inbox: {inbox}"));
+    assert!(
+        listed.iter().all(|e| e["node"]["id"] != session),
+        "{label}: {inbox}"
+    );
     let search = app
         .gql(
             Some(&who.access),

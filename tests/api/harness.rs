@@ -6,6 +6,7 @@
 //! private cluster started in `target/` from the installed binaries (and left running for
 //! the next run).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -483,6 +484,46 @@ impl Answer {
 /// `extensions.code` of the first error, if any.
 pub fn error_code(response: &Value) -> Option<&str> {
     response["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// The `data` of a GraphQL response that must have succeeded: no errors, data present. A check
+/// that something is absent from a response means nothing until this has passed.
+pub fn ok_data(response: &Value) -> &Value {
+    assert!(
+        response["errors"].is_null(),
+        "the request failed: {response}"
+    );
+    let data = &response["data"];
+    assert!(data.is_object(), "no data: {response}");
+    data
+}
+
+/// Follows a Relay connection forward from its start: `fetch(after)` answers one page, and
+/// the connection is at `path` in its `data` (a JSON pointer such as `/users`). Returns every
+/// page's connection. At most `max_pages` pages: one that never ends fails the test instead
+/// of looping forever.
+pub async fn follow_pages<F, Fut>(path: &str, max_pages: usize, mut fetch: F) -> Vec<Value>
+where
+    F: FnMut(Value) -> Fut,
+    Fut: Future<Output = Value>,
+{
+    let mut pages = Vec::new();
+    let mut after = Value::Null;
+    while pages.len() < max_pages {
+        let response = fetch(after).await;
+        let connection = ok_data(&response)
+            .pointer(path)
+            .unwrap_or_else(|| panic!("no {path} in {response}"))
+            .clone();
+        let info = &connection["pageInfo"];
+        let more = info["hasNextPage"] == true;
+        after = info["endCursor"].clone();
+        pages.push(connection);
+        if !more {
+            return pages;
+        }
+    }
+    panic!("{path} still had a next page after {max_pages} pages");
 }
 
 #[derive(QueryableByName)]

@@ -4,7 +4,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::json;
 
-use crate::harness::{Answer, TestApp, error_code};
+use crate::chat::direct;
+use crate::harness::{Answer, TestApp, error_code, ok_data};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
@@ -193,6 +194,46 @@ async fn oversized_bodies_deep_queries_and_huge_pages_are_refused() {
     )
     .await;
     assert_eq!(too_deep.status, StatusCode::BAD_REQUEST);
+
+    // A page above a connection's maximum is a typed error; the maximum itself is served.
+    use messenger::services::{accounts, messages, sessions};
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let session = direct(&app, &alice, &bob).await;
+    let connections = [
+        (
+            "query($f: Int) { users(first: $f) { edges { cursor } } }",
+            accounts::MAX_PAGE,
+            json!({}),
+        ),
+        (
+            "query($f: Int) { sessions(first: $f) { edges { cursor } } }",
+            sessions::MAX_PAGE,
+            json!({}),
+        ),
+        (
+            "query($f: Int) { searchMessages(text: \"hello\", first: $f) { edges { cursor } } }",
+            messages::MAX_PAGE,
+            json!({}),
+        ),
+        (
+            "query($s: ID!, $f: Int) { session(id: $s) { messages(first: $f) { edges { cursor } } } }",
+            messages::MAX_PAGE,
+            json!({ "s": session }),
+        ),
+    ];
+    for (query, max, mut vars) in connections {
+        vars["f"] = json!(max);
+        let at_max = app.gql(Some(&alice.access), query, vars.clone()).await;
+        ok_data(&at_max);
+        vars["f"] = json!(max + 1);
+        let above = app.gql(Some(&alice.access), query, vars).await;
+        assert_eq!(
+            error_code(&above),
+            Some("BAD_USER_INPUT"),
+            "{query}: {above}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::chat::{SEND, direct, group, send, send_raw};
-use crate::harness::{TestApp, error_code};
+use crate::harness::{TestApp, error_code, follow_pages, ok_data};
 
 const HISTORY: &str = "query($s: ID!, $f: Int, $a: String, $l: Int, $b: String) { session(id: $s) { messages(first: $f, after: $a, last: $l, before: $b) { edges { cursor node { seq body } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }";
 
@@ -192,8 +192,10 @@ async fn a_retried_send_returns_the_first_message_even_across_servers() {
             json!({ "s": s }),
         )
         .await;
+    let first = &ok_data(&history)["session"]["messages"]["edges"][0]["node"];
     assert!(
-        history["data"]["session"]["messages"]["edges"][0]["node"]["clientMessageId"].is_null()
+        first.is_object() && first["clientMessageId"].is_null(),
+        "{history}"
     );
 }
 
@@ -315,24 +317,21 @@ async fn history_pages_both_ways_and_stays_stable_while_messages_arrive() {
     );
 
     // Forwards in pages of 10 from the start sees every message once, the new one too.
-    let mut all = Vec::new();
-    let mut after = Value::Null;
-    loop {
-        let page = app
-            .gql(
-                Some(&bob.access),
-                HISTORY,
-                json!({ "s": s, "f": 10, "a": after }),
-            )
-            .await;
-        all.extend(seqs(&page));
-        let info = &page["data"]["session"]["messages"]["pageInfo"];
-        if info["hasNextPage"] != true {
-            break;
-        }
-        after = info["endCursor"].clone();
-    }
+    let pages = follow_pages("/session/messages", 5, |after| {
+        app.gql(
+            Some(&bob.access),
+            HISTORY,
+            json!({ "s": s, "f": 10, "a": after }),
+        )
+    })
+    .await;
+    let all: Vec<i64> = pages
+        .iter()
+        .flat_map(|page| page["edges"].as_array().expect("edges"))
+        .map(|e| e["node"]["seq"].as_i64().expect("seq"))
+        .collect();
     assert_eq!(all, (1..=26).collect::<Vec<_>>());
+    assert_eq!(pages.len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -526,6 +525,12 @@ async fn search_finds_words_only_in_the_viewers_sessions() {
         let response = app
             .gql(Some(&alice.access), search, json!({ "t": text }))
             .await;
-        assert_eq!(error_code(&response), code, "{text:?}: {response}");
+        match code {
+            Some(_) => assert_eq!(error_code(&response), code, "{text:?}: {response}"),
+            None => assert!(
+                ok_data(&response)["searchMessages"]["edges"].is_array(),
+                "{text:?}: {response}"
+            ),
+        }
     }
 }
