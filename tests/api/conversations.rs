@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::chat::{direct, group};
-use crate::harness::{TestApp, error_code};
+use crate::harness::{TestApp, error_code, ok_data};
 
 const SESSION: &str = "query($id: ID!) { session(id: $id) { id kind title viewerRole members { role user { username } } } }";
 
@@ -208,32 +208,53 @@ async fn groups_have_an_owner_who_manages_members_and_title() {
 async fn the_last_owner_leaving_hands_the_group_to_the_longest_standing_member() {
     let app = TestApp::spawn().await;
     let owner = app.register("owner").await;
-    let first = app.register("first").await;
-    let second = app.register("second").await;
-    let id = group(&app, &owner, "Club", &[&first]).await;
-    app.gql(
-        Some(&owner.access),
-        "mutation($s: ID!, $u: [ID!]!) { addSessionMembers(sessionId: $s, userIds: $u) { id } }",
-        json!({ "s": id, "u": [second.id] }),
-    )
-    .await;
+    let amy = app.register("amy").await;
+    let ben = app.register("ben").await;
+    // Registered last: the largest id (UUIDv7) and the last name, but the first to join.
+    let zoe = app.register("zoe").await;
+    assert!(amy.id < zoe.id && ben.id < zoe.id);
+    let id = group(&app, &owner, "Club", &[&zoe]).await;
+    let added = app
+        .gql(
+            Some(&owner.access),
+            "mutation($s: ID!, $u: [ID!]!) { addSessionMembers(sessionId: $s, userIds: $u) { id } }",
+            json!({ "s": id, "u": [amy.id, ben.id] }),
+        )
+        .await;
+    assert_eq!(ok_data(&added)["addSessionMembers"]["id"], id);
     let leave = "mutation($s: ID!) { leaveSession(sessionId: $s) }";
     let left = app
         .gql(Some(&owner.access), leave, json!({ "s": id }))
         .await;
     assert_eq!(left["data"]["leaveSession"], true, "{left}");
     let seen = app
-        .gql(Some(&first.access), SESSION, json!({ "id": id }))
+        .gql(Some(&amy.access), SESSION, json!({ "id": id }))
         .await;
-    assert_eq!(seen["data"]["session"]["viewerRole"], "OWNER", "{seen}");
+    let mut roles: Vec<(&str, &str)> = ok_data(&seen)["session"]["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| {
+            (
+                m["user"]["username"].as_str().expect("name"),
+                m["role"].as_str().expect("role"),
+            )
+        })
+        .collect();
+    roles.sort();
+    assert_eq!(
+        roles,
+        [("amy", "MEMBER"), ("ben", "MEMBER"), ("zoe", "OWNER")],
+        "{seen}"
+    );
     let gone = app
         .gql(Some(&owner.access), SESSION, json!({ "id": id }))
         .await;
     assert_eq!(error_code(&gone), Some("NOT_FOUND"));
 
     // Direct sessions cannot be left.
-    let d = direct(&app, &first, &second).await;
-    let refused = app.gql(Some(&first.access), leave, json!({ "s": d })).await;
+    let d = direct(&app, &amy, &ben).await;
+    let refused = app.gql(Some(&amy.access), leave, json!({ "s": d })).await;
     assert_eq!(error_code(&refused), Some("BAD_USER_INPUT"));
 }
 
