@@ -9,11 +9,12 @@ use crate::chat::{direct, group, send};
 use messenger::events::Hub;
 
 use crate::harness::{
-    TestApp, TestRedis, TestUser, error_code, serve_router, serve_router_with_small_send_buffer,
+    TestApp, TestRedis, TestUser, error_code, ok_data, serve_router,
+    serve_router_with_small_send_buffer,
 };
 use crate::wsclient::{Frame, WsClient};
 
-const EVENTS: &str = "subscription($a: String) { events(after: $a) { cursor kind sessionId actor { username } user { username } message { seq body } readUpTo title role } }";
+const EVENTS: &str = "subscription($a: String) { events(after: $a) { cursor kind sessionId session { id } actor { username } user { username } message { seq body } readUpTo title role } }";
 const SESSION_EVENTS: &str = "subscription($s: ID!, $a: String) { sessionEvents(sessionId: $s, after: $a) { cursor kind message { body } } }";
 
 async fn listen(
@@ -24,27 +25,16 @@ async fn listen(
 ) -> WsClient {
     let mut ws = WsClient::connect(addr, "graphql-transport-ws").await;
     ws.init(Some(&user.access)).await;
-    let started = hub.subscriptions_started();
-    ws.subscribe("e", EVENTS, json!({ "a": after })).await;
-    subscribed(started).await;
+    ws.subscribe_live(hub, "e", EVENTS, json!({ "a": after }))
+        .await;
     ws
-}
-
-/// Waits until the server has set up one more subscription: only then does "from now" mean
-/// after this point.
-async fn subscribed(mut started: tokio::sync::watch::Receiver<u64>) {
-    let before = *started.borrow_and_update();
-    tokio::time::timeout(Duration::from_secs(10), started.wait_for(|n| *n > before))
-        .await
-        .expect("the subscription starts within 10 s")
-        .expect("hub alive");
 }
 
 async fn next(ws: &mut WsClient) -> Value {
     ws.next_event("e", "events").await
 }
 
-/// A query that completes only once the subscription is registered on the server.
+/// Waits until the pump has read every event committed so far.
 async fn settle(app: &TestApp) {
     app.state.hub.settle().await.expect("pump settles");
 }
@@ -292,12 +282,14 @@ async fn a_removed_member_stops_receiving_at_once() {
     let mut scoped = WsClient::connect(addr, "graphql-transport-ws").await;
     scoped.init(Some(&carol.access)).await;
     scoped
-        .subscribe("s", SESSION_EVENTS, json!({ "s": g }))
+        .subscribe_live(&app.state.hub, "s", SESSION_EVENTS, json!({ "s": g }))
         .await;
     settle(&app).await;
 
     send(&app, &owner, &g, "before").await;
-    assert_eq!(next(&mut ws).await["message"]["body"], "before");
+    let e = next(&mut ws).await;
+    assert_eq!(e["message"]["body"], "before");
+    assert_eq!(e["session"]["id"], g, "a member sees the session: {e}");
     assert_eq!(
         scoped.next_event("s", "sessionEvents").await["message"]["body"],
         "before"
@@ -315,7 +307,7 @@ async fn a_removed_member_stops_receiving_at_once() {
         (Some("MEMBER_REMOVED"), Some("carol"))
     );
     // Her view of the session is gone.
-    assert!(e["session"].is_null());
+    assert!(e["session"].is_null(), "{e}");
     // The per-session stream tells her, then completes.
     assert_eq!(
         scoped.next_event("s", "sessionEvents").await["kind"],
@@ -351,9 +343,8 @@ async fn a_subscriber_that_falls_behind_is_told_where_to_resume() {
     // A slow reader: a tiny receive buffer, and it does not read for a while.
     let mut ws = WsClient::connect_with(addr, "graphql-transport-ws", Some(2048)).await;
     ws.init(Some(&alice.access)).await;
-    let started = app.state.hub.subscriptions_started();
-    ws.subscribe("e", EVENTS, json!({})).await;
-    subscribed(started).await;
+    ws.subscribe_live(&app.state.hub, "e", EVENTS, json!({}))
+        .await;
     let body = "x".repeat(4000);
     for _ in 0..60 {
         send(&app, &bob, &d, &body).await;
@@ -365,10 +356,10 @@ async fn a_subscriber_that_falls_behind_is_told_where_to_resume() {
         if e["kind"] == "LAGGED" {
             break e;
         }
-        assert_eq!(e["kind"], "MESSAGE_CREATED");
+        assert_eq!(e["kind"], "MESSAGE_CREATED", "{e}");
         received += 1;
+        assert!(received < 60, "received all {received}: never lagged");
     };
-    assert!(received < 60, "received all {received}: never lagged");
     assert_eq!(
         ws.next().await,
         Frame::Json(json!({ "type": "complete", "id": "e" }))
@@ -383,6 +374,7 @@ async fn a_subscriber_that_falls_behind_is_told_where_to_resume() {
                 "resumed stream stopped after {rest} (first stream had {received}, lagged at {lagged})"
             );
         };
+        assert_eq!((&v["type"], &v["id"]), (&json!("next"), &json!("e")), "{v}");
         let e = v["payload"]["data"]["events"].clone();
         // The lag may have come before the first message: resuming from there may also
         // bring the session's creation, which committed just before the first subscription.
@@ -396,38 +388,54 @@ async fn a_subscriber_that_falls_behind_is_told_where_to_resume() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn sign_outs_deactivation_and_expiry_close_sockets_with_4403() {
+async fn an_expiring_access_token_closes_its_socket_with_4403() {
     let app = TestApp::spawn_with(|c| c.access_token_ttl = Duration::from_secs(2)).await;
-    let admin = app.register_admin("boss").await;
     let bob = app.register("bob").await;
     let addr = app.serve().await;
+    let mut ws = listen(&app.state.hub, addr, &bob, None).await;
+    assert_eq!(
+        ws.expect_close(4403).await,
+        "Forbidden: access token expired"
+    );
+}
 
-    // Expiry: the token lives 2 s.
-    let mut expiring = listen(&app.state.hub, addr, &bob, None).await;
-    let reason = expiring.expect_close(4403).await;
-    assert!(reason.contains("expired"), "{reason}");
+/// The reason a socket closes with when its sign-in ends or its user is deactivated (an
+/// expiring token closes with 4403 too, but says so).
+const KICKED: &str = "Forbidden: signed out or deactivated";
 
-    // Logout of that sign-in closes its sockets.
-    let fresh = app.register("carol").await;
-    let mut ws = listen(&app.state.hub, addr, &fresh, None).await;
-    app.gql(
-        None,
-        "mutation($t: String!) { logout(refreshToken: $t) }",
-        json!({ "t": fresh.refresh }),
-    )
-    .await;
-    ws.expect_close(4403).await;
+#[tokio::test(flavor = "multi_thread")]
+async fn logout_and_deactivation_close_sockets_with_4403_at_once() {
+    let app = TestApp::spawn().await;
+    // The tokens outlive the test: only the kick can close these sockets.
+    assert!(app.state.config.access_token_ttl >= Duration::from_secs(600));
+    let admin = app.register_admin("boss").await;
+    let addr = app.serve().await;
+
+    // Logout of a sign-in closes its sockets.
+    let carol = app.register("carol").await;
+    let mut ws = listen(&app.state.hub, addr, &carol, None).await;
+    let out = app
+        .gql(
+            None,
+            "mutation($t: String!) { logout(refreshToken: $t) }",
+            json!({ "t": carol.refresh }),
+        )
+        .await;
+    assert_eq!(ok_data(&out)["logout"], true, "{out}");
+    assert_eq!(ws.expect_close(4403).await, KICKED);
 
     // Deactivation closes every socket of the user.
     let dave = app.register("dave").await;
     let mut ws = listen(&app.state.hub, addr, &dave, None).await;
-    app.gql(
-        Some(&admin.access),
-        "mutation($id: ID!) { deactivateUser(id: $id) { id } }",
-        json!({ "id": dave.id }),
-    )
-    .await;
-    ws.expect_close(4403).await;
+    let deactivated = app
+        .gql(
+            Some(&admin.access),
+            "mutation($id: ID!) { deactivateUser(id: $id) { id } }",
+            json!({ "id": dave.id }),
+        )
+        .await;
+    assert_eq!(ok_data(&deactivated)["deactivateUser"]["id"], dave.id);
+    assert_eq!(ws.expect_close(4403).await, KICKED);
 }
 
 #[tokio::test(flavor = "multi_thread")]

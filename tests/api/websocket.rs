@@ -1,10 +1,11 @@
 //! The WebSocket protocols, frame by frame: graphql-transport-ws with every close code, the
 //! legacy graphql-ws protocol, operations over the socket, and the socket limits.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::chat::{direct, send};
 use crate::harness::TestApp;
 use crate::wsclient::{Frame, WsClient};
 
@@ -174,14 +175,49 @@ async fn a_second_connection_init_closes_with_4429() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn completing_an_operation_stops_it_and_ids_can_be_reused() {
-    let app = TestApp::spawn().await;
+    // No keepalive pings in the way of the frames this test counts.
+    let app = TestApp::spawn_with(|c| c.ws_keepalive = Duration::from_secs(3600)).await;
     let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let d = direct(&app, &alice, &bob).await;
     let addr = app.serve().await;
     let mut ws = WsClient::connect(addr, MODERN).await;
     ws.init(Some(&alice.access)).await;
-    ws.subscribe("s", "subscription { events { kind } }", json!({}))
-        .await;
+    // Two live streams on one socket: "s" is completed, "witness" stays.
+    let events = "subscription { events { kind message { body } } }";
+    let hub = &app.state.hub;
+    ws.subscribe_live(hub, "s", events, json!({})).await;
+    ws.subscribe_live(hub, "witness", events, json!({})).await;
+    send(&app, &bob, &d, "one").await;
+    let mut heard = Vec::new();
+    for _ in 0..2 {
+        match ws.next().await {
+            Frame::Json(v) if v["type"] == "next" => {
+                assert_eq!(v["payload"]["data"]["events"]["message"]["body"], "one");
+                heard.push(v["id"].clone());
+            }
+            other => panic!("expected an event, got {other:?}"),
+        }
+    }
+    heard.sort_by_key(|id| id.to_string());
+    assert_eq!(
+        heard,
+        [json!("s"), json!("witness")],
+        "both streams are live"
+    );
+
     ws.send(json!({ "type": "complete", "id": "s" })).await;
+    // A socket's messages are handled in order: the pong says the completion was handled.
+    ws.send(json!({ "type": "ping" })).await;
+    assert_eq!(ws.next().await, Frame::Json(json!({ "type": "pong" })));
+    send(&app, &bob, &d, "two").await;
+    // The witness hears it; "s" hears nothing, neither before the witness nor after.
+    assert_eq!(
+        ws.next_event("witness", "events").await["message"]["body"],
+        "two"
+    );
+    ws.expect_quiet(Duration::from_millis(300)).await;
+
     // The id is free again: no 4409.
     ws.subscribe("s", "{ me { username } }", json!({})).await;
     assert_eq!(
@@ -231,9 +267,15 @@ async fn socket_limits_are_enforced() {
         .await;
     let reason = third.expect_close(4429).await;
     assert!(reason.contains("Too many sockets"), "{reason}");
-    // Closing one frees a slot.
+    // Closing one frees a slot, once the server has seen it close (asking the hub for a
+    // slot takes one and gives it back at once).
     drop(second);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let alice_id = alice.id.parse().expect("a user id");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.state.hub.open_socket(alice_id, 2).is_none() {
+        assert!(Instant::now() < deadline, "the closed socket kept its slot");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let mut again = WsClient::connect(addr, MODERN).await;
     again.init(Some(&alice.access)).await;
 
