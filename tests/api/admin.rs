@@ -3,10 +3,11 @@
 
 use std::io::Write;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, TestUser, error_code, ok_data};
+use crate::harness::{TestApp, TestUser, error_code, ok_data, output_within};
 
 /// Every admin-only operation, as (name, query, variables for a target user id).
 fn admin_operations(target: &str) -> Vec<(&'static str, &'static str, Value)> {
@@ -222,7 +223,7 @@ async fn the_cli_creates_an_admin_with_a_password_from_stdin() {
         .expect("stdin")
         .write_all(b"a long admin password\n")
         .expect("writing the password");
-    let output = child.wait_with_output().expect("waiting");
+    let output = output_within(child, Duration::from_secs(60));
     assert!(
         output.status.success(),
         "{}",
@@ -257,8 +258,11 @@ async fn the_cli_creates_an_admin_with_a_password_from_stdin() {
         ])
         .env("DATABASE_URL", &app.db.url)
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("running messenger");
+    let refused = output_within(refused, Duration::from_secs(60));
     assert!(!refused.status.success());
     assert_eq!(app.count("users").await, 1);
 }

@@ -7,8 +7,11 @@
 //! the next run).
 
 use std::future::Future;
+use std::io::{BufRead, Read};
+use std::process::{Child, ExitStatus, Output};
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -333,31 +336,184 @@ pub async fn serve_router_with_small_send_buffer(router: Router) -> std::net::So
     addr
 }
 
-/// A private Redis server on a free port, stopped on drop (or with [`TestRedis::stop`]).
+/// Whether the tests run under CI: `CI` set to anything but empty, `0` or `false` (`.ci/run`
+/// exports `CI=true`). There a test that cannot get a service it needs fails instead of
+/// skipping.
+fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
+
+/// Says that the running test cannot get a service it needs (Redis, the S3 test server). Under
+/// CI this fails the test. Elsewhere it writes `SKIPPED: <test>: <reason>` to the process's
+/// stderr (directly: libtest captures only the print macros, so the line shows without
+/// `--nocapture`), and the caller returns without testing anything.
+pub fn skip_or_fail(reason: &str) {
+    let current = std::thread::current();
+    let test = current.name().unwrap_or("<unnamed test>");
+    assert!(!under_ci(), "{test}: cannot be skipped under CI: {reason}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {test}: {reason}");
+}
+
+/// The lines a child process writes to one of its pipes, read on a thread of their own: a
+/// test waits for a line with a deadline instead of blocking on the pipe, and the child never
+/// stalls on a full pipe (the thread reads until the pipe closes, also once this is dropped).
+pub struct ChildLog {
+    lines: std::sync::mpsc::Receiver<String>,
+    /// Every line waited through so far, for failure messages.
+    pub seen: String,
+}
+
+impl ChildLog {
+    /// Starts reading `pipe`.
+    pub fn new(pipe: impl Read + Send + 'static) -> Self {
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                // Nobody may be listening any more: keep draining all the same.
+                let _ = tx.send(line);
+            }
+        });
+        Self {
+            lines,
+            seen: String::new(),
+        }
+    }
+
+    /// The first value `pick` finds in a line, waiting at most `within`; the error says
+    /// whether the output ended (the child exited) or time ran out, with the log so far.
+    pub fn wait_for<T>(
+        &mut self,
+        within: Duration,
+        mut pick: impl FnMut(&str) -> Option<T>,
+    ) -> Result<T, String> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push_str(&line);
+                    self.seen.push('\n');
+                    if let Some(found) = pick(&line) {
+                        return Ok(found);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(format!(
+                        "no such line within {within:?}; output so far:\n{}",
+                        self.seen
+                    ));
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(format!("the output ended; it was:\n{}", self.seen));
+                }
+            }
+        }
+    }
+}
+
+/// Waits for a child to exit, at most `within`; past that it is killed and the test fails.
+pub fn wait_within(child: &mut Child, within: Duration) -> ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        match child.try_wait().expect("waiting for a child process") {
+            Some(status) => return status,
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the child process did not exit within {within:?}");
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// Like [`Child::wait_with_output`] (stdout and stderr piped), but the child has at most
+/// `within` to exit; past that it is killed and the test fails with what it printed.
+pub fn output_within(mut child: Child, within: Duration) -> Output {
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let deadline = Instant::now() + within;
+    let status = loop {
+        match child.try_wait().expect("waiting for a child process") {
+            Some(status) => break Some(status),
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    let Some(status) = status else {
+        panic!(
+            "the child process did not exit within {within:?}; stdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        );
+    };
+    Output {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+/// How often [`TestRedis::start`] tries another port when the one it picked was taken.
+const REDIS_PORT_ATTEMPTS: usize = 5;
+
+/// Why a `redis-server` did not start.
+enum RedisStartError {
+    /// Its port was taken by another process (between picking it and binding it).
+    PortTaken,
+    /// Anything else: not installed, crashed, never ready.
+    Failed(String),
+}
+
+/// A private Redis server on a loopback port, stopped on drop (or with [`TestRedis::stop`]).
 pub struct TestRedis {
     /// Its port.
     pub port: u16,
-    child: Option<std::process::Child>,
+    child: Option<Child>,
 }
 
 impl TestRedis {
-    /// Starts one, or returns `None` (after saying why) when `redis-server` is not installed.
-    /// Under CI (`CI=true`) a missing Redis fails the test instead.
+    /// Starts one, or returns `None` after [`skip_or_fail`] when `redis-server` cannot be had.
+    /// redis-server cannot bind port 0 for TCP, so the port is picked free beforehand; if
+    /// another process takes it first, redis-server says so and another port is tried.
     pub fn start() -> Option<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let mut redis = Self { port, child: None };
-        if let Err(e) = redis.restart() {
-            assert!(
-                std::env::var("CI").is_err(),
-                "CI needs redis-server for the Redis tests: {e}"
-            );
-            eprintln!("skipping: redis-server could not be started ({e})");
-            return None;
+        let mut taken = Vec::new();
+        for _ in 0..REDIS_PORT_ATTEMPTS {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port();
+            let mut redis = Self { port, child: None };
+            match redis.launch() {
+                Ok(()) => return Some(redis),
+                Err(RedisStartError::PortTaken) => taken.push(port),
+                Err(RedisStartError::Failed(reason)) => {
+                    skip_or_fail(&format!("redis-server could not be started: {reason}"));
+                    return None;
+                }
+            }
         }
-        Some(redis)
+        skip_or_fail(&format!(
+            "redis-server found every port it was given taken: {taken:?}"
+        ));
+        None
     }
 
     /// The URL to give the server.
@@ -365,23 +521,76 @@ impl TestRedis {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    /// Starts (again) on the same port and waits until it answers.
-    pub fn restart(&mut self) -> std::io::Result<()> {
-        let child = std::process::Command::new("redis-server")
+    /// Starts it again on the same port (the servers under test keep its URL).
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.launch().map_err(|e| match e {
+            RedisStartError::PortTaken => {
+                format!("port {} was taken while Redis was down", self.port)
+            }
+            RedisStartError::Failed(reason) => reason,
+        })
+    }
+
+    /// Runs `redis-server` on `self.port` and waits until it says it is ready, from its own
+    /// log: a connection alone could reach another process that holds the port.
+    fn launch(&mut self) -> Result<(), RedisStartError> {
+        let mut child = std::process::Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .stdout(std::process::Stdio::null())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
-            .spawn()?;
-        self.child = Some(child);
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            if std::time::Instant::now() > deadline {
-                return Err(std::io::Error::other("redis-server did not start"));
+            .spawn()
+            .map_err(|e| RedisStartError::Failed(e.to_string()))?;
+        let mut log = ChildLog::new(child.stdout.take().expect("stdout"));
+        let ready = log.wait_for(Duration::from_secs(10), |line| {
+            if line.contains("Ready to accept connections") {
+                Some(true)
+            } else if line.contains("Address already in use") {
+                Some(false)
+            } else {
+                None
             }
-            std::thread::sleep(Duration::from_millis(20));
+        });
+        if ready != Ok(true) {
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        Ok(())
+        match ready {
+            Ok(true) => {
+                self.child = Some(child);
+                Ok(())
+            }
+            Ok(false) => Err(RedisStartError::PortTaken),
+            Err(log) => Err(RedisStartError::Failed(log)),
+        }
+    }
+
+    /// Waits until `count` clients subscribe to `channel`: a server's bus is up once Redis
+    /// counts its subscription. At most ten seconds.
+    pub async fn wait_for_subscribers(&self, channel: &str, count: i64) {
+        let client = redis::Client::open(self.url()).expect("a Redis URL");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connecting to the test Redis");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, subscribed): (String, i64) = redis::cmd("PUBSUB")
+                .arg("NUMSUB")
+                .arg(channel)
+                .query_async(&mut conn)
+                .await
+                .expect("PUBSUB NUMSUB");
+            if subscribed >= count {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{subscribed} of {count} servers subscribed to {channel} within 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Stops it.
@@ -396,6 +605,89 @@ impl TestRedis {
 impl Drop for TestRedis {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A real server process (the `messenger` binary) on a loopback port, sharing a database and
+/// a Redis with others, with polling effectively off (only Redis carries events between
+/// servers); killed on drop.
+pub struct ServerProcess {
+    child: Child,
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts one and waits (at most a minute) until it says where it listens.
+    pub fn start(database_url: &str, redis_url: &str, data_dir: &std::path::Path) -> Self {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_messenger"))
+            .env("DATABASE_URL", database_url)
+            .env("REDIS_URL", redis_url)
+            .env(
+                "MESSENGER_TOKEN_KEY",
+                "a shared signing key of more than 32 bytes",
+            )
+            .env("MESSENGER_LISTEN", "127.0.0.1:0")
+            .env("MESSENGER_DATA_DIR", data_dir)
+            // Polling effectively off: only Redis can carry events between the two.
+            .env("MESSENGER_EVENT_POLL_MS", "600000")
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting messenger");
+        let mut log = ChildLog::new(child.stderr.take().expect("stderr"));
+        let listening = log.wait_for(Duration::from_secs(60), |line| {
+            let rest = line.split("listening on http://").nth(1)?;
+            rest.split_whitespace().next()?.parse().ok()
+        });
+        let addr = match listening {
+            Ok(addr) => addr,
+            Err(log) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the server never said where it listens: {log}");
+            }
+        };
+        // Dropping the log leaves its thread draining the pipe, so the server never blocks.
+        Self { child, addr }
+    }
+
+    /// A GraphQL POST over a fresh connection; the answer comes within ten seconds.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        let request = format!(
+            "POST /graphql HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nAccept: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        let exchange = async {
+            let mut stream = tokio::net::TcpStream::connect(self.addr)
+                .await
+                .expect("connecting");
+            stream.write_all(request.as_bytes()).await.expect("writing");
+            let mut response = Vec::new();
+            stream.read_to_end(&mut response).await.expect("reading");
+            response
+        };
+        let response = tokio::time::timeout(Duration::from_secs(10), exchange)
+            .await
+            .expect("an answer within 10 s");
+        let text = String::from_utf8(response).expect("UTF-8");
+        let (_, json) = text.split_once("\r\n\r\n").expect("a response body");
+        serde_json::from_str(json).expect("JSON body")
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

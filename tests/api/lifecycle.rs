@@ -1,7 +1,7 @@
 //! The server's life: migrations down and up, creating a missing database, the private
 //! PostgreSQL, and surviving a PostgreSQL restart.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,7 +15,9 @@ use messenger::db;
 use messenger::db::private::PrivatePostgres;
 use serde_json::json;
 
-use crate::harness::{TestApp, TestDb, error_code, test_config, with_database};
+use crate::harness::{
+    ChildLog, TestApp, TestDb, error_code, output_within, test_config, wait_within, with_database,
+};
 
 #[derive(QueryableByName)]
 struct Count {
@@ -191,21 +193,17 @@ fn the_binary_runs_its_own_postgres_and_stops_cleanly() {
             .stderr(Stdio::piped())
             .spawn()
             .expect("starting messenger");
-        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut log = String::new();
-        let addr = loop {
-            assert!(Instant::now() < deadline, "no listening line:\n{log}");
-            let line = lines
-                .next()
-                .expect("server exited early")
-                .expect("log line");
-            log.push_str(&line);
-            log.push('\n');
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                break rest.split_whitespace().next().expect("address").to_owned();
-            }
-        };
+        let mut lines = ChildLog::new(child.stderr.take().expect("stderr"));
+        let listening = lines.wait_for(Duration::from_secs(60), |line| {
+            let rest = line.split("listening on http://").nth(1)?;
+            rest.split_whitespace().next().map(str::to_owned)
+        });
+        let addr = listening.unwrap_or_else(|log| {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no listening line: {log}")
+        });
+        let log = lines.seen.clone();
         if round == 0 {
             assert!(
                 log.contains("creating a private PostgreSQL cluster"),
@@ -228,7 +226,7 @@ fn the_binary_runs_its_own_postgres_and_stops_cleanly() {
             .args(["-TERM", &child.id().to_string()])
             .status()
             .expect("kill");
-        let status = child.wait().expect("waiting");
+        let status = wait_within(&mut child, Duration::from_secs(30));
         assert!(status.success(), "exit status {status}");
         assert!(
             !dir.join("postgres/postmaster.pid").exists(),
@@ -257,13 +255,17 @@ fn bad_configuration_stops_the_start_with_a_clear_sentence() {
         ),
     ];
     for (name, value, expected) in cases {
-        let output = Command::new(env!("CARGO_BIN_EXE_messenger"))
+        let child = Command::new(env!("CARGO_BIN_EXE_messenger"))
             .env_remove("DATABASE_URL")
             .env("MESSENGER_DATA_DIR", private_dir("badconfig"))
             .env(name, value)
             .stdin(Stdio::null())
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("running messenger");
+        // A start that wrongly succeeds would serve forever: it has a minute to give up.
+        let output = output_within(child, Duration::from_secs(60));
         assert!(!output.status.success(), "{name}={value} started");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(expected), "{name}={value}: {stderr}");

@@ -9,7 +9,7 @@ use crate::chat::{direct, group, send};
 use messenger::events::Hub;
 
 use crate::harness::{
-    TestApp, TestRedis, TestUser, error_code, ok_data, serve_router,
+    ServerProcess, TestApp, TestDb, TestRedis, TestUser, error_code, ok_data, serve_router,
     serve_router_with_small_send_buffer,
 };
 use crate::wsclient::{Frame, WsClient};
@@ -478,8 +478,8 @@ async fn typing_is_rate_limited_and_needs_membership() {
 }
 
 /// Two servers on one database and one Redis: a client on B hears what was sent through A,
-/// even with polling effectively off, so only Redis can carry it. Then Redis goes away:
-/// sends still succeed and are stored, and once Redis is back, the rest is delivered.
+/// with polling effectively off, so only Redis can carry it. Then Redis goes away: sends still
+/// succeed and are stored, and once Redis is back, the rest is delivered.
 #[tokio::test(flavor = "multi_thread")]
 async fn events_cross_servers_through_redis_and_survive_its_restart() {
     let Some(mut redis) = TestRedis::start() else {
@@ -488,7 +488,7 @@ async fn events_cross_servers_through_redis_and_survive_its_restart() {
     let url = redis.url();
     let app = TestApp::spawn_with(|c| {
         c.redis_url = Some(url);
-        c.event_poll = Duration::from_secs(30);
+        c.event_poll = Duration::from_secs(600);
     })
     .await;
     let alice = app.register("alice").await;
@@ -497,32 +497,13 @@ async fn events_cross_servers_through_redis_and_survive_its_restart() {
     let state_b = app.second_node_state();
     let node_b = serve_router(messenger::build_app(state_b.clone())).await;
     let mut ws = listen(&state_b.hub, node_b, &alice, None).await;
-    // Wait until node B's bus subscription is up: sends through A reach B.
-    let mut delivered = false;
-    for attempt in 0..50 {
-        send(&app, &bob, &d, &format!("probe {attempt}")).await;
-        if let Some(Frame::Json(v)) = ws.next_within(Duration::from_millis(200)).await {
-            assert_eq!(v["type"], "next");
-            delivered = true;
-            break;
-        }
-    }
-    assert!(delivered, "nothing crossed from A to B through Redis");
-    // Drain any late probes.
-    while ws.next_within(Duration::from_millis(300)).await.is_some() {}
+    // Both servers' buses are subscribed: what A publishes from now on, B hears.
+    redis
+        .wait_for_subscribers(&app.state.config.redis_channel, 2)
+        .await;
 
     send(&app, &bob, &d, "through redis").await;
-    // Probes held up by a busy database may still trickle in first.
-    loop {
-        let body = next(&mut ws).await["message"]["body"].clone();
-        if body == "through redis" {
-            break;
-        }
-        assert!(
-            body.as_str().is_some_and(|b| b.starts_with("probe")),
-            "{body}"
-        );
-    }
+    assert_eq!(next(&mut ws).await["message"]["body"], "through redis");
 
     redis.stop();
     for i in 0..3 {
@@ -548,135 +529,63 @@ async fn events_cross_servers_through_redis_and_survive_its_restart() {
     assert_eq!(next(&mut ws).await["message"]["body"], "after restart");
 }
 
-/// A real server process, killed on drop.
-struct ServerProcess {
-    child: std::process::Child,
-    addr: std::net::SocketAddr,
-}
-
-impl ServerProcess {
-    fn start(database_url: &str, redis_url: &str, data_dir: &std::path::Path) -> Self {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_messenger"))
-            .env("DATABASE_URL", database_url)
-            .env("REDIS_URL", redis_url)
-            .env(
-                "MESSENGER_TOKEN_KEY",
-                "a shared signing key of more than 32 bytes",
-            )
-            .env("MESSENGER_LISTEN", "127.0.0.1:0")
-            .env("MESSENGER_DATA_DIR", data_dir)
-            // Polling effectively off: only Redis can carry events between the two.
-            .env("MESSENGER_EVENT_POLL_MS", "600000")
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("starting messenger");
-        let mut lines = std::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
-        let addr = loop {
-            let line = lines
-                .next()
-                .expect("the server exited before listening")
-                .expect("a log line");
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                break rest
-                    .split_whitespace()
-                    .next()
-                    .expect("address")
-                    .parse()
-                    .expect("socket address");
-            }
-        };
-        // Keep reading the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Self { child, addr }
-    }
-
-    async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let body = json!({ "query": query, "variables": variables }).to_string();
-        let auth = token
-            .map(|t| format!("Authorization: Bearer {t}\r\n"))
-            .unwrap_or_default();
-        let request = format!(
-            "POST /graphql HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nAccept: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        );
-        let mut stream = tokio::net::TcpStream::connect(self.addr)
-            .await
-            .expect("connecting");
-        stream.write_all(request.as_bytes()).await.expect("writing");
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await.expect("reading");
-        let text = String::from_utf8(response).expect("UTF-8");
-        let (_, json) = text.split_once("\r\n\r\n").expect("a response body");
-        serde_json::from_str(json).expect("JSON body")
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn two_server_processes_deliver_across_through_redis() {
     let Some(redis) = TestRedis::start() else {
         return;
     };
-    let db = crate::harness::TestDb::new().await;
+    let db = TestDb::new().await;
     let dir = std::env::temp_dir().join(format!("messenger-two-{}", uuid::Uuid::now_v7()));
     let a = ServerProcess::start(&db.url, &redis.url(), &dir.join("a"));
     let b = ServerProcess::start(&db.url, &redis.url(), &dir.join("b"));
+    // Both buses are subscribed: what A publishes from now on, B hears.
+    let channel = messenger::config::Config::default().redis_channel;
+    redis.wait_for_subscribers(&channel, 2).await;
+
     let register = "mutation($u: String!) { register(input: {username: $u, password: \"password1\", displayName: $u}) { accessToken user { id } } }";
     let alice = a.gql(None, register, json!({ "u": "alice" })).await;
+    let alice = &ok_data(&alice)["register"];
     let bob = a.gql(None, register, json!({ "u": "bob" })).await;
-    let alice_token = alice["data"]["register"]["accessToken"]
+    let bob_token = ok_data(&bob)["register"]["accessToken"]
         .as_str()
         .expect("token")
         .to_owned();
-    let bob_token = bob["data"]["register"]["accessToken"]
-        .as_str()
-        .expect("token")
-        .to_owned();
-    let alice_id = alice["data"]["register"]["user"]["id"].clone();
-
-    // Alice listens on B.
-    let mut ws = WsClient::connect(b.addr, "graphql-transport-ws").await;
-    ws.init(Some(&alice_token)).await;
-    ws.subscribe("e", EVENTS, json!({})).await;
-    // Bob acts on A until B's bus subscription is surely up: the session's creation reaches
-    // Alice on B only through Redis.
-    let session = a
+    let started = a
         .gql(
             Some(&bob_token),
             "mutation($u: ID!) { startDirectSession(userId: $u) { id } }",
-            json!({ "u": alice_id }),
-        )
-        .await["data"]["startDirectSession"]["id"]
-        .clone();
-    let mut got = Vec::new();
-    // Up to 30 s on a busy machine; the first delivery ends the loop.
-    for i in 0..60 {
-        a.gql(
-            Some(&bob_token),
-            "mutation($s: ID!, $b: String!) { sendMessage(input: {sessionId: $s, body: $b}) { id } }",
-            json!({ "s": session, "b": format!("hello {i}") }),
+            json!({ "u": alice["user"]["id"] }),
         )
         .await;
-        if let Some(Frame::Json(v)) = ws.next_within(Duration::from_millis(500)).await {
-            got.push(v["payload"]["data"]["events"]["kind"].clone());
-            break;
-        }
-    }
-    assert!(
-        !got.is_empty(),
-        "nothing sent through A reached a socket on B"
+    let session = ok_data(&started)["startDirectSession"]["id"].clone();
+
+    // Alice listens on B from the start of the log: B replays the session's creation from
+    // the database, and its arrival says her subscription is set up there.
+    let mut ws = WsClient::connect(b.addr, "graphql-transport-ws").await;
+    ws.init(alice["accessToken"].as_str()).await;
+    let start = messenger::events::encode_cursor(Default::default());
+    ws.subscribe("e", EVENTS, json!({ "a": start })).await;
+    let created = next(&mut ws).await;
+    assert_eq!(
+        (created["kind"].as_str(), &created["sessionId"]),
+        (Some("SESSION_CREATED"), &session),
+        "{created}"
+    );
+
+    // Bob sends through A: it reaches Alice on B only through Redis.
+    let sent = a
+        .gql(
+            Some(&bob_token),
+            "mutation($s: ID!, $b: String!) { sendMessage(input: {sessionId: $s, body: $b}) { id } }",
+            json!({ "s": session, "b": "through redis" }),
+        )
+        .await;
+    ok_data(&sent);
+    let e = next(&mut ws).await;
+    assert_eq!(
+        (e["kind"].as_str(), e["message"]["body"].as_str()),
+        (Some("MESSAGE_CREATED"), Some("through redis")),
+        "{e}"
     );
     drop(redis);
     let _ = std::fs::remove_dir_all(&dir);

@@ -16,7 +16,7 @@ use messenger::services::avatars;
 use object_store::ObjectStoreExt;
 use serde_json::{Value, json};
 
-use crate::harness::{Answer, TestApp, error_code, ok_data};
+use crate::harness::{Answer, ChildLog, TestApp, error_code, ok_data, skip_or_fail};
 
 const UPLOAD: &str = "mutation($file: Upload!) { uploadAvatar(file: $file) { id avatar { images { width height url contentType } url(size: 100) } } }";
 const AVATAR_OF: &str =
@@ -808,7 +808,7 @@ async fn the_sweep_deletes_only_unused_old_avatars() {
 // ---------------------------------------------------------------------------------------
 // S3, against a real S3-compatible server.
 
-/// moto's S3 server on a free loopback port, stopped on drop.
+/// moto's S3 server on a loopback port, stopped on drop.
 struct S3Server {
     endpoint: String,
     child: Option<std::process::Child>,
@@ -824,8 +824,8 @@ impl Drop for S3Server {
 }
 
 /// `TEST_S3_ENDPOINT` if set (a server someone else runs), else moto started here
-/// (`pip install 'moto[server]'`; `.ci/run` installs it). Under CI a server that cannot be
-/// had is a failure; elsewhere the test is skipped with the reason.
+/// (`pip install 'moto[server]'`; `.ci/run` installs it). A server that cannot be had goes
+/// through [`skip_or_fail`]: a failure under CI, a visible skip elsewhere.
 async fn s3_server() -> Option<S3Server> {
     if let Ok(endpoint) = std::env::var("TEST_S3_ENDPOINT") {
         return Some(S3Server {
@@ -833,13 +833,12 @@ async fn s3_server() -> Option<S3Server> {
             child: None,
         });
     }
-    match start_moto().await {
+    match start_moto() {
         Ok(server) => Some(server),
-        Err(reason) if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => {
-            panic!("CI needs the S3 test server: {reason}")
-        }
         Err(reason) => {
-            eprintln!("skipping the S3 test: {reason} (pip install 'moto[server]')");
+            skip_or_fail(&format!(
+                "no S3 test server: {reason} (pip install 'moto[server]')"
+            ));
             None
         }
     }
@@ -883,47 +882,38 @@ fn ensure_moto(python: &str) -> Result<(), String> {
     }
 }
 
-async fn start_moto() -> Result<S3Server, String> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| format!("no free port: {e}"))?
-        .port();
+/// Starts moto's server on a port the system picks (`-p 0`) and reads the port from its log,
+/// so that no port is chosen in advance for another process to take meanwhile.
+fn start_moto() -> Result<S3Server, String> {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
     ensure_moto(&python)?;
-    let child = std::process::Command::new(&python)
-        .args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
+    let mut child = std::process::Command::new(&python)
+        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", "0"])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run {python}: {e}"))?;
-    let mut server = S3Server {
-        endpoint: format!("http://127.0.0.1:{port}"),
-        child: Some(child),
-    };
-    for _ in 0..120 {
-        if let Some(child) = server.child.as_mut()
-            && let Ok(Some(status)) = child.try_wait()
-        {
-            return Err(format!("`{python} -m moto.server` exited with {status}"));
+    let mut log = ChildLog::new(child.stderr.take().expect("stderr"));
+    // Werkzeug says where it listens once it does: ` * Running on http://127.0.0.1:PORT`.
+    let port = log.wait_for(Duration::from_secs(30), |line| {
+        let rest = line.split("Running on http://127.0.0.1:").nth(1)?;
+        rest.trim().parse::<u16>().ok()
+    });
+    match port {
+        Ok(port) if port != 0 => Ok(S3Server {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            child: Some(child),
+        }),
+        outcome => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(match outcome {
+                Ok(_) => "moto did not say which port it took".to_owned(),
+                Err(log) => format!("`{python} -m moto.server` did not start: {log}"),
+            })
         }
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return Ok(server);
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    server.child.take().map(|mut c| c.kill());
-    Err("moto did not start listening within 30 s".to_owned())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -933,7 +923,10 @@ async fn s3_keeps_and_serves_pictures() {
     };
     let bucket = format!("messenger-test-{}", uuid::Uuid::now_v7().simple());
     messenger::media::store::install_crypto_provider();
-    let created = reqwest::Client::new()
+    let created = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("an HTTP client")
         .put(format!("{}/{bucket}", server.endpoint))
         .send()
         .await
