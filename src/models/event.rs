@@ -258,6 +258,71 @@ pub async fn stable_after(
         .await
 }
 
+/// A user's memberships around a position of the log.
+#[derive(Debug, Default)]
+pub struct MembershipHistory {
+    /// The sessions the user belonged to at the position.
+    pub at: Vec<Uuid>,
+    /// The sessions whose membership of the user changed after it.
+    pub changed: Vec<Uuid>,
+}
+
+/// What `user_id` belonged to at `at`, read in one snapshot from the membership events after
+/// it and the members table: the first such event of a session says whether the user was a
+/// member before it (removed or left: yes; added or created with: no), and a session with none
+/// since is as the members table says now.
+pub async fn memberships_since(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    at: Position,
+) -> diesel::QueryResult<MembershipHistory> {
+    use crate::events::EventKind;
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = SqlUuid)]
+        session_id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        member: bool,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        changed: bool,
+    }
+    let [created, added, removed, left] = [
+        EventKind::SessionCreated,
+        EventKind::MemberAdded,
+        EventKind::MemberRemoved,
+        EventKind::MemberLeft,
+    ]
+    .map(EventKind::as_str);
+    let rows: Vec<Row> = diesel::sql_query(format!(
+        "WITH changes AS ( \
+           SELECT DISTINCT ON (session_id) session_id, kind IN ('{removed}', '{left}') AS member \
+             FROM events \
+            WHERE subject_id = $1 AND (xid, id) > ($2, $3) \
+              AND kind IN ('{created}', '{added}', '{removed}', '{left}') \
+            ORDER BY session_id, xid, id) \
+         SELECT session_id, member, true AS changed FROM changes \
+         UNION ALL \
+         SELECT sm.session_id, true, false FROM session_members sm \
+          WHERE sm.user_id = $1 \
+            AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.session_id = sm.session_id)"
+    ))
+    .bind::<SqlUuid, _>(user_id)
+    .bind::<BigInt, _>(at.xid)
+    .bind::<BigInt, _>(at.id)
+    .load(conn)
+    .await?;
+    let mut history = MembershipHistory::default();
+    for row in rows {
+        if row.member {
+            history.at.push(row.session_id);
+        }
+        if row.changed {
+            history.changed.push(row.session_id);
+        }
+    }
+    Ok(history)
+}
+
 /// Events a member missed between two positions: those of their sessions and those about
 /// them, in order, at most `limit`.
 pub async fn replay_for_user(

@@ -247,11 +247,32 @@ impl Subscription {
     /// after the feed's position arrives through it, so replaying up to the head and
     /// skipping what the receiver repeats leaves no gap and no duplicate.
     async fn catch_up(&mut self, from: Position) -> AppResult<()> {
-        let (live, head) = self
-            .hub
-            .subscribe(self.filter.viewer, &self.filter.sessions);
-        self.live = live;
         let mut conn = self.hub.pool().get().await?;
+        // What the viewer belonged to at the cursor, which may differ from now: a session
+        // joined since must not show its earlier events, one left since must show those
+        // before the leaving. Both kinds are replayed and the filter sorts them out.
+        let history = event_model::memberships_since(&mut conn, self.filter.viewer, from).await?;
+        let in_scope = |session: &Uuid| match self.filter.scope {
+            Scope::Viewer => true,
+            Scope::Session(only) => *session == only,
+        };
+        let at_cursor: HashSet<Uuid> = history.at.into_iter().filter(in_scope).collect();
+        let replayed: HashSet<Uuid> = history
+            .changed
+            .into_iter()
+            .filter(in_scope)
+            .chain(at_cursor.iter().copied())
+            .collect();
+        // The feed's routes take every session that may matter (the filter decides): those
+        // of the cursor, those changed since, and those the viewer has now.
+        let routes: HashSet<Uuid> = replayed
+            .iter()
+            .chain(self.filter.sessions.iter())
+            .copied()
+            .collect();
+        let (live, head) = self.hub.subscribe(self.filter.viewer, &routes);
+        self.live = live;
+        self.filter.sessions = at_cursor;
         let start = head.max(event_model::stable_head(&mut conn).await?);
         // Never hand out again what the client already has.
         self.last = start.max(from);
@@ -263,7 +284,7 @@ impl Subscription {
             self.replay.push_back(LiveEvent::Resync(start));
             return Ok(());
         }
-        let ids: Vec<Uuid> = self.filter.sessions.iter().copied().collect();
+        let ids: Vec<Uuid> = replayed.into_iter().collect();
         let rows = event_model::replay_for_user(
             &mut conn,
             self.filter.viewer,

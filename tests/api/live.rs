@@ -232,6 +232,82 @@ async fn a_reconnecting_client_gets_exactly_what_it_missed_then_live_events() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn resuming_replays_what_was_seen_as_a_member_at_the_time() {
+    // Found by the randomised test: a replay went by the viewer's sessions at the time of
+    // resuming, so a group joined and left while away showed only the joining and leaving,
+    // and a group left while away lost the messages from before the leaving.
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let left_later = group(&app, &bob, "left later", &[&alice]).await;
+    let joined_later = group(&app, &bob, "joined later", &[&carol]).await;
+    let d = direct(&app, &alice, &bob).await;
+    let addr = app.serve().await;
+
+    let mut ws = listen(&app.state.hub, addr, &alice, None).await;
+    send(&app, &bob, &d, "before").await;
+    let cursor = next(&mut ws).await["cursor"]
+        .as_str()
+        .expect("cursor")
+        .to_owned();
+    drop(ws);
+
+    // While she is away: she hears from the group she is in, then leaves it; she is added
+    // to another group, hears from it, and is removed.
+    send(&app, &bob, &left_later, "to the group she leaves").await;
+    ok_data(
+        &app.gql(
+            Some(&alice.access),
+            "mutation($s: ID!) { leaveSession(sessionId: $s) }",
+            json!({ "s": left_later }),
+        )
+        .await,
+    );
+    send(&app, &bob, &left_later, "after she left").await;
+    ok_data(
+        &app.gql(
+            Some(&bob.access),
+            "mutation($s: ID!, $u: [ID!]!) { addSessionMembers(sessionId: $s, userIds: $u) { id } }",
+            json!({ "s": joined_later, "u": [alice.id] }),
+        )
+        .await,
+    );
+    send(&app, &carol, &joined_later, "while she is in").await;
+    ok_data(
+        &app.gql(
+            Some(&bob.access),
+            "mutation($s: ID!, $u: ID!) { removeSessionMember(sessionId: $s, userId: $u) { id } }",
+            json!({ "s": joined_later, "u": alice.id }),
+        )
+        .await,
+    );
+    send(&app, &carol, &joined_later, "after she was removed").await;
+
+    let mut ws = listen(&app.state.hub, addr, &alice, Some(&cursor)).await;
+    let mut replayed = Vec::new();
+    for _ in 0..5 {
+        let e = next(&mut ws).await;
+        replayed.push(format!(
+            "{} {}",
+            e["kind"].as_str().unwrap_or_default(),
+            e["message"]["body"].as_str().unwrap_or_default()
+        ));
+    }
+    assert_eq!(
+        replayed,
+        [
+            "MESSAGE_CREATED to the group she leaves",
+            "MEMBER_LEFT ",
+            "MEMBER_ADDED ",
+            "MESSAGE_CREATED while she is in",
+            "MEMBER_REMOVED ",
+        ]
+    );
+    ws.expect_quiet(Duration::from_millis(300)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn bad_and_pruned_cursors_get_typed_answers() {
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;

@@ -13,6 +13,7 @@ mod lifecycle;
 mod live;
 mod media;
 mod messages;
+mod randomized;
 mod schema;
 mod validation;
 mod websocket;
