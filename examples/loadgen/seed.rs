@@ -2,9 +2,10 @@
 //! SQL statements run inside PostgreSQL (`generate_series`, `INSERT … SELECT`), with a
 //! progress bar per phase on stderr.
 //!
-//! The messages table is loaded without its indexes and foreign keys, which are rebuilt
-//! afterwards from their own definitions (read from the catalog, so they match the
-//! migrations exactly); that is several times faster than maintaining them row by row.
+//! The messages table is loaded without its indexes and foreign keys (its own and those of
+//! other tables that point at it, such as `events.message_id`), which are rebuilt afterwards
+//! from their own definitions (read from the catalog, so they match the migrations exactly);
+//! that is several times faster than maintaining them row by row.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -301,6 +302,10 @@ struct PlanRow {
 
 #[derive(QueryableByName)]
 struct Definition {
+    /// The table the constraint or index belongs to (quoted as needed).
+    #[diesel(sql_type = Text)]
+    table: String,
+    /// Its name (quoted as needed).
     #[diesel(sql_type = Text)]
     name: String,
     #[diesel(sql_type = Text)]
@@ -309,17 +314,35 @@ struct Definition {
     kind: String,
 }
 
+impl Definition {
+    /// The statement that recreates it.
+    fn create(&self) -> String {
+        match self.kind.as_str() {
+            "i" => self.def.clone(),
+            _ => format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} {}",
+                self.table, self.name, self.def
+            ),
+        }
+    }
+}
+
 /// Loads the messages in chunks of about 50,000 on two connections, with the table's
-/// indexes and foreign keys dropped, then rebuilds them (two at a time) and validates the
-/// foreign keys.
+/// indexes and foreign keys dropped, and the foreign keys of other tables that reference it
+/// (its primary key cannot be dropped while they exist), then rebuilds them (two at a time)
+/// and restores and validates the foreign keys.
 async fn load_messages(opts: &SeedOptions, conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
     let groups = opts.sessions * opts.group_percent / 100;
-    // Constraints first (foreign keys before the keys they need), then plain indexes.
+    // Constraints first (foreign keys, of messages or pointing at it, before the keys they
+    // need), then plain indexes.
     let defs: Vec<Definition> = diesel::sql_query(
-        "SELECT conname::text AS name, pg_get_constraintdef(oid) AS def, contype::text AS kind \
-           FROM pg_constraint WHERE conrelid = 'messages'::regclass AND contype IN ('p','u','f') \
+        "SELECT conrelid::regclass::text AS table, quote_ident(conname) AS name, \
+                pg_get_constraintdef(oid) AS def, contype::text AS kind \
+           FROM pg_constraint \
+          WHERE (conrelid = 'messages'::regclass AND contype IN ('p','u','f')) \
+             OR (confrelid = 'messages'::regclass AND contype = 'f') \
          UNION ALL \
-         SELECT i.relname::text, pg_get_indexdef(i.oid), 'i' \
+         SELECT 'messages', quote_ident(i.relname), pg_get_indexdef(i.oid), 'i' \
            FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
           WHERE x.indrelid = 'messages'::regclass \
             AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)",
@@ -329,10 +352,10 @@ async fn load_messages(opts: &SeedOptions, conn: &mut AsyncPgConnection) -> anyh
     .context("reading the messages indexes")?;
     let mut drop = String::new();
     for d in defs.iter().filter(|d| d.kind == "f") {
-        drop += &format!("ALTER TABLE messages DROP CONSTRAINT {};", d.name);
+        drop += &format!("ALTER TABLE {} DROP CONSTRAINT {};", d.table, d.name);
     }
     for d in defs.iter().filter(|d| d.kind == "p" || d.kind == "u") {
-        drop += &format!("ALTER TABLE messages DROP CONSTRAINT {};", d.name);
+        drop += &format!("ALTER TABLE {} DROP CONSTRAINT {};", d.table, d.name);
     }
     for d in defs.iter().filter(|d| d.kind == "i") {
         drop += &format!("DROP INDEX {};", d.name);
@@ -393,15 +416,12 @@ async fn load_messages(opts: &SeedOptions, conn: &mut AsyncPgConnection) -> anyh
     let builds: Vec<String> = defs
         .iter()
         .filter(|d| d.kind != "f")
-        .map(|d| match d.kind.as_str() {
-            "i" => d.def.clone(),
-            _ => format!("ALTER TABLE messages ADD CONSTRAINT {} {}", d.name, d.def),
-        })
+        .map(Definition::create)
         .collect();
     let fks: Vec<String> = defs
         .iter()
         .filter(|d| d.kind == "f")
-        .map(|d| format!("ALTER TABLE messages ADD CONSTRAINT {} {}", d.name, d.def))
+        .map(Definition::create)
         .collect();
     let bar = Arc::new(Mutex::new(Progress::new(
         "indexes",
