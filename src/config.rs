@@ -16,6 +16,10 @@
 //! | `MESSENGER_BODY_LIMIT_BYTES` | `1048576` | largest accepted HTTP request body |
 //! | `MESSENGER_MAX_QUERY_DEPTH` | `16` | deepest accepted GraphQL selection |
 //! | `MESSENGER_MAX_QUERY_COMPLEXITY` | `20000` | largest accepted GraphQL query complexity |
+//! | `MESSENGER_MAX_FIELDS` | `1000` | most fields one operation may select, aliases and `__typename` included, fragments counted where spread (more: `BAD_USER_INPUT`) |
+//! | `MESSENGER_MAX_BATCH` | `10` | most operations in one batched (JSON array) request (more: refused with `BAD_USER_INPUT`); each counts against every other limit |
+//! | `MESSENGER_INTROSPECTION` | `true` | answer introspection queries (`__schema`, `__type`); switch off in production if the schema is not to be browsed |
+//! | `MESSENGER_CORS_ORIGINS` | empty | browser origins allowed to call the API from other sites, comma-separated (`https://app.example.com,http://localhost:5173`), or `*` for any; no credentials mode (tokens travel in headers). Empty: none |
 //! | `MESSENGER_MAX_UPLOAD_BYTES` | `5242880` | largest accepted uploaded file (5 MiB); a multipart request may be this much larger than `MESSENGER_BODY_LIMIT_BYTES` |
 //! | `MESSENGER_MAX_IMAGE_PIXELS` | `25000000` | largest accepted image, width × height, read from its header before decoding (and at most 16384 on a side) |
 //! | `MESSENGER_IMAGE_TIMEOUT_MS` | `10000` | time allowed to decode, resize and encode one uploaded image |
@@ -76,6 +80,14 @@ pub struct Config {
     pub max_query_depth: usize,
     /// Largest accepted GraphQL query complexity.
     pub max_query_complexity: usize,
+    /// Most fields one operation may select.
+    pub max_fields: usize,
+    /// Most operations in one batched request.
+    pub max_batch: usize,
+    /// Whether introspection queries are answered.
+    pub introspection: bool,
+    /// Browser origins allowed cross-site (`["*"]`: any).
+    pub cors_origins: Vec<String>,
     /// Largest accepted uploaded file in bytes.
     pub max_upload_bytes: usize,
     /// Largest accepted image in pixels (width × height), checked before decoding.
@@ -164,6 +176,10 @@ impl Default for Config {
             body_limit_bytes: 1024 * 1024,
             max_query_depth: 16,
             max_query_complexity: 20_000,
+            max_fields: 1000,
+            max_batch: 10,
+            introspection: true,
+            cors_origins: Vec::new(),
             max_upload_bytes: 5 * 1024 * 1024,
             max_image_pixels: 25_000_000,
             image_timeout: Duration::from_secs(10),
@@ -238,6 +254,10 @@ impl Config {
                 "MESSENGER_MAX_QUERY_COMPLEXITY",
                 d.max_query_complexity,
             )?,
+            max_fields: positive(&get, "MESSENGER_MAX_FIELDS", d.max_fields)?,
+            max_batch: positive(&get, "MESSENGER_MAX_BATCH", d.max_batch)?,
+            introspection: parse_bool(&get, "MESSENGER_INTROSPECTION", d.introspection)?,
+            cors_origins: cors_origins(&get)?,
             max_upload_bytes: positive(&get, "MESSENGER_MAX_UPLOAD_BYTES", d.max_upload_bytes)?,
             max_image_pixels: positive(&get, "MESSENGER_MAX_IMAGE_PIXELS", d.max_image_pixels)?,
             image_timeout: Duration::from_millis(positive(
@@ -298,6 +318,41 @@ impl Config {
 }
 
 /// `MEDIA_BASE_URL`: an absolute http(s) URL or a path, without query or fragment.
+/// `MESSENGER_CORS_ORIGINS`: `*`, or origins as browsers send them (`scheme://host[:port]`,
+/// no path), comma-separated.
+fn cors_origins(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Vec<String>> {
+    const NAME: &str = "MESSENGER_CORS_ORIGINS";
+    let raw = get(NAME).unwrap_or_default();
+    let origins: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if origins.iter().any(|o| o == "*") {
+        if origins.len() > 1 {
+            bail!("{NAME} has an invalid value {raw:?}: `*` stands alone");
+        }
+        return Ok(origins);
+    }
+    for origin in &origins {
+        let rest = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"));
+        let valid = rest.is_some_and(|host| {
+            !host.is_empty()
+                && !host.contains(['/', '?', '#', ' '])
+                && axum::http::HeaderValue::from_str(origin).is_ok()
+        });
+        if !valid {
+            bail!(
+                "{NAME} has an invalid origin {origin:?}: expected scheme://host[:port], like https://app.example.com"
+            );
+        }
+    }
+    Ok(origins)
+}
+
 fn media_base_url(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Option<String>> {
     let Some(raw) = get("MEDIA_BASE_URL").map(|v| v.trim().to_owned()) else {
         return Ok(None);
@@ -459,10 +514,32 @@ mod tests {
             ("MEDIA_BASE_URL", "cdn.example.com"),
             ("MEDIA_BASE_URL", "https://cdn.example.com/?x=1"),
             ("MESSENGER_S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("MESSENGER_MAX_FIELDS", "0"),
+            ("MESSENGER_MAX_BATCH", "none"),
+            ("MESSENGER_INTROSPECTION", "sometimes"),
+            ("MESSENGER_CORS_ORIGINS", "app.example.com"),
+            ("MESSENGER_CORS_ORIGINS", "https://app.example.com/path"),
+            ("MESSENGER_CORS_ORIGINS", "*,https://app.example.com"),
         ] {
             let err = config(&[(name, value)]).expect_err(name);
             assert!(format!("{err:#}").contains(name), "{err:#} names {name}");
         }
+    }
+
+    #[test]
+    fn cors_origins_are_a_list_or_any() {
+        let c = config(&[(
+            "MESSENGER_CORS_ORIGINS",
+            "https://app.example.com, http://127.0.0.1:5173",
+        )])
+        .expect("valid");
+        assert_eq!(
+            c.cors_origins,
+            ["https://app.example.com", "http://127.0.0.1:5173"]
+        );
+        let any = config(&[("MESSENGER_CORS_ORIGINS", "*")]).expect("valid");
+        assert_eq!(any.cors_origins, ["*"]);
+        assert!(config(&[]).expect("valid").cors_origins.is_empty());
     }
 
     #[test]

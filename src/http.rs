@@ -32,7 +32,8 @@ const APPLICATION_JSON: &str = "application/json";
 /// The media type of GraphQL multipart requests (uploads).
 const MULTIPART_FORM_DATA: &str = "multipart/form-data";
 /// Headers that a browser sends cross-site only after a CORS preflight (which this server
-/// never grants). A multipart request must carry one: see [`csrf_safe`].
+/// grants only to the origins of `MESSENGER_CORS_ORIGINS`). A multipart request must carry
+/// one: see [`csrf_safe`].
 const PREFLIGHT_HEADERS: [&str; 3] = [
     "apollo-require-preflight",
     "x-apollo-operation-name",
@@ -51,15 +52,16 @@ pub fn router(app: AppState) -> Router {
     // GraphQL handler holds JSON bodies to `body_limit_bytes`.
     let body_limit = multipart_limit(&app.config);
     let schema = build_schema(app.clone());
-    Router::new()
+    let config = app.config.clone();
+    let routes = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
         .route("/media/{*path}", get(media_get))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(HttpState { app, schema })
-        .layer(RequestBodyLimitLayer::new(body_limit))
-        .layer(TraceLayer::new_for_http())
+        .layer(RequestBodyLimitLayer::new(body_limit));
+    crate::browser::layers(routes, &config).layer(TraceLayer::new_for_http())
 }
 
 /// Which media type the response gets, from the `Accept` header.
@@ -202,7 +204,7 @@ fn multipart_limit(config: &crate::config::Config) -> usize {
 /// The CSRF rule of the GraphQL multipart request spec. `multipart/form-data` is a "simple"
 /// content type: any web page can make a browser POST it here cross-site, without asking. So
 /// a multipart request must also carry a header that a browser adds cross-site only after a
-/// CORS preflight, which this server does not grant: `Apollo-Require-Preflight` (any value,
+/// CORS preflight, which this server grants to configured origins only: `Apollo-Require-Preflight` (any value,
 /// what apollo-upload-client users add), `X-Apollo-Operation-Name`, or `Authorization`
 /// (uploads need sign-in anyway). JSON requests need nothing: their content type already
 /// forces a preflight.
@@ -294,6 +296,15 @@ async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, body: 
     if missing_query {
         return bad_request(ty, "the request has no query");
     }
+    let max_batch = state.app.config.max_batch;
+    if let BatchRequest::Batch(requests) = &batch
+        && requests.len() > max_batch
+    {
+        return bad_request(
+            ty,
+            &format!("a batch holds at most {max_batch} operations (MESSENGER_MAX_BATCH)"),
+        );
+    }
     execute(&state, &headers, ty, batch).await
 }
 
@@ -353,14 +364,13 @@ async fn graphql_get(State(state): State<HttpState>, headers: HeaderMap, uri: Ur
         Err(_) => HashMap::new(),
     };
     if wants_html && !params.contains_key("query") {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql/ws")
-                .title("messenger")
-                .finish(),
-        )
-        .into_response();
+        let page = GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .title("messenger")
+            .finish();
+        let policy = HeaderValue::from_static(crate::browser::GRAPHIQL_POLICY);
+        return ([(header::CONTENT_SECURITY_POLICY, policy)], Html(page)).into_response();
     }
     let Some(ty) = negotiate(&headers) else {
         return not_acceptable();

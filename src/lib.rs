@@ -5,6 +5,7 @@
 //! over these.
 
 pub mod auth;
+pub mod browser;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod conversations;
+pub mod limits;
 pub mod live;
 pub mod loaders;
 pub mod media;
@@ -44,15 +45,24 @@ pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema without server state: enough for the SDL.
 pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(
+    let builder = Schema::build(
         Query::default(),
         Mutation::default(),
         Subscription::default(),
     )
+    .extension(limits::RequestLimits {
+        max_fields: config.max_fields,
+        introspection: config.introspection,
+    })
     .limit_depth(config.max_query_depth)
     .limit_complexity(config.max_query_complexity)
     .limit_recursive_depth(64)
-    .limit_directives(16)
+    .limit_directives(16);
+    if config.introspection {
+        builder
+    } else {
+        builder.disable_introspection()
+    }
 }
 
 /// The one schema the server and the SDL test both use.

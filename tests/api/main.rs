@@ -1,5 +1,6 @@
 //! The integration tests: one binary, a module per feature, each test on its own database.
 
+mod abuse;
 mod accounts;
 mod admin;
 mod authorization;

@@ -1,0 +1,73 @@
+//! What browsers are told: which other sites' pages may call the API (CORS, from
+//! `MESSENGER_CORS_ORIGINS`), and the security headers of everything this server sends (a
+//! content security policy, `nosniff`, no referrer, no framing).
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::config::Config;
+
+/// The policy of pages and files that run no script of ours (JSON, media): nothing may load
+/// from them, and an SVG or HTML file opened directly runs sandboxed.
+const LOCKED_DOWN: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox";
+
+/// The policy of the GraphiQL page, which loads its scripts and styles from unpkg.com and
+/// starts them inline.
+pub const GRAPHIQL_POLICY: &str = "default-src 'none'; script-src 'unsafe-inline' https://unpkg.com; \
+     style-src 'unsafe-inline' https://unpkg.com; font-src https://unpkg.com data:; \
+     img-src 'self' data: https:; connect-src 'self' ws: wss:; frame-ancestors 'none'; \
+     base-uri 'none'; form-action 'none'";
+
+/// Headers a browser sends with API calls, which a preflight must allow.
+const REQUEST_HEADERS: [HeaderName; 4] = [
+    header::CONTENT_TYPE,
+    header::AUTHORIZATION,
+    HeaderName::from_static("apollo-require-preflight"),
+    HeaderName::from_static("x-apollo-operation-name"),
+];
+
+/// Adds the CORS layer (when origins are configured) and the security headers.
+pub fn layers(router: Router, config: &Config) -> Router {
+    let fixed = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::CONTENT_SECURITY_POLICY, LOCKED_DOWN),
+    ];
+    let mut router = router;
+    for (name, value) in fixed {
+        // A handler that sets its own (GraphiQL's policy) keeps it.
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    match cors(&config.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
+}
+
+/// CORS for the allowed origins, without credentials (tokens travel in headers, not
+/// cookies); `None` when no origin is allowed, so preflights get no grant.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    let allow = match origins {
+        [] => return None,
+        [any] if any == "*" => AllowOrigin::any(),
+        list => AllowOrigin::list(
+            list.iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .collect::<Vec<_>>(),
+        ),
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers(REQUEST_HEADERS)
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}

@@ -1,0 +1,305 @@
+//! Requests a buggy or hostile client can send: every error carries a code (over HTTP and the
+//! socket), operations are bounded in fields and batches, introspection can be switched off,
+//! and browsers get CORS grants only for the configured origins and strict security headers.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, error_code, ok_data};
+use crate::wsclient::{Frame, WsClient};
+
+/// Every error of a response, with its code.
+fn codes(response: &Value) -> Vec<Option<String>> {
+    response["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors in {response}"))
+        .iter()
+        .map(|e| e["extensions"]["code"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn post(body: Value) -> Request<Body> {
+    Request::post("/graphql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_error_carries_a_code_over_http_and_the_socket() {
+    let app = TestApp::spawn_with(|c| c.max_query_depth = 5).await;
+    let user = app.register("coded").await;
+    let cases = [
+        ("{ me { id ", json!({}), None, "GRAPHQL_PARSE_FAILED"),
+        (
+            "{ me { nope } }",
+            json!({}),
+            None,
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "{ user(id: 5, extra: 1) { id } }",
+            json!({}),
+            None,
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "query($n: Int!) { users(first: $n) { edges { cursor } } }",
+            json!({ "n": "many" }),
+            None,
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "query A { me { id } } query B { me { id } }",
+            json!({}),
+            None,
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "query A { me { id } }",
+            json!({}),
+            Some("C"),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "{ sessions { edges { node { messages { edges { node { session { id } } } } } } } }",
+            json!({}),
+            None,
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "{ user(id: \"not-a-uuid\") { id } }",
+            json!({}),
+            None,
+            "BAD_USER_INPUT",
+        ),
+    ];
+    for (query, variables, operation, expected) in cases {
+        let mut body = json!({ "query": query, "variables": variables });
+        if let Some(name) = operation {
+            body["operationName"] = json!(name);
+        }
+        let request = Request::post("/graphql")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {}", user.access))
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        let response = app.send(request).await.json();
+        let codes = codes(&response);
+        assert!(
+            !codes.is_empty() && codes.iter().all(|c| c.as_deref() == Some(expected)),
+            "{query}: {response}"
+        );
+    }
+
+    // The socket answers a failing operation with an `error` message carrying the same code.
+    let addr = app.serve().await;
+    let mut ws = WsClient::connect(addr, "graphql-transport-ws").await;
+    ws.init(Some(&user.access)).await;
+    for (id, query, expected) in [
+        ("p", "subscription { events { kind ", "GRAPHQL_PARSE_FAILED"),
+        (
+            "v",
+            "subscription { events { nope } }",
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+    ] {
+        ws.subscribe(id, query, json!({})).await;
+        match ws.next().await {
+            Frame::Json(v) if v["type"] == "error" && v["id"] == id => {
+                assert_eq!(v["payload"][0]["extensions"]["code"], expected, "{v}");
+            }
+            other => panic!("expected an error for {id}, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operation_selects_a_bounded_number_of_fields() {
+    let app = TestApp::spawn_with(|c| c.max_fields = 10).await;
+    let aliases = |n: usize| {
+        let fields: Vec<String> = (0..n).map(|i| format!("a{i}: __typename")).collect();
+        format!("{{ {} }}", fields.join(" "))
+    };
+    let at_limit = app.gql(None, &aliases(10), json!({})).await;
+    assert_eq!(ok_data(&at_limit)["a9"], "Query");
+    let over = app.gql(None, &aliases(11), json!({})).await;
+    assert_eq!(error_code(&over), Some("BAD_USER_INPUT"), "{over}");
+    assert!(over["data"].is_null(), "{over}");
+    // A fragment counts each time it is spread: 3 + 2 × (1 + 4) = 13 (once, it would be 9).
+    let spread = "{ a: __typename b: __typename ...F x: __schema { ...G } y: __schema { ...G } } \
+                  fragment F on Query { c: __typename } \
+                  fragment G on __Schema { __typename description queryType { name } }";
+    let spread = app.gql(None, spread, json!({})).await;
+    assert_eq!(error_code(&spread), Some("BAD_USER_INPUT"), "{spread}");
+
+    // The default bound refuses the 10,000-alias query outright.
+    let app = TestApp::spawn().await;
+    let huge = app.gql(None, &aliases(10_000), json!({})).await;
+    assert_eq!(error_code(&huge), Some("BAD_USER_INPUT"), "{huge}");
+    let message = huge["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("1000 fields"), "{huge}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batches_are_capped_and_each_entry_meets_the_limits() {
+    let app = TestApp::spawn_with(|c| {
+        c.max_batch = 3;
+        c.max_fields = 5;
+    })
+    .await;
+    let one = json!({ "query": "{ __typename }" });
+    let answer = app.send(post(json!([one, one, one]))).await;
+    let results = answer.ok_json();
+    assert_eq!(results.as_array().map(Vec::len), Some(3), "{results}");
+    for result in results.as_array().into_iter().flatten() {
+        assert_eq!(ok_data(result)["__typename"], "Query");
+    }
+
+    let refused = app.send(post(json!([one, one, one, one]))).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let refused = refused.json();
+    assert_eq!(error_code(&refused), Some("BAD_USER_INPUT"), "{refused}");
+    assert!(refused["data"].is_null());
+
+    // Within a batch, each entry gets the field bound on its own.
+    let wide = json!({ "query": "{ a: __typename b: __typename c: __typename d: __typename e: __typename f: __typename }" });
+    let mixed = app.send(post(json!([one, wide]))).await.ok_json();
+    assert_eq!(ok_data(&mixed[0])["__typename"], "Query");
+    assert_eq!(error_code(&mixed[1]), Some("BAD_USER_INPUT"), "{mixed}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn introspection_can_be_switched_off() {
+    let query = "{ __schema { queryType { name } } }";
+    let open = TestApp::spawn().await;
+    let answer = open.gql(None, query, json!({})).await;
+    assert_eq!(ok_data(&answer)["__schema"]["queryType"]["name"], "Query");
+
+    let closed = TestApp::spawn_with(|c| c.introspection = false).await;
+    for query in [
+        query,
+        "{ __type(name: \"User\") { fields { name } } }",
+        "{ ...F } fragment F on Query { __schema { types { name } } }",
+    ] {
+        let answer = closed.gql(None, query, json!({})).await;
+        assert!(answer["data"].is_null(), "{answer}");
+        assert_eq!(
+            error_code(&answer),
+            Some("GRAPHQL_VALIDATION_FAILED"),
+            "{answer}"
+        );
+    }
+    // The API itself still answers.
+    let answer = closed.gql(None, "{ __typename }", json!({})).await;
+    assert_eq!(ok_data(&answer)["__typename"], "Query");
+}
+
+fn preflight(origin: &str) -> Request<Body> {
+    Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/graphql")
+        .header(header::ORIGIN, origin)
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(
+            header::ACCESS_CONTROL_REQUEST_HEADERS,
+            "content-type,authorization,apollo-require-preflight",
+        )
+        .body(Body::empty())
+        .expect("request")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn browsers_on_allowed_origins_may_call_the_api_and_no_others() {
+    let app =
+        TestApp::spawn_with(|c| c.cors_origins = vec!["https://app.example.com".into()]).await;
+    let granted = app.send(preflight("https://app.example.com")).await;
+    assert!(granted.status.is_success(), "{:?}", granted.status);
+    let header_of = |answer: &crate::harness::Answer, name| {
+        answer
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase)
+    };
+    assert_eq!(
+        header_of(&granted, header::ACCESS_CONTROL_ALLOW_ORIGIN).as_deref(),
+        Some("https://app.example.com")
+    );
+    let allowed = header_of(&granted, header::ACCESS_CONTROL_ALLOW_HEADERS).unwrap_or_default();
+    for name in ["content-type", "authorization", "apollo-require-preflight"] {
+        assert!(allowed.contains(name), "{name} not in {allowed}");
+    }
+    assert!(
+        granted
+            .headers
+            .get(header::ACCESS_CONTROL_ALLOW_CREDENTIALS)
+            .is_none()
+    );
+
+    // The call itself carries the grant too.
+    let mut call = post(json!({ "query": "{ __typename }" }));
+    call.headers_mut().insert(
+        header::ORIGIN,
+        "https://app.example.com".parse().expect("origin"),
+    );
+    let answer = app.send(call).await;
+    assert_eq!(
+        header_of(&answer, header::ACCESS_CONTROL_ALLOW_ORIGIN).as_deref(),
+        Some("https://app.example.com")
+    );
+    assert_eq!(ok_data(&answer.ok_json())["__typename"], "Query");
+
+    // Another origin gets no grant; nor does any origin by default.
+    let other = app.send(preflight("https://evil.example.com")).await;
+    assert_eq!(header_of(&other, header::ACCESS_CONTROL_ALLOW_ORIGIN), None);
+    let default = TestApp::spawn().await;
+    let answer = default.send(preflight("https://app.example.com")).await;
+    assert_eq!(
+        header_of(&answer, header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn browsers_get_strict_security_headers() {
+    let app = TestApp::spawn().await;
+    let page = app
+        .send(
+            Request::get("/graphql")
+                .header(header::ACCEPT, "text/html")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    let api = app.send(post(json!({ "query": "{ __typename }" }))).await;
+    for answer in [&page, &api] {
+        let get = |name| answer.headers.get(name).and_then(|v| v.to_str().ok());
+        assert_eq!(get(header::X_CONTENT_TYPE_OPTIONS), Some("nosniff"));
+        assert_eq!(get(header::REFERRER_POLICY), Some("no-referrer"));
+        assert_eq!(get(header::X_FRAME_OPTIONS), Some("DENY"));
+        let policy = get(header::CONTENT_SECURITY_POLICY).unwrap_or_default();
+        assert!(policy.contains("default-src 'none'"), "{policy}");
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    }
+    // GraphiQL's page may run its pinned CDN scripts, and nothing else.
+    let policy = page
+        .headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        policy.contains("script-src 'unsafe-inline' https://unpkg.com"),
+        "{policy}"
+    );
+    // The API's JSON runs nothing at all.
+    let policy = api
+        .headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(policy.contains("sandbox"), "{policy}");
+}
