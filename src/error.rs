@@ -108,9 +108,17 @@ impl AppError {
 /// True when a diesel error means the connection, not the query, failed.
 fn is_connection_failure(err: &DieselError) -> bool {
     match err {
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        // A socket that closed or broke (diesel-async reports every error that carries no
+        // SQLSTATE, which only the connection itself produces, as "unable to send").
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
         DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) => {
-            // tokio-postgres reports a dropped socket or a server shutdown this way.
+            // The server's own goodbyes (57P01 admin shutdown, 57P02 crash shutdown, 57P03
+            // cannot connect now, 25P03 idle-in-transaction timeout) come with a SQLSTATE that
+            // diesel-async does not pass on (its error information has no code), so their text
+            // is all there is to tell them by.
             let msg = info.message();
             msg.contains("connection closed")
                 || msg.contains("terminating connection")
@@ -212,6 +220,25 @@ mod tests {
     #[test]
     fn diesel_not_found_is_not_found() {
         assert_eq!(code_of(DieselError::NotFound.into()), "\"NOT_FOUND\"");
+    }
+
+    #[test]
+    fn a_lost_connection_is_unavailable_and_retryable() {
+        for kind in [
+            DatabaseErrorKind::ClosedConnection,
+            DatabaseErrorKind::UnableToSendCommand,
+        ] {
+            let err: AppError =
+                DieselError::DatabaseError(kind, Box::new("gone".to_owned())).into();
+            assert!(err.retryable());
+            assert_eq!(code_of(err), "\"UNAVAILABLE\"");
+        }
+        let unique: AppError = DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            Box::new("duplicate".to_owned()),
+        )
+        .into();
+        assert_eq!(code_of(unique), "\"INTERNAL\"");
     }
 
     #[test]

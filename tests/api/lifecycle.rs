@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use diesel::QueryableByName;
 use diesel::sql_types::BigInt;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use messenger::db;
 use messenger::db::private::PrivatePostgres;
 use serde_json::json;
@@ -153,6 +153,130 @@ async fn readiness_and_requests_follow_a_postgres_restart() {
     }
     let after = register(router.clone(), "after").await;
     assert!(after["errors"].is_null(), "{after}");
+    pg.stop().await.expect("stopping PostgreSQL");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sends_across_a_postgres_restart_are_unavailable_then_stored_exactly_once() {
+    let dir = private_dir("sends");
+    let mut pg = PrivatePostgres::start(&dir.join("pg"), None)
+        .await
+        .expect("private PostgreSQL");
+    let url = pg.url("messenger");
+    db::ensure_database(&url).await.expect("database");
+    db::run_migrations(&url).await.expect("migrations");
+    let mut config = test_config(&url);
+    config.db_timeout = Duration::from_secs(1);
+    let app = TestApp::on_database(TestDb::new().await, config);
+    let state = messenger::state::AppState {
+        pool: db::build_pool(&url, 8, Duration::from_secs(1)).expect("pool"),
+        ..app.state.clone()
+    };
+    let router = messenger::build_app(state);
+    let gql = move |token: Option<String>, query: &'static str, variables: serde_json::Value| {
+        let router = router.clone();
+        async move { TestApp::gql_on(&router, token.as_deref(), query, variables).await }
+    };
+    let register = "mutation($u: String!) { register(input: {username: $u, password: \"12345678\", displayName: $u}) { accessToken user { id } } }";
+    let alice = gql(None, register, json!({ "u": "alice" })).await;
+    let bob = gql(None, register, json!({ "u": "bob" })).await;
+    let alice_token = alice["data"]["register"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{alice}"))
+        .to_owned();
+    let session = gql(
+        Some(alice_token.clone()),
+        "mutation($u: ID!) { startDirectSession(userId: $u) { id } }",
+        json!({ "u": bob["data"]["register"]["user"]["id"] }),
+    )
+    .await["data"]["startDirectSession"]["id"]
+        .clone();
+    assert!(session.is_string(), "no session");
+
+    // 16 clients send 8 messages each, retrying a failed send with the same client message
+    // id, as a well-behaved client does when told `retryable`; PostgreSQL restarts meanwhile.
+    const CLIENTS: usize = 16;
+    const EACH: usize = 8;
+    let send = "mutation($s: ID!, $c: String!) { sendMessage(input: {sessionId: $s, body: \"hi\", clientMessageId: $c}) { id } }";
+    let mut clients = Vec::new();
+    for c in 0..CLIENTS {
+        let (gql, token, session) = (gql.clone(), alice_token.clone(), session.clone());
+        clients.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            let mut refusals = Vec::new();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            for k in 0..EACH {
+                let client_id = format!("c{c}-{k}");
+                loop {
+                    assert!(Instant::now() < deadline, "sends never came back");
+                    let answer = gql(
+                        Some(token.clone()),
+                        send,
+                        json!({ "s": session, "c": client_id }),
+                    )
+                    .await;
+                    if let Some(id) = answer["data"]["sendMessage"]["id"].as_str() {
+                        acknowledged.push(id.to_owned());
+                        break;
+                    }
+                    let error = &answer["errors"][0]["extensions"];
+                    refusals.push((error["code"].clone(), error["retryable"].clone()));
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+            (acknowledged, refusals)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    pg.stop().await.expect("stopping PostgreSQL");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    pg.restart().await.expect("restarting PostgreSQL");
+
+    let mut acknowledged = Vec::new();
+    let mut refusals = Vec::new();
+    for client in clients {
+        let (ids, refused) = client.await.expect("client");
+        acknowledged.extend(ids);
+        refusals.extend(refused);
+    }
+    assert!(
+        !refusals.is_empty(),
+        "the restart refused nothing: it proved nothing"
+    );
+    for (code, retryable) in &refusals {
+        assert_eq!(
+            (code.as_str(), retryable.as_bool()),
+            (Some("UNAVAILABLE"), Some(true)),
+            "a send refused during the restart must say it can be retried"
+        );
+    }
+    assert_eq!(acknowledged.len(), CLIENTS * EACH);
+    let mut conn = AsyncPgConnection::establish(&url)
+        .await
+        .expect("connection");
+    let stored: Count =
+        diesel::sql_query("SELECT count(*) AS n FROM messages WHERE client_message_id IS NOT NULL")
+            .get_result(&mut conn)
+            .await
+            .expect("count");
+    assert_eq!(
+        stored.n as usize,
+        CLIENTS * EACH,
+        "every message stored once"
+    );
+    let found: Count =
+        diesel::sql_query("SELECT count(*) AS n FROM messages WHERE id::text = ANY($1)")
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&acknowledged)
+            .get_result(&mut conn)
+            .await
+            .expect("count");
+    assert_eq!(
+        found.n as usize,
+        CLIENTS * EACH,
+        "every acknowledged message kept"
+    );
+    drop(conn);
     pg.stop().await.expect("stopping PostgreSQL");
     let _ = std::fs::remove_dir_all(&dir);
 }
