@@ -34,6 +34,15 @@
 //! | `MESSENGER_EVENT_POLL_MS` | `250` | how often each server reads the event log without being poked (the fallback when Redis is down) |
 //! | `MESSENGER_EVENT_RETENTION_SECS` | `604800` | how long events are kept for resuming subscriptions (7 days); older cursors get `RESYNC` |
 //! | `MESSENGER_TYPING_PER_MINUTE` | `30` | typing notices a user may send per minute |
+//! | `MESSENGER_SIGNIN_FAILURES_PER_ACCOUNT` | `5` | failed sign-ins per username (known or not) before it is locked for the rest of `MESSENGER_SIGNIN_LOCK_SECS` |
+//! | `MESSENGER_SIGNIN_FAILURES_PER_ADDRESS` | `30` | failed sign-ins and refreshes per client address in that window |
+//! | `MESSENGER_SIGNIN_LOCK_SECS` | `900` | the sign-in window: failures count for this long from the first |
+//! | `MESSENGER_REGISTRATIONS_PER_ADDRESS_PER_HOUR` | `20` | new accounts per client address and hour |
+//! | `MESSENGER_MESSAGES_PER_MINUTE` | `300` | messages one user may send, edit or delete per minute |
+//! | `MESSENGER_GROUP_CHANGES_PER_MINUTE` | `60` | conversations started and group changes (members, roles, titles, leaving) per user and minute |
+//! | `MESSENGER_UPLOADS_PER_MINUTE` | `20` | uploads per user and minute |
+//! | `MESSENGER_TRUSTED_PROXIES` | empty | addresses of the proxies (load balancers) whose `X-Forwarded-For` names the client, comma-separated; from anyone else the peer address counts |
+//! | `MESSENGER_HASH_CONCURRENCY` | half the cores, at least 1 | password hashes computed at once; more wait (up to 2 s, then `RATE_LIMITED`) |
 //! | `MESSENGER_WS_INIT_TIMEOUT_MS` | `10000` | time a socket has to send `connection_init` (then closed with 4408) |
 //! | `MESSENGER_WS_MAX_SUBSCRIPTIONS` | `100` | operations running at once on one socket |
 //! | `MESSENGER_WS_MAX_MESSAGE_BYTES` | `65536` | largest WebSocket message accepted (larger: closed with 1009) |
@@ -110,6 +119,24 @@ pub struct Config {
     pub event_retention: Duration,
     /// Typing notices per user and minute.
     pub typing_per_minute: u32,
+    /// Failed sign-ins per username before it is locked.
+    pub signin_failures_per_account: u32,
+    /// Failed sign-ins and refreshes per client address.
+    pub signin_failures_per_address: u32,
+    /// The window of the sign-in limits.
+    pub signin_lock: Duration,
+    /// New accounts per client address and hour.
+    pub registrations_per_address_hour: u32,
+    /// Messages sent, edited or deleted per user and minute.
+    pub messages_per_minute: u32,
+    /// Conversations started and group changes per user and minute.
+    pub group_changes_per_minute: u32,
+    /// Uploads per user and minute.
+    pub uploads_per_minute: u32,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Password hashes computed at once.
+    pub hash_concurrency: usize,
     /// Time to send `connection_init`.
     pub ws_init_timeout: Duration,
     /// Operations at once per socket.
@@ -191,6 +218,16 @@ impl Default for Config {
             event_poll: Duration::from_millis(250),
             event_retention: Duration::from_secs(7 * 24 * 3600),
             typing_per_minute: 30,
+            signin_failures_per_account: 5,
+            signin_failures_per_address: 30,
+            signin_lock: Duration::from_secs(900),
+            registrations_per_address_hour: 20,
+            messages_per_minute: 300,
+            group_changes_per_minute: 60,
+            uploads_per_minute: 20,
+            trusted_proxies: Vec::new(),
+            hash_concurrency: std::thread::available_parallelism()
+                .map_or(1, |n| (n.get() / 2).max(1)),
             ws_init_timeout: Duration::from_secs(10),
             ws_max_subscriptions: 100,
             ws_max_message_bytes: 64 * 1024,
@@ -288,6 +325,43 @@ impl Config {
                 d.event_retention.as_secs(),
             )?),
             typing_per_minute: positive(&get, "MESSENGER_TYPING_PER_MINUTE", d.typing_per_minute)?,
+            signin_failures_per_account: positive(
+                &get,
+                "MESSENGER_SIGNIN_FAILURES_PER_ACCOUNT",
+                d.signin_failures_per_account,
+            )?,
+            signin_failures_per_address: positive(
+                &get,
+                "MESSENGER_SIGNIN_FAILURES_PER_ADDRESS",
+                d.signin_failures_per_address,
+            )?,
+            signin_lock: Duration::from_secs(positive(
+                &get,
+                "MESSENGER_SIGNIN_LOCK_SECS",
+                d.signin_lock.as_secs(),
+            )?),
+            registrations_per_address_hour: positive(
+                &get,
+                "MESSENGER_REGISTRATIONS_PER_ADDRESS_PER_HOUR",
+                d.registrations_per_address_hour,
+            )?,
+            messages_per_minute: positive(
+                &get,
+                "MESSENGER_MESSAGES_PER_MINUTE",
+                d.messages_per_minute,
+            )?,
+            group_changes_per_minute: positive(
+                &get,
+                "MESSENGER_GROUP_CHANGES_PER_MINUTE",
+                d.group_changes_per_minute,
+            )?,
+            uploads_per_minute: positive(
+                &get,
+                "MESSENGER_UPLOADS_PER_MINUTE",
+                d.uploads_per_minute,
+            )?,
+            trusted_proxies: trusted_proxies(&get)?,
+            hash_concurrency: positive(&get, "MESSENGER_HASH_CONCURRENCY", d.hash_concurrency)?,
             ws_init_timeout: Duration::from_millis(positive(
                 &get,
                 "MESSENGER_WS_INIT_TIMEOUT_MS",
@@ -318,6 +392,19 @@ impl Config {
 }
 
 /// `MEDIA_BASE_URL`: an absolute http(s) URL or a path, without query or fragment.
+/// `MESSENGER_TRUSTED_PROXIES`: IP addresses, comma-separated.
+fn trusted_proxies(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Vec<std::net::IpAddr>> {
+    let raw = get("MESSENGER_TRUSTED_PROXIES").unwrap_or_default();
+    raw.split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            a.parse()
+                .with_context(|| format!("MESSENGER_TRUSTED_PROXIES has an invalid address {a:?}"))
+        })
+        .collect()
+}
+
 /// `MESSENGER_CORS_ORIGINS`: `*`, or origins as browsers send them (`scheme://host[:port]`,
 /// no path), comma-separated.
 fn cors_origins(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Vec<String>> {
@@ -515,6 +602,10 @@ mod tests {
             ("MEDIA_BASE_URL", "https://cdn.example.com/?x=1"),
             ("MESSENGER_S3_ENDPOINT", "http://127.0.0.1:9000"),
             ("MESSENGER_MAX_FIELDS", "0"),
+            ("MESSENGER_SIGNIN_FAILURES_PER_ACCOUNT", "0"),
+            ("MESSENGER_MESSAGES_PER_MINUTE", "lots"),
+            ("MESSENGER_TRUSTED_PROXIES", "10.0.0.1, proxy.local"),
+            ("MESSENGER_HASH_CONCURRENCY", "0"),
             ("MESSENGER_MAX_BATCH", "none"),
             ("MESSENGER_INTROSPECTION", "sometimes"),
             ("MESSENGER_CORS_ORIGINS", "app.example.com"),

@@ -27,8 +27,14 @@ pub enum AppError {
     NotFound(&'static str),
     /// The request clashes with existing data (a taken username, for instance).
     Conflict(String),
-    /// Too many requests of this kind; try again later.
-    RateLimited(String),
+    /// Too many requests of this kind; try again after `retry_after` (sent as
+    /// `extensions.retryAfter`, whole seconds).
+    RateLimited {
+        /// What was limited.
+        message: String,
+        /// When the same request may succeed.
+        retry_after: std::time::Duration,
+    },
     /// A dependency (the database) is unreachable for now; retrying later may succeed.
     /// The detail is logged, not shown.
     Unavailable(String),
@@ -57,6 +63,14 @@ impl AppError {
         Self::Conflict(msg.into())
     }
 
+    /// `RATE_LIMITED` with a message and the wait before trying again.
+    pub fn rate_limited(msg: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        Self::RateLimited {
+            message: msg.into(),
+            retry_after,
+        }
+    }
+
     /// `INTERNAL`, for errors that are bugs or broken invariants.
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         Self::Internal(err.into())
@@ -69,7 +83,7 @@ impl AppError {
             | Self::Unauthenticated(m)
             | Self::Forbidden(m)
             | Self::Conflict(m)
-            | Self::RateLimited(m) => m.clone(),
+            | Self::RateLimited { message: m, .. } => m.clone(),
             Self::NotFound(what) => format!("{what} not found"),
             Self::Unavailable(_) => "the service is temporarily unavailable, try again".into(),
             Self::Internal(_) => "internal error".into(),
@@ -93,7 +107,7 @@ impl AppError {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::Conflict(_) => "CONFLICT",
-            Self::RateLimited(_) => "RATE_LIMITED",
+            Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
@@ -101,7 +115,7 @@ impl AppError {
 
     /// Whether the same request may succeed if simply retried later.
     pub fn retryable(&self) -> bool {
-        matches!(self, Self::Unavailable(_) | Self::RateLimited(_))
+        matches!(self, Self::Unavailable(_) | Self::RateLimited { .. })
     }
 }
 
@@ -169,6 +183,11 @@ impl ErrorExtensions for AppError {
             if self.retryable() {
                 ext.set("retryable", true);
             }
+            if let Self::RateLimited { retry_after, .. } = self {
+                // Whole seconds, rounded up: never "retry after 0".
+                let millis = retry_after.as_millis().max(1);
+                ext.set("retryAfter", millis.div_ceil(1000) as u64);
+            }
         })
     }
 }
@@ -204,7 +223,10 @@ mod tests {
         assert_eq!(code_of(AppError::NotFound("user")), "\"NOT_FOUND\"");
         assert_eq!(code_of(AppError::conflict("x")), "\"CONFLICT\"");
         assert_eq!(
-            code_of(AppError::RateLimited("x".into())),
+            code_of(AppError::rate_limited(
+                "x",
+                std::time::Duration::from_millis(1500)
+            )),
             "\"RATE_LIMITED\""
         );
         assert_eq!(

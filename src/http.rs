@@ -24,6 +24,7 @@ use crate::graphql::{AppSchema, build_schema};
 use crate::media::{IMMUTABLE_CACHE_CONTROL, ServableObject};
 use crate::services::accounts;
 use crate::state::AppState;
+use crate::throttle::ClientAddress;
 
 /// Media type of GraphQL-over-HTTP responses.
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -39,6 +40,29 @@ const PREFLIGHT_HEADERS: [&str; 3] = [
     "x-apollo-operation-name",
     "authorization",
 ];
+
+/// The peer of a request served with connect info (`None` for in-process calls).
+struct Peer(Option<std::net::SocketAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let info = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(Self(info.map(|info| info.0)))
+    }
+}
+
+impl Peer {
+    fn client(&self, headers: &HeaderMap, config: &crate::config::Config) -> ClientAddress {
+        ClientAddress::of(self.0.map(|a| a.ip()), headers, &config.trusted_proxies)
+    }
+}
 
 #[derive(Clone)]
 struct HttpState {
@@ -162,6 +186,7 @@ fn failed_before_execution(response: &GqlResponse) -> bool {
 async fn execute(
     state: &HttpState,
     headers: &HeaderMap,
+    client: ClientAddress,
     ty: ResponseType,
     batch: BatchRequest,
 ) -> Response {
@@ -182,7 +207,10 @@ async fn execute(
             return json_response(status, ty, &body);
         }
     };
-    let response = state.schema.execute_batch(batch.data(auth)).await;
+    let response = state
+        .schema
+        .execute_batch(batch.data(auth).data(client))
+        .await;
     let status = match (&response, ty) {
         (BatchResponse::Single(r), ResponseType::GraphqlResponseJson)
             if failed_before_execution(r) =>
@@ -214,7 +242,12 @@ fn csrf_safe(headers: &HeaderMap) -> bool {
         .any(|name| headers.get(*name).is_some_and(|v| !v.is_empty()))
 }
 
-async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+async fn graphql_post(
+    State(state): State<HttpState>,
+    peer: Peer,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let Some(ty) = negotiate(&headers) else {
         return not_acceptable();
     };
@@ -305,7 +338,8 @@ async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, body: 
             &format!("a batch holds at most {max_batch} operations (MESSENGER_MAX_BATCH)"),
         );
     }
-    execute(&state, &headers, ty, batch).await
+    let client = peer.client(&headers, &state.app.config);
+    execute(&state, &headers, client, ty, batch).await
 }
 
 /// Whether the operation a GET request would run is a mutation (GET must not mutate).
@@ -354,7 +388,12 @@ fn request_from_params(
     Ok(request)
 }
 
-async fn graphql_get(State(state): State<HttpState>, headers: HeaderMap, uri: Uri) -> Response {
+async fn graphql_get(
+    State(state): State<HttpState>,
+    peer: Peer,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -390,11 +429,18 @@ async fn graphql_get(State(state): State<HttpState>, headers: HeaderMap, uri: Ur
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, &headers, ty, BatchRequest::Single(request)).await
+    let client = peer.client(&headers, &state.app.config);
+    execute(&state, &headers, client, ty, BatchRequest::Single(request)).await
 }
 
-async fn graphql_ws(State(state): State<HttpState>, upgrade: WebSocketUpgrade) -> Response {
+async fn graphql_ws(
+    State(state): State<HttpState>,
+    peer: Peer,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     let HttpState { app, schema } = state;
+    let client = peer.client(&headers, &app.config);
     let max = app.config.ws_max_message_bytes;
     let upgrade = upgrade
         .protocols(crate::ws::PROTOCOLS)
@@ -405,7 +451,7 @@ async fn graphql_ws(State(state): State<HttpState>, upgrade: WebSocketUpgrade) -
         .write_buffer_size(0);
     let protocol =
         crate::ws::Protocol::from_header(upgrade.selected_protocol().and_then(|p| p.to_str().ok()));
-    upgrade.on_upgrade(move |socket| crate::ws::serve(socket, protocol, app, schema))
+    upgrade.on_upgrade(move |socket| crate::ws::serve(socket, protocol, app, schema, client))
 }
 
 /// Serves a stored picture. Names are content hashes, so the answer is cacheable forever and

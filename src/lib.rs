@@ -16,6 +16,7 @@ pub mod media;
 pub mod models;
 pub mod services;
 pub mod state;
+pub mod throttle;
 pub mod ws;
 
 use std::sync::Arc;
@@ -61,6 +62,7 @@ impl Server {
             Ok((token_key, pool, hub_pool, media)) => Ok(Self {
                 state: AppState {
                     hub: events::Hub::start(hub_pool, config.hub()),
+                    throttle: throttle::Throttle::new(&config),
                     pool,
                     token_key,
                     config: Arc::new(config),

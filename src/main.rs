@@ -85,6 +85,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!("listening on http://{addr} (GraphiQL at http://{addr}/graphql)");
     let app = build_app(server.state.clone());
     let hub = server.state.hub.clone();
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;

@@ -11,6 +11,7 @@ use crate::db::DbPool;
 use crate::error::AppResult;
 use crate::events::Hub;
 use crate::media::Media;
+use crate::throttle::Throttle;
 
 /// Shared server state.
 #[derive(Clone)]
@@ -25,6 +26,8 @@ pub struct AppState {
     pub media: Media,
     /// Live events of this server.
     pub hub: Hub,
+    /// Rate limits and sign-in throttling.
+    pub throttle: Throttle,
 }
 
 impl AppState {

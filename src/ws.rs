@@ -21,6 +21,7 @@ use crate::events::Kick;
 use crate::graphql::AppSchema;
 use crate::services::accounts;
 use crate::state::AppState;
+use crate::throttle::ClientAddress;
 
 /// The subprotocols we speak, preferred first.
 pub const PROTOCOLS: [&str; 2] = ["graphql-transport-ws", "graphql-ws"];
@@ -77,10 +78,18 @@ struct Connection {
     active: HashMap<String, (u64, AbortHandle)>,
     generation: u64,
     _socket_slot: Option<crate::events::SocketGuard>,
+    /// The client's address, for the rate limits of what it runs.
+    client: ClientAddress,
 }
 
 /// Serves one socket until it closes.
-pub async fn serve(socket: WebSocket, protocol: Protocol, app: AppState, schema: AppSchema) {
+pub async fn serve(
+    socket: WebSocket,
+    protocol: Protocol,
+    app: AppState,
+    schema: AppSchema,
+    client: ClientAddress,
+) {
     let _counted = app.hub.connection();
     let mut conn = Connection {
         socket,
@@ -92,6 +101,7 @@ pub async fn serve(socket: WebSocket, protocol: Protocol, app: AppState, schema:
         active: HashMap::new(),
         generation: 0,
         _socket_slot: None,
+        client,
     };
     let close = conn.run().await;
     if let Some(Close(code, reason)) = close {
@@ -351,7 +361,9 @@ impl Connection {
         {
             request = request.variables(Variables::from_json(vars.clone()));
         }
-        let stream = self.schema.execute_stream(request.data(auth));
+        let stream = self
+            .schema
+            .execute_stream(request.data(auth).data(self.client));
         let (stream, handle) = futures_util::stream::abortable(stream);
         self.generation += 1;
         let generation = self.generation;

@@ -37,10 +37,10 @@ impl TypingLimit {
             *entry = (now, 0);
         }
         if entry.1 >= self.per_minute {
-            return Err(AppError::RateLimited(format!(
-                "at most {} typing notices a minute",
-                self.per_minute
-            )));
+            return Err(AppError::rate_limited(
+                format!("at most {} typing notices a minute", self.per_minute),
+                WINDOW.saturating_sub(now.duration_since(entry.0)),
+            ));
         }
         entry.1 += 1;
         Ok(())

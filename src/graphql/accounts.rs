@@ -143,18 +143,21 @@ impl AccountMutation {
             },
         };
         Ok(AuthPayload(
-            accounts::register(ctx.state(), registration).await?,
+            accounts::register(ctx.state(), ctx.client(), registration).await?,
         ))
     }
 
     /// Signs in. A wrong username and a wrong password get the same `UNAUTHENTICATED` error.
+    /// After `MESSENGER_SIGNIN_FAILURES_PER_ACCOUNT` failures a username is locked for the rest
+    /// of its window, known or not, and so is a client address after
+    /// `MESSENGER_SIGNIN_FAILURES_PER_ADDRESS`: `RATE_LIMITED` with `extensions.retryAfter`.
     async fn login(
         &self,
         ctx: &Context<'_>,
         input: LoginInput,
     ) -> async_graphql::Result<AuthPayload> {
         Ok(AuthPayload(
-            accounts::login(ctx.state(), &input.username, &input.password).await?,
+            accounts::login(ctx.state(), ctx.client(), &input.username, &input.password).await?,
         ))
     }
 
@@ -166,7 +169,7 @@ impl AccountMutation {
         refresh_token: String,
     ) -> async_graphql::Result<AuthPayload> {
         Ok(AuthPayload(
-            accounts::refresh(ctx.state(), &refresh_token).await?,
+            accounts::refresh(ctx.state(), ctx.client(), &refresh_token).await?,
         ))
     }
 

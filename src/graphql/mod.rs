@@ -18,6 +18,7 @@ use crate::auth::{Auth, Viewer};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::throttle::ClientAddress;
 
 /// The root query: every domain's queries merged.
 #[derive(MergedObject, Default)]
@@ -87,6 +88,8 @@ pub trait ContextExt {
     fn viewer(&self) -> AppResult<&Viewer>;
     /// The viewer if signed in.
     fn viewer_opt(&self) -> Option<&Viewer>;
+    /// The client's address (none for in-process requests).
+    fn client(&self) -> ClientAddress;
 }
 
 impl ContextExt for Context<'_> {
@@ -105,6 +108,12 @@ impl ContextExt for Context<'_> {
             Some(Auth::Viewer(v)) => Some(v),
             _ => None,
         }
+    }
+
+    fn client(&self) -> ClientAddress {
+        self.data_opt::<ClientAddress>()
+            .copied()
+            .unwrap_or(ClientAddress(None))
     }
 }
 

@@ -112,7 +112,10 @@ impl ImageProcessor {
         let permit = timeout_at(deadline, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| {
-                AppError::RateLimited("too many pictures are being processed: try again".into())
+                AppError::rate_limited(
+                    "too many pictures are being processed: try again",
+                    std::time::Duration::from_secs(1),
+                )
             })?
             .map_err(AppError::internal)?;
         let max_pixels = self.limits.max_pixels;

@@ -13,6 +13,7 @@ use crate::models::token::{self as token_model, NewRefreshToken};
 use crate::models::user::{self as user_model, NewUser, Role, User, UserChanges, UserFilter};
 use crate::services::input::{DisplayName, Location, Password, SearchText, Username};
 use crate::state::AppState;
+use crate::throttle::ClientAddress;
 
 /// Largest page of users.
 pub const MAX_PAGE: usize = 100;
@@ -50,8 +51,17 @@ pub struct IssuedTokens {
 const WRONG_CREDENTIALS: &str = "wrong username or password";
 const BAD_REFRESH: &str = "the refresh token is not valid: sign in again";
 
-/// Creates an account with the `user` role and signs it in.
-pub async fn register(state: &AppState, reg: Registration) -> AppResult<IssuedTokens> {
+/// Creates an account with the `user` role and signs it in. At most so many new accounts per
+/// client address and hour.
+pub async fn register(
+    state: &AppState,
+    client: ClientAddress,
+    reg: Registration,
+) -> AppResult<IssuedTokens> {
+    if let Some(address) = client.0 {
+        let rule = &state.throttle.rules().registrations_per_address;
+        state.throttle.hit(rule, &address.to_string()).await?;
+    }
     create_account(state, reg, Role::User).await.map(|(_, t)| t)
 }
 
@@ -61,7 +71,10 @@ pub async fn create_account(
     reg: Registration,
     role: Role,
 ) -> AppResult<(User, IssuedTokens)> {
-    let hash = password::hash(reg.password.expose().to_owned()).await?;
+    let hash = {
+        let _turn = state.throttle.hashing_turn().await?;
+        password::hash(reg.password.expose().to_owned()).await?
+    };
     let mut conn = state.db().await?;
     let tokens = conn
         .transaction::<_, AppError, _>(async move |conn| {
@@ -89,14 +102,42 @@ pub async fn create_account(
 }
 
 /// Signs in with a username and password. The error is the same whether the username is
-/// unknown or the password wrong.
+/// unknown or the password wrong, and so is the throttling: after so many failures a username
+/// (known or not) is locked for the rest of its window, and so is a client address; a locked
+/// sign-in is refused before any password is hashed. Success clears the username's failures.
 pub async fn login(
     state: &AppState,
+    client: ClientAddress,
     username: &str,
     password_text: &str,
 ) -> AppResult<IssuedTokens> {
+    let throttle = &state.throttle;
+    let rules = throttle.rules();
+    // Usernames are case-insensitive: so are their failure counts. Bounded, since any text
+    // can be sent here.
+    let account: String = username.trim().to_lowercase().chars().take(64).collect();
+    let address = client.0.map(|a| a.to_string());
+    throttle
+        .check(&rules.signin_failures_per_account, &account)
+        .await?;
+    if let Some(address) = &address {
+        throttle
+            .check(&rules.signin_failures_per_address, address)
+            .await?;
+    }
+    let failed = async || {
+        throttle
+            .record(&rules.signin_failures_per_account, &account)
+            .await;
+        if let Some(address) = &address {
+            throttle
+                .record(&rules.signin_failures_per_address, address)
+                .await;
+        }
+        AppError::unauthenticated(WRONG_CREDENTIALS)
+    };
     if password_text.len() > crate::services::input::PASSWORD_MAX_BYTES {
-        return Err(AppError::unauthenticated(WRONG_CREDENTIALS));
+        return Err(failed().await);
     }
     let user = match Username::parse(username) {
         Ok(name) => {
@@ -105,15 +146,21 @@ pub async fn login(
         }
         Err(_) => None,
     };
-    let ok = password::verify(
-        password_text.to_owned(),
-        user.as_ref().map(|u| u.password_hash.clone()),
-    )
-    .await?;
+    let ok = {
+        let _turn = throttle.hashing_turn().await?;
+        password::verify(
+            password_text.to_owned(),
+            user.as_ref().map(|u| u.password_hash.clone()),
+        )
+        .await?
+    };
     let user = match user {
         Some(user) if ok => user,
-        _ => return Err(AppError::unauthenticated(WRONG_CREDENTIALS)),
+        _ => return Err(failed().await),
     };
+    throttle
+        .reset(&rules.signin_failures_per_account, &account)
+        .await;
     if !user.is_active() {
         return Err(AppError::unauthenticated("this account is deactivated"));
     }
@@ -174,8 +221,27 @@ enum RefreshOutcome {
 }
 
 /// Exchanges a refresh token for new tokens, rotating it. Presenting a token that was already
-/// rotated revokes its whole sign-in: someone else may hold a copy.
-pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<IssuedTokens> {
+/// rotated revokes its whole sign-in: someone else may hold a copy. Refused tokens count as
+/// failed sign-ins of the client address (guessing tokens is as throttled as guessing
+/// passwords).
+pub async fn refresh(
+    state: &AppState,
+    client: ClientAddress,
+    refresh_token: &str,
+) -> AppResult<IssuedTokens> {
+    let rule = &state.throttle.rules().signin_failures_per_address;
+    let address = client.0.map(|a| a.to_string());
+    if let Some(address) = &address {
+        state.throttle.check(rule, address).await?;
+    }
+    let refreshed = rotate(state, refresh_token).await;
+    if let (Err(AppError::Unauthenticated(_)), Some(address)) = (&refreshed, &address) {
+        state.throttle.record(rule, address).await;
+    }
+    refreshed
+}
+
+async fn rotate(state: &AppState, refresh_token: &str) -> AppResult<IssuedTokens> {
     let hash = tokens::hash_refresh_token(refresh_token);
     let mut conn = state.db().await?;
     let outcome = conn

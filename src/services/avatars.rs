@@ -23,6 +23,10 @@ use crate::state::AppState;
 
 /// Sets the viewer's profile picture from an uploaded file. Returns the user.
 pub async fn set_avatar(state: &AppState, viewer: &Viewer, upload: Vec<u8>) -> AppResult<User> {
+    state
+        .throttle
+        .write_by(|r| &r.uploads_per_user, viewer.user_id)
+        .await?;
     let avatar = state.media.images.avatar(upload).await?;
     let key = avatar.key.to_string();
     let mut conn = state.db().await?;

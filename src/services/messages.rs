@@ -66,6 +66,10 @@ impl From<diesel::result::Error> for SendFailure {
 /// moves the sender's read marker. A retry with the same client message id returns the first
 /// message, even when the two race on different servers (the unique index decides).
 pub async fn send(state: &AppState, viewer: &Viewer, out: Outgoing) -> AppResult<Sent> {
+    state
+        .throttle
+        .write_by(|r| &r.messages_per_user, viewer.user_id)
+        .await?;
     let sender = viewer.user_id;
     let mut conn = state.db().await?;
     if let Some(client_id) = &out.client_message_id
@@ -173,6 +177,10 @@ pub async fn edit(
     id: Uuid,
     body: MessageBody,
 ) -> AppResult<Message> {
+    state
+        .throttle
+        .write_by(|r| &r.messages_per_user, viewer.user_id)
+        .await?;
     let mut conn = state.db().await?;
     events::write(&state.hub, &mut conn, async |conn| {
         let (message, _, _) = visible_message(conn, viewer, id).await?;
@@ -192,6 +200,10 @@ pub async fn edit(
 /// Deletes a message (softly: it stays in history, its body erased). The sender may, and in
 /// a group so may its owners and admins. Deleting twice is harmless.
 pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<Message> {
+    state
+        .throttle
+        .write_by(|r| &r.messages_per_user, viewer.user_id)
+        .await?;
     let mut conn = state.db().await?;
     events::write(&state.hub, &mut conn, async |conn| {
         let (message, role, is_group) = visible_message(conn, viewer, id).await?;

@@ -102,6 +102,10 @@ pub async fn start_direct(
     viewer: &Viewer,
     other: Uuid,
 ) -> AppResult<SessionView> {
+    state
+        .throttle
+        .write_by(|r| &r.group_changes_per_user, viewer.user_id)
+        .await?;
     if other == viewer.user_id {
         return Err(AppError::bad_input(
             "a direct conversation needs another user: you cannot start one with yourself",
@@ -175,6 +179,10 @@ pub async fn create_group(
     title: SessionTitle,
     member_ids: Vec<Uuid>,
 ) -> AppResult<SessionView> {
+    state
+        .throttle
+        .write_by(|r| &r.group_changes_per_user, viewer.user_id)
+        .await?;
     let mut others: Vec<Uuid> = member_ids
         .into_iter()
         .filter(|id| *id != viewer.user_id)
@@ -301,6 +309,10 @@ pub async fn add_members(
     session_id: Uuid,
     user_ids: Vec<Uuid>,
 ) -> AppResult<(SessionView, Vec<Uuid>)> {
+    state
+        .throttle
+        .write_by(|r| &r.group_changes_per_user, viewer.user_id)
+        .await?;
     let mut ids = user_ids;
     ids.sort();
     ids.dedup();
@@ -354,6 +366,10 @@ pub async fn remove_member(
     session_id: Uuid,
     user_id: Uuid,
 ) -> AppResult<SessionView> {
+    state
+        .throttle
+        .write_by(|r| &r.group_changes_per_user, viewer.user_id)
+        .await?;
     if user_id == viewer.user_id {
         return Err(AppError::bad_input("to remove yourself, leave the session"));
     }
@@ -383,6 +399,10 @@ pub async fn remove_member(
 /// Leaves a group. When its last owner leaves, the longest-standing remaining member becomes
 /// owner. Direct conversations cannot be left.
 pub async fn leave(state: &AppState, viewer: &Viewer, session_id: Uuid) -> AppResult<Option<Uuid>> {
+    state
+        .throttle
+        .write_by(|r| &r.group_changes_per_user, viewer.user_id)
+        .await?;
     let mut conn = state.db().await?;
     events::write(&state.hub, &mut conn, async move |conn| {
         let (session, me) = session_model::lock_for_member(conn, session_id, viewer.user_id)
@@ -427,6 +447,10 @@ pub async fn set_member_role(
     user_id: Uuid,
     role: MemberRole,
 ) -> AppResult<SessionView> {
+    state
+        .throttle
+        .write_by(|r| &r.group_changes_per_user, viewer.user_id)
+        .await?;
     if user_id == viewer.user_id {
         return Err(AppError::bad_input("you cannot change your own role"));
     }
@@ -460,6 +484,10 @@ pub async fn rename(
     session_id: Uuid,
     title: SessionTitle,
 ) -> AppResult<SessionView> {
+    state
+        .throttle
+        .write_by(|r| &r.group_changes_per_user, viewer.user_id)
+        .await?;
     let mut conn = state.db().await?;
     events::write(&state.hub, &mut conn, async move |conn| {
         let (_, me) = lock_managed_group(conn, session_id, viewer).await?;

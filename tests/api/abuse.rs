@@ -303,3 +303,229 @@ async fn browsers_get_strict_security_headers() {
         .unwrap_or_default();
     assert!(policy.contains("sandbox"), "{policy}");
 }
+
+const LOGIN: &str = "mutation($u: String!, $p: String!) { login(input: {username: $u, password: $p}) { accessToken } }";
+const SEND: &str =
+    "mutation($s: ID!, $b: String!) { sendMessage(input: {sessionId: $s, body: $b}) { id } }";
+
+/// The code and `retryAfter` of a refused request.
+fn refusal(response: &Value) -> (Option<&str>, Option<u64>) {
+    (
+        error_code(response),
+        response["errors"][0]["extensions"]["retryAfter"].as_u64(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_sign_ins_lock_a_username_whether_or_not_it_exists() {
+    let app = TestApp::spawn_with(|c| c.signin_failures_per_account = 3).await;
+    app.register("victim").await;
+    let login = |u: &'static str, p: &'static str| app.gql(None, LOGIN, json!({ "u": u, "p": p }));
+
+    // The same answers, in the same order, for an account and for a name nobody has.
+    for name in ["victim", "nobody"] {
+        for _ in 0..3 {
+            let wrong = login(name, "wrong password").await;
+            assert_eq!(error_code(&wrong), Some("UNAUTHENTICATED"), "{wrong}");
+        }
+        let locked = login(name, "wrong password").await;
+        let (code, retry_after) = refusal(&locked);
+        assert_eq!(code, Some("RATE_LIMITED"), "{locked}");
+        assert!(
+            retry_after.is_some_and(|s| (1..=900).contains(&s)),
+            "{locked}"
+        );
+        assert_eq!(
+            locked["errors"][0]["message"],
+            "too many failed sign-ins for this account: at most 3 in 900 s, try again later"
+        );
+    }
+    // Locked means locked: the right password is refused too (its name, in any case).
+    let right = login("VICTIM", "password-victim").await;
+    assert_eq!(error_code(&right), Some("RATE_LIMITED"), "{right}");
+
+    // A success clears the count: two failures, a success, then three failures again before
+    // the lock.
+    app.register("careful").await;
+    for _ in 0..2 {
+        assert_eq!(
+            error_code(&login("careful", "oops").await),
+            Some("UNAUTHENTICATED")
+        );
+    }
+    ok_data(&login("careful", "password-careful").await);
+    for _ in 0..3 {
+        assert_eq!(
+            error_code(&login("careful", "oops").await),
+            Some("UNAUTHENTICATED")
+        );
+    }
+    assert_eq!(
+        error_code(&login("careful", "oops").await),
+        Some("RATE_LIMITED")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_address_is_throttled_across_usernames_and_refresh_tokens() {
+    let app = TestApp::spawn_with(|c| {
+        c.signin_failures_per_address = 4;
+        c.registrations_per_address_hour = 3;
+        c.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+    })
+    .await;
+    let addr = app.serve().await;
+    let from = |client: &'static str| [("X-Forwarded-For", client)];
+    let login = async |user: &str, client| {
+        crate::harness::gql_at(
+            addr,
+            None,
+            LOGIN,
+            json!({ "u": user, "p": "wrong password" }),
+            &from(client),
+        )
+        .await
+    };
+    // Behind the trusted proxy, the forwarded address is the client: four failures, each
+    // for another name, then the address is locked, for any name and for refresh tokens.
+    for i in 0..4 {
+        let wrong = login(&format!("user{i}"), "198.51.100.1").await;
+        assert_eq!(error_code(&wrong), Some("UNAUTHENTICATED"), "{wrong}");
+    }
+    let locked = login("user9", "198.51.100.1").await;
+    assert_eq!(refusal(&locked).0, Some("RATE_LIMITED"), "{locked}");
+    let refresh = crate::harness::gql_at(
+        addr,
+        None,
+        "mutation { refreshToken(refreshToken: \"guess\") { accessToken } }",
+        json!({}),
+        &from("198.51.100.1"),
+    )
+    .await;
+    assert_eq!(error_code(&refresh), Some("RATE_LIMITED"), "{refresh}");
+    // Another client behind the same proxy is not affected.
+    let other = login("user9", "198.51.100.2").await;
+    assert_eq!(error_code(&other), Some("UNAUTHENTICATED"), "{other}");
+
+    // New accounts: three per address and hour.
+    let register = "mutation($u: String!) { register(input: {username: $u, password: \"password1\", displayName: $u}) { accessToken } }";
+    for i in 0..3 {
+        let created = crate::harness::gql_at(
+            addr,
+            None,
+            register,
+            json!({ "u": format!("new{i}") }),
+            &from("203.0.113.5"),
+        )
+        .await;
+        ok_data(&created);
+    }
+    let refused = crate::harness::gql_at(
+        addr,
+        None,
+        register,
+        json!({ "u": "new3" }),
+        &from("203.0.113.5"),
+    )
+    .await;
+    assert_eq!(refusal(&refused).0, Some("RATE_LIMITED"), "{refused}");
+    assert_eq!(app.count("users").await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_are_limited_per_user_and_a_refused_one_stores_nothing() {
+    let app = TestApp::spawn_with(|c| {
+        c.messages_per_minute = 3;
+        c.group_changes_per_minute = 2;
+    })
+    .await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let session = crate::chat::direct(&app, &alice, &bob).await;
+    for i in 0..3 {
+        let sent = app
+            .gql(
+                Some(&alice.access),
+                SEND,
+                json!({ "s": session, "b": format!("m{i}") }),
+            )
+            .await;
+        ok_data(&sent);
+    }
+    let before = app.fingerprint().await;
+    let refused = app
+        .gql(
+            Some(&alice.access),
+            SEND,
+            json!({ "s": session, "b": "one too many" }),
+        )
+        .await;
+    let (code, retry_after) = refusal(&refused);
+    assert_eq!(code, Some("RATE_LIMITED"), "{refused}");
+    assert!(
+        retry_after.is_some_and(|s| (1..=60).contains(&s)),
+        "{refused}"
+    );
+    assert_eq!(
+        app.fingerprint().await,
+        before,
+        "a refused send changed something"
+    );
+    // Bob's own allowance is untouched.
+    ok_data(
+        &app.gql(Some(&bob.access), SEND, json!({ "s": session, "b": "hi" }))
+            .await,
+    );
+
+    // Group changes have their own allowance: the direct session above was one.
+    let create = "mutation { createGroupSession(input: {title: \"g\", memberIds: []}) { id } }";
+    ok_data(&app.gql(Some(&alice.access), create, json!({})).await);
+    let refused = app.gql(Some(&alice.access), create, json!({})).await;
+    assert_eq!(error_code(&refused), Some("RATE_LIMITED"), "{refused}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_servers_share_one_limit_through_redis() {
+    let Some(redis) = crate::harness::TestRedis::start() else {
+        return;
+    };
+    let db = crate::harness::TestDb::new().await;
+    let dir = std::env::temp_dir().join(format!("messenger-limits-{}", uuid::Uuid::now_v7()));
+    let env = [("MESSENGER_MESSAGES_PER_MINUTE", "4")];
+    let a = crate::harness::ServerProcess::start_with(&db.url, &redis.url(), &dir.join("a"), &env);
+    let b = crate::harness::ServerProcess::start_with(&db.url, &redis.url(), &dir.join("b"), &env);
+    let register = "mutation($u: String!) { register(input: {username: $u, password: \"password1\", displayName: $u}) { accessToken user { id } } }";
+    let alice = a.gql(None, register, json!({ "u": "alice" })).await;
+    let bob = a.gql(None, register, json!({ "u": "bob" })).await;
+    let token = ok_data(&alice)["register"]["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let session = a
+        .gql(
+            Some(&token),
+            "mutation($u: ID!) { startDirectSession(userId: $u) { id } }",
+            json!({ "u": ok_data(&bob)["register"]["user"]["id"] }),
+        )
+        .await;
+    let session = ok_data(&session)["startDirectSession"]["id"].clone();
+    // Four sends, alternating between the servers: each alone would allow four more.
+    for (i, server) in [&a, &b, &a, &b].into_iter().enumerate() {
+        let sent = server
+            .gql(
+                Some(&token),
+                SEND,
+                json!({ "s": session, "b": format!("m{i}") }),
+            )
+            .await;
+        ok_data(&sent);
+    }
+    for server in [&a, &b] {
+        let refused = server
+            .gql(Some(&token), SEND, json!({ "s": session, "b": "fifth" }))
+            .await;
+        assert_eq!(refusal(&refused).0, Some("RATE_LIMITED"), "{refused}");
+    }
+    drop((a, b));
+    let _ = std::fs::remove_dir_all(&dir);
+}

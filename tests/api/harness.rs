@@ -314,7 +314,8 @@ pub async fn serve_router(router: Router) -> std::net::SocketAddr {
         .expect("binding a port");
     let addr = listener.local_addr().expect("address");
     tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let _ = axum::serve(listener, service).await;
     });
     addr
 }
@@ -331,7 +332,8 @@ pub async fn serve_router_with_small_send_buffer(router: Router) -> std::net::So
     let listener = socket.listen(128).expect("listening");
     let addr = listener.local_addr().expect("address");
     tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let _ = axum::serve(listener, service).await;
     });
     addr
 }
@@ -620,7 +622,18 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts one and waits (at most a minute) until it says where it listens.
     pub fn start(database_url: &str, redis_url: &str, data_dir: &std::path::Path) -> Self {
+        Self::start_with(database_url, redis_url, data_dir, &[])
+    }
+
+    /// Like [`ServerProcess::start`], with more environment variables.
+    pub fn start_with(
+        database_url: &str,
+        redis_url: &str,
+        data_dir: &std::path::Path,
+        env: &[(&str, &str)],
+    ) -> Self {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_messenger"))
+            .envs(env.iter().copied())
             .env("DATABASE_URL", database_url)
             .env("REDIS_URL", redis_url)
             .env(
@@ -656,32 +669,47 @@ impl ServerProcess {
 
     /// A GraphQL POST over a fresh connection; the answer comes within ten seconds.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let body = json!({ "query": query, "variables": variables }).to_string();
-        let auth = token
-            .map(|t| format!("Authorization: Bearer {t}\r\n"))
-            .unwrap_or_default();
-        let request = format!(
-            "POST /graphql HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nAccept: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        );
-        let exchange = async {
-            let mut stream = tokio::net::TcpStream::connect(self.addr)
-                .await
-                .expect("connecting");
-            stream.write_all(request.as_bytes()).await.expect("writing");
-            let mut response = Vec::new();
-            stream.read_to_end(&mut response).await.expect("reading");
-            response
-        };
-        let response = tokio::time::timeout(Duration::from_secs(10), exchange)
-            .await
-            .expect("an answer within 10 s");
-        let text = String::from_utf8(response).expect("UTF-8");
-        let (_, json) = text.split_once("\r\n\r\n").expect("a response body");
-        serde_json::from_str(json).expect("JSON body")
+        gql_at(self.addr, token, query, variables, &[]).await
     }
+}
+
+/// A GraphQL POST to a server listening at `addr`, over a fresh connection, with extra
+/// headers; the answer comes within ten seconds.
+pub async fn gql_at(
+    addr: std::net::SocketAddr,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+    headers: &[(&str, &str)],
+) -> Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = json!({ "query": query, "variables": variables }).to_string();
+    let mut extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
+    if let Some(token) = token {
+        extra.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    let request = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nAccept: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("connecting");
+        stream.write_all(request.as_bytes()).await.expect("writing");
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.expect("reading");
+        response
+    };
+    let response = tokio::time::timeout(Duration::from_secs(10), exchange)
+        .await
+        .expect("an answer within 10 s");
+    let text = String::from_utf8(response).expect("UTF-8");
+    let (_, json) = text.split_once("\r\n\r\n").expect("a response body");
+    serde_json::from_str(json).expect("JSON body")
 }
 
 impl Drop for ServerProcess {
@@ -862,6 +890,7 @@ impl TestApp {
             pool,
             token_key: TokenKey::random().expect("key"),
             media: messenger::media::Media::from_config(&config).expect("media store"),
+            throttle: messenger::throttle::Throttle::new(&config),
             config: Arc::new(config),
         };
         Self {
