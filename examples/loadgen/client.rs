@@ -39,12 +39,26 @@ impl Client {
     /// Posts a GraphQL request body with a bearer token (none if empty); returns the status
     /// and the body.
     pub async fn post(&mut self, token: &str, body: Bytes) -> anyhow::Result<(StatusCode, Bytes)> {
+        self.post_from(None, token, body).await
+    }
+
+    /// Like [`Client::post`], as if relayed by a proxy for the client at `forwarded_for`
+    /// (sent as `X-Forwarded-For`) when it is given.
+    pub async fn post_from(
+        &mut self,
+        forwarded_for: Option<&str>,
+        token: &str,
+        body: Bytes,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
         let mut request = Request::post("/graphql")
             .header(HOST, &self.host)
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, "application/json");
         if !token.is_empty() {
             request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Some(address) = forwarded_for {
+            request = request.header("x-forwarded-for", address);
         }
         let request = request.body(Full::new(body))?;
         self.sender.ready().await?;

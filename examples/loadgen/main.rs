@@ -12,6 +12,10 @@
 //! over real HTTP and WebSocket connections and then the same SQL with pgbench
 //! (`bench/pgbench/<scenario>.sql`) at the same concurrency. It prints a table, writes
 //! `bench/results/latest.json` and the table in `BENCHMARKS.md`. See `--help`.
+//!
+//! Two scenarios measure abuse rather than throughput and run only when named
+//! (`--scenarios user,flood,toolarge`): `flood` runs `user` again while 64 connections send
+//! wrong passwords from random addresses, `toolarge` times the refusal of a 10,000-field query.
 
 mod client;
 mod dataset;
@@ -37,10 +41,15 @@ use crate::client::{Client, is_success};
 use crate::dataset::{Dataset, bench_uuid};
 use crate::procstat::PostgresCpu;
 use crate::report::{Report, ScenarioResult};
-use crate::scenarios::Kind;
+use crate::scenarios::{FLOOD_CONNECTIONS, Kind};
 
 const DEFAULT_DATABASE: &str = "postgres://root@127.0.0.1:5432/messenger_bench";
 const ALL_SCENARIOS: &str = "user,history,inbox,send16,send64,idle,fanout";
+/// Scenarios outside the default list (they measure abuse, and `flood` compares with a `user`
+/// run before it).
+const ABUSE_SCENARIOS: &str = "flood,toolarge";
+/// Requests of `toolarge`.
+const TOO_LARGE_REQUESTS: usize = 200;
 
 const HELP: &str = "\
 loadgen: seeds a benchmark database and measures messenger against its raw-SQL floor.
@@ -59,7 +68,10 @@ RUN OPTIONS:
   --url URL            drive a running server (it must sign tokens with the key in
                        MESSENGER_TOKEN_KEY) instead of starting target/release/messenger
   --server-bin PATH    server binary to start [target/release/messenger]
-  --scenarios LIST     comma-separated [user,history,inbox,send16,send64,idle,fanout]
+  --scenarios LIST     comma-separated [user,history,inbox,send16,send64,idle,fanout]; also
+                       flood (user(id) under 64 connections of wrong passwords from random
+                       X-Forwarded-For addresses; name user before it to compare) and
+                       toolarge (200 refusals of a 10,000-alias query)
   --clients N          concurrency of user/history/inbox [16]
   --warmup S           seconds before measuring each scenario [3]
   --duration S         measured seconds of each HTTP scenario [15]
@@ -67,6 +79,7 @@ RUN OPTIONS:
   --sockets N          open sockets for idle and fanout (at most the users) [10000]
   --group N            members of the fan-out group [1000]
   --fanout-rate N      messages a second sent to the group [10]
+  --flood-accounts N   the flood guesses passwords of users 1..N [all users]
   --no-write           do not write bench/results/latest.json nor BENCHMARKS.md
 ";
 
@@ -187,6 +200,8 @@ impl Server {
             // The scenarios measure throughput: the per-user write limits stay out of the way.
             .env("MESSENGER_MESSAGES_PER_MINUTE", "1000000000")
             .env("MESSENGER_GROUP_CHANGES_PER_MINUTE", "1000000000")
+            // The load generator is the proxy of flood's botnet: its X-Forwarded-For counts.
+            .env("MESSENGER_TRUSTED_PROXIES", "127.0.0.1")
             .env("RUST_LOG", "warn")
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -401,6 +416,50 @@ async fn run(opts: Options) -> anyhow::Result<()> {
             continue;
         }
         match name.as_str() {
+            "flood" => {
+                let quiet = report
+                    .scenarios
+                    .iter()
+                    .find(|s| s.name == "user" && s.status == "ok")
+                    .and_then(|s| s.p50_ms.zip(s.p99_ms));
+                let result = flood_scenario(
+                    &opts,
+                    &server,
+                    &tokens,
+                    &d,
+                    &pg,
+                    (clients, warmup, duration),
+                    quiet,
+                    format!("{run_key}-{name}"),
+                )
+                .await;
+                let result = match result {
+                    Ok(r) => r,
+                    Err(e) => ScenarioResult::unavailable(name, &format!("failed: {e:#}")),
+                };
+                eprintln!("{}", result.one_line());
+                report.scenarios.push(result);
+            }
+            "toolarge" => {
+                eprintln!("{name}: {TOO_LARGE_REQUESTS} oversized queries in a row …");
+                let body = serde_json::to_vec(&json!({
+                    "query": scenarios::aliases_query(10_000)
+                }))?
+                .len();
+                let c0 = cpu_now(&server, &pg);
+                let t0 = Instant::now();
+                let result = scenarios::too_large(server.addr, TOO_LARGE_REQUESTS).await;
+                let secs = t0.elapsed().as_secs_f64();
+                let c1 = cpu_now(&server, &pg);
+                let result = match result {
+                    Ok(m) => {
+                        ScenarioResult::too_large(&m, body, cores_between(&c0, &c1, secs), secs)
+                    }
+                    Err(e) => ScenarioResult::unavailable(name, &format!("failed: {e:#}")),
+                };
+                eprintln!("{}", result.one_line());
+                report.scenarios.push(result);
+            }
             "idle" | "fanout" => {
                 let result =
                     socket_scenario(name, &opts, &server, &tokens, &d, &pg, &mut fleet).await;
@@ -411,7 +470,7 @@ async fn run(opts: Options) -> anyhow::Result<()> {
                 eprintln!("{}", result.one_line());
                 report.scenarios.push(result);
             }
-            other => bail!("unknown scenario {other:?} (known: {ALL_SCENARIOS})"),
+            other => bail!("unknown scenario {other:?} (known: {ALL_SCENARIOS},{ABUSE_SCENARIOS})"),
         }
     }
     drop(fleet);
@@ -575,6 +634,64 @@ async fn socket_scenario(
         secs,
         fleet.dropped.load(std::sync::atomic::Ordering::Relaxed),
         fleet.lagged.load(std::sync::atomic::Ordering::Relaxed),
+        server.rss_kib(),
+    ))
+}
+
+/// `user(id)` (the `user` scenario's clients and closed loop) while a login flood runs from
+/// before its warm-up to its end; `quiet` is the `user` scenario's p50 and p99 of this run.
+#[allow(clippy::too_many_arguments)]
+async fn flood_scenario(
+    opts: &Options,
+    server: &Server,
+    tokens: &Arc<Vec<String>>,
+    d: &Dataset,
+    pg: &PostgresCpu,
+    (clients, warmup, duration): (usize, Duration, Duration),
+    quiet: Option<(f64, f64)>,
+    run_key: String,
+) -> anyhow::Result<ScenarioResult> {
+    let accounts = opts.num("flood-accounts", d.users)?;
+    eprintln!(
+        "flood: {clients} user(id) clients under {FLOOD_CONNECTIONS} connections of wrong \
+         passwords for users 1..{}, {warmup:?} warm-up + {duration:?} …",
+        accounts.clamp(1, d.users)
+    );
+    let f0 = Instant::now();
+    let flood = tokio::spawn(scenarios::flood(
+        server.addr,
+        *d,
+        accounts,
+        FLOOD_CONNECTIONS,
+        warmup + duration,
+    ));
+    let task = tokio::spawn(scenarios::drive(
+        server.addr,
+        Kind::User,
+        clients,
+        warmup,
+        duration,
+        *d,
+        tokens.clone(),
+        run_key,
+    ));
+    tokio::time::sleep(warmup).await;
+    let c0 = cpu_now(server, pg);
+    let t0 = Instant::now();
+    let measured = task.await.context("the scenario's clients panicked")?;
+    let secs = t0.elapsed().as_secs_f64();
+    let c1 = cpu_now(server, pg);
+    let flooded = flood.await.context("the flood's connections panicked")?;
+    let flood_seconds = f0.elapsed().as_secs_f64();
+    Ok(ScenarioResult::flood(
+        clients,
+        &measured,
+        duration.as_secs_f64(),
+        cores_between(&c0, &c1, secs),
+        quiet,
+        &flooded,
+        flood_seconds,
+        messenger::config::Config::default().signin_failures_per_account,
         server.rss_kib(),
     ))
 }

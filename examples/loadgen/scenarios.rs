@@ -1,7 +1,9 @@
 //! The HTTP scenarios: what each virtual client asks, and the closed loop that drives many
-//! clients for a fixed time and measures them.
+//! clients for a fixed time and measures them; and the abuse a server must shrug off: a flood
+//! of wrong passwords from many addresses, and an operation of 10,000 fields.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +21,14 @@ const USER: &str =
     "query($id: ID!) { user(id: $id) { id username displayName location createdAt } }";
 const HISTORY: &str = "query($id: ID!, $before: String!) { session(id: $id) { id messages(last: 50, before: $before) { edges { cursor node { id seq body createdAt editedAt sender { id username displayName } } } pageInfo { hasPreviousPage startCursor } } } }";
 const SEND: &str = "mutation($input: SendMessageInput!) { sendMessage(input: $input) { id seq createdAt clientMessageId } }";
+/// The sign-in of the login flood.
+const LOGIN: &str = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";
+/// A password no seeded user has (they all have `seed::PASSWORD`).
+const WRONG_PASSWORD: &str = "not-the-loadgen-password";
+/// Connections of the login flood.
+pub const FLOOD_CONNECTIONS: usize = 64;
+/// How long a flood request may go unanswered before it counts as timed out.
+const FLOOD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An HTTP scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,4 +203,190 @@ pub async fn drive(
     }
     all.latencies_us.sort_unstable();
     all
+}
+
+/// What the login flood got back, over its whole run.
+#[derive(Debug, Default)]
+pub struct FloodMeasured {
+    /// Sign-ins sent.
+    pub sent: u64,
+    /// `UNAUTHENTICATED`: a password was checked, and it was wrong.
+    pub unauthenticated: u64,
+    /// `RATE_LIMITED` because the username was locked (too many failures for the account).
+    pub locked_account: u64,
+    /// `RATE_LIMITED` because the client address was locked.
+    pub locked_address: u64,
+    /// `RATE_LIMITED` because the sign-in waited too long for its turn to hash.
+    pub busy: u64,
+    /// Any other answer: another code, `RATE_LIMITED` for another reason, or no error at all.
+    pub other: u64,
+    /// No answer within [`FLOOD_TIMEOUT`], or a broken connection.
+    pub timeouts: u64,
+    /// `UNAUTHENTICATED` answers per user number: the passwords the server actually checked.
+    pub checked_per_account: HashMap<i64, u32>,
+    /// Latencies of the answered sign-ins, µs, sorted.
+    pub latencies_us: Vec<u64>,
+    /// One answer of the `other` kind (or a transport error), as an example.
+    pub sample_other: Option<String>,
+}
+
+/// Floods the server with wrong passwords for `duration`: `connections` connections, each
+/// sending its next sign-in as soon as the previous one is answered, for a random user among
+/// the first `accounts` of the data set, each request from a random address (in
+/// `X-Forwarded-For`: a botnet behind a trusted proxy).
+pub async fn flood(
+    addr: SocketAddr,
+    d: Dataset,
+    accounts: i64,
+    connections: usize,
+    duration: Duration,
+) -> FloodMeasured {
+    let start = Instant::now();
+    let end = start + duration;
+    let accounts = accounts.clamp(1, d.users);
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        tasks.push(tokio::spawn(async move {
+            let mut rng =
+                Rng::new(((c as u64 + 1) * 0x2545_F491) ^ start.elapsed().as_nanos() as u64);
+            let mut out = FloodMeasured::default();
+            let mut client: Option<Client> = None;
+            while Instant::now() < end {
+                let conn = match client.as_mut() {
+                    Some(conn) => conn,
+                    None => match Client::connect(addr).await {
+                        Ok(conn) => client.insert(conn),
+                        Err(e) => {
+                            out.timeouts += 1;
+                            out.sample_other.get_or_insert(format!("{e:#}"));
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    },
+                };
+                let user = rng.range(1, accounts);
+                // The seed names user n `user` + n padded to five digits.
+                let vars = json!({ "i": {
+                    "username": format!("user{user:05}"),
+                    "password": WRONG_PASSWORD,
+                }});
+                let body = serde_json::to_vec(&json!({ "query": LOGIN, "variables": vars }))
+                    .unwrap_or_default();
+                let address = Ipv4Addr::from(rng.next_u64() as u32).to_string();
+                out.sent += 1;
+                let sent = Instant::now();
+                let answer = tokio::time::timeout(
+                    FLOOD_TIMEOUT,
+                    conn.post_from(Some(&address), "", Bytes::from(body)),
+                )
+                .await;
+                let took = sent.elapsed();
+                let (status, body) = match answer {
+                    Ok(Ok(answer)) => answer,
+                    Ok(Err(e)) => {
+                        out.timeouts += 1;
+                        out.sample_other.get_or_insert(format!("{e:#}"));
+                        client = None;
+                        continue;
+                    }
+                    Err(_) => {
+                        out.timeouts += 1;
+                        out.sample_other
+                            .get_or_insert(format!("no answer in {FLOOD_TIMEOUT:?}"));
+                        client = None;
+                        continue;
+                    }
+                };
+                out.latencies_us.push(took.as_micros() as u64);
+                let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                let error = &answer["errors"][0];
+                let message = error["message"].as_str().unwrap_or_default();
+                match error["extensions"]["code"].as_str() {
+                    Some("UNAUTHENTICATED") => {
+                        out.unauthenticated += 1;
+                        *out.checked_per_account.entry(user).or_default() += 1;
+                    }
+                    Some("RATE_LIMITED") if message.contains("for this account") => {
+                        out.locked_account += 1;
+                    }
+                    Some("RATE_LIMITED") if message.contains("from this address") => {
+                        out.locked_address += 1;
+                    }
+                    Some("RATE_LIMITED") if message.contains("at once") => out.busy += 1,
+                    _ => {
+                        out.other += 1;
+                        out.sample_other.get_or_insert_with(|| {
+                            format!(
+                                "{status}: {}",
+                                String::from_utf8_lossy(&body[..body.len().min(300)])
+                            )
+                        });
+                    }
+                }
+            }
+            out
+        }));
+    }
+    let mut all = FloodMeasured::default();
+    for task in tasks {
+        if let Ok(part) = task.await {
+            all.sent += part.sent;
+            all.unauthenticated += part.unauthenticated;
+            all.locked_account += part.locked_account;
+            all.locked_address += part.locked_address;
+            all.busy += part.busy;
+            all.other += part.other;
+            all.timeouts += part.timeouts;
+            for (user, n) in part.checked_per_account {
+                *all.checked_per_account.entry(user).or_default() += n;
+            }
+            all.latencies_us.extend(part.latencies_us);
+            if all.sample_other.is_none() {
+                all.sample_other = part.sample_other;
+            }
+        }
+    }
+    all.latencies_us.sort_unstable();
+    all
+}
+
+/// The query of `fields` aliased `__typename`s (`{ a0: __typename a1: __typename … }`).
+pub fn aliases_query(fields: usize) -> String {
+    let fields: Vec<String> = (0..fields).map(|i| format!("a{i}: __typename")).collect();
+    format!("{{ {} }}", fields.join(" "))
+}
+
+/// Sends the 10,000-alias query `requests` times in a row on one connection, without
+/// credentials, after a few unmeasured ones; each answer must be a `BAD_USER_INPUT` refusal
+/// without data (anything else counts as an error).
+pub async fn too_large(addr: SocketAddr, requests: usize) -> anyhow::Result<Measured> {
+    const WARMUP: usize = 10;
+    let body = Bytes::from(serde_json::to_vec(
+        &json!({ "query": aliases_query(10_000) }),
+    )?);
+    let mut client = Client::connect(addr).await?;
+    let mut out = Measured::default();
+    for i in 0..WARMUP + requests {
+        let sent = Instant::now();
+        let (status, answer) = client.post("", body.clone()).await?;
+        let took = sent.elapsed();
+        if i < WARMUP {
+            continue;
+        }
+        out.latencies_us.push(took.as_micros() as u64);
+        let parsed: serde_json::Value = serde_json::from_slice(&answer).unwrap_or_default();
+        let refused = parsed["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+            && parsed["data"].is_null();
+        if !refused {
+            out.errors += 1;
+            out.sample_error.get_or_insert_with(|| {
+                format!(
+                    "{status}: {}",
+                    String::from_utf8_lossy(&answer[..answer.len().min(300)])
+                )
+            });
+        }
+    }
+    out.latencies_us.sort_unstable();
+    Ok(out)
 }
