@@ -102,9 +102,10 @@ pub async fn create_account(
 }
 
 /// Signs in with a username and password. The error is the same whether the username is
-/// unknown or the password wrong, and so is the throttling: after so many failures a username
-/// (known or not) is locked for the rest of its window, and so is a client address; a locked
-/// sign-in is refused before any password is hashed. Success clears the username's failures.
+/// unknown or the password wrong, and so is the throttling: after so many attempts without a
+/// success a username (known or not) is locked for the rest of its window, and after so many
+/// failures a client address; a locked sign-in is refused before any password is hashed.
+/// Success clears the username's count.
 pub async fn login(
     state: &AppState,
     client: ClientAddress,
@@ -117,18 +118,18 @@ pub async fn login(
     // can be sent here.
     let account: String = username.trim().to_lowercase().chars().take(64).collect();
     let address = client.0.map(|a| a.to_string());
-    throttle
-        .check(&rules.signin_failures_per_account, &account)
-        .await?;
     if let Some(address) = &address {
         throttle
             .check(&rules.signin_failures_per_address, address)
             .await?;
     }
+    // The attempt counts against the account before its password is checked (a success
+    // clears it again): guesses sent at once cannot all pass a check that only counts
+    // failures once their hashes are done.
+    throttle
+        .hit(&rules.signin_failures_per_account, &account)
+        .await?;
     let failed = async || {
-        throttle
-            .record(&rules.signin_failures_per_account, &account)
-            .await;
         if let Some(address) = &address {
             throttle
                 .record(&rules.signin_failures_per_address, address)

@@ -367,6 +367,35 @@ async fn failed_sign_ins_lock_a_username_whether_or_not_it_exists() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn guesses_sent_at_once_get_no_more_tries_than_guesses_sent_in_turn() {
+    // Found by the login-flood benchmark: failures were counted only once their hashes were
+    // done, so guesses queued for hashing all passed the check.
+    let app = TestApp::spawn_with(|c| {
+        c.signin_failures_per_account = 3;
+        c.hash_concurrency = 1;
+    })
+    .await;
+    app.register("target").await;
+    let guesses = (0..12).map(|i| {
+        app.gql(
+            None,
+            LOGIN,
+            json!({ "u": "target", "p": format!("guess {i}") }),
+        )
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let checked = answers
+        .iter()
+        .filter(|a| error_code(a) == Some("UNAUTHENTICATED"))
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|a| error_code(a) == Some("RATE_LIMITED"))
+        .count();
+    assert_eq!((checked, refused), (3, 9), "{answers:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_client_address_is_throttled_across_usernames_and_refresh_tokens() {
     let app = TestApp::spawn_with(|c| {
         c.signin_failures_per_address = 4;
