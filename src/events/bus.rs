@@ -88,7 +88,14 @@ impl Drop for RedisBus {
     }
 }
 
-const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long a connection or a publish may take. A Redis that is down refuses at once; this
+/// bounds a Redis (or a server) that is merely slow, and is generous so that a busy machine
+/// does not lose notices to it.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Tries per notice: a publish that fails on a connection that just broke is sent again on a
+/// new one, so a Redis restart or a stall does not lose it; while Redis stays down the
+/// notice is dropped (the log in PostgreSQL has the events, and pumps poll).
+const PUBLISH_TRIES: usize = 2;
 
 async fn publisher(
     url: String,
@@ -106,46 +113,42 @@ async fn publisher(
     let mut conn: Option<redis::aio::MultiplexedConnection> = None;
     let mut down = false;
     while let Some(message) = inbox.recv().await {
-        if conn.is_none() {
-            // Reconnect on demand. While Redis is down each attempt fails fast (or times
-            // out) and the notice is dropped: the log in PostgreSQL has the events.
-            match tokio::time::timeout(CONNECT_TIMEOUT, client.get_multiplexed_async_connection())
-                .await
-            {
-                Ok(Ok(c)) => {
-                    if down {
-                        tracing::info!("Redis reachable again for publishing");
-                        down = false;
-                    }
-                    conn = Some(c);
-                }
-                _ => {
-                    if !down {
-                        tracing::warn!(
-                            "Redis unreachable: publishing paused, delivery falls back to polling"
-                        );
-                        down = true;
-                    }
-                    continue;
-                }
-            }
-        }
         let Ok(payload) = serde_json::to_string(&Envelope { node, message }) else {
             continue;
         };
-        if let Some(c) = conn.as_mut() {
-            let sent = tokio::time::timeout(
-                CONNECT_TIMEOUT,
-                redis::cmd("PUBLISH")
-                    .arg(&channel)
-                    .arg(payload)
-                    .query_async::<i64>(c),
-            )
-            .await;
-            if !matches!(sent, Ok(Ok(_))) {
-                tracing::warn!("publishing to Redis failed: reconnecting");
-                conn = None;
+        for _ in 0..PUBLISH_TRIES {
+            if conn.is_none() {
+                let connect = client.get_multiplexed_async_connection();
+                match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+                    Ok(Ok(c)) => {
+                        if down {
+                            tracing::info!("Redis reachable again for publishing");
+                            down = false;
+                        }
+                        conn = Some(c);
+                    }
+                    _ => {
+                        if !down {
+                            tracing::warn!(
+                                "Redis unreachable: publishing paused, delivery falls back to polling"
+                            );
+                            down = true;
+                        }
+                        break;
+                    }
+                }
             }
+            let Some(c) = conn.as_mut() else {
+                break;
+            };
+            let mut publish = redis::cmd("PUBLISH");
+            publish.arg(&channel).arg(&payload);
+            let sent = tokio::time::timeout(CONNECT_TIMEOUT, publish.query_async::<i64>(c)).await;
+            if matches!(sent, Ok(Ok(_))) {
+                break;
+            }
+            tracing::warn!("publishing to Redis failed: reconnecting");
+            conn = None;
         }
     }
 }
