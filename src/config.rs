@@ -16,6 +16,7 @@
 //! | `MESSENGER_BODY_LIMIT_BYTES` | `1048576` | largest accepted HTTP request body |
 //! | `MESSENGER_MAX_QUERY_DEPTH` | `16` | deepest accepted GraphQL selection |
 //! | `MESSENGER_MAX_QUERY_COMPLEXITY` | `20000` | largest accepted GraphQL query complexity |
+//! | `MESSENGER_MAX_QUERY_BYTES` | `32768` | longest GraphQL query text, refused with `BAD_USER_INPUT` before it is parsed |
 //! | `MESSENGER_MAX_FIELDS` | `1000` | most fields one operation may select, aliases and `__typename` included, fragments counted where spread (more: `BAD_USER_INPUT`) |
 //! | `MESSENGER_MAX_BATCH` | `10` | most operations in one batched (JSON array) request (more: refused with `BAD_USER_INPUT`); each counts against every other limit |
 //! | `MESSENGER_INTROSPECTION` | `true` | answer introspection queries (`__schema`, `__type`); switch off in production if the schema is not to be browsed |
@@ -89,6 +90,8 @@ pub struct Config {
     pub max_query_depth: usize,
     /// Largest accepted GraphQL query complexity.
     pub max_query_complexity: usize,
+    /// Longest query text in bytes.
+    pub max_query_bytes: usize,
     /// Most fields one operation may select.
     pub max_fields: usize,
     /// Most operations in one batched request.
@@ -203,6 +206,7 @@ impl Default for Config {
             body_limit_bytes: 1024 * 1024,
             max_query_depth: 16,
             max_query_complexity: 20_000,
+            max_query_bytes: 32 * 1024,
             max_fields: 1000,
             max_batch: 10,
             introspection: true,
@@ -291,6 +295,7 @@ impl Config {
                 "MESSENGER_MAX_QUERY_COMPLEXITY",
                 d.max_query_complexity,
             )?,
+            max_query_bytes: positive(&get, "MESSENGER_MAX_QUERY_BYTES", d.max_query_bytes)?,
             max_fields: positive(&get, "MESSENGER_MAX_FIELDS", d.max_fields)?,
             max_batch: positive(&get, "MESSENGER_MAX_BATCH", d.max_batch)?,
             introspection: parse_bool(&get, "MESSENGER_INTROSPECTION", d.introspection)?,
@@ -602,6 +607,7 @@ mod tests {
             ("MEDIA_BASE_URL", "https://cdn.example.com/?x=1"),
             ("MESSENGER_S3_ENDPOINT", "http://127.0.0.1:9000"),
             ("MESSENGER_MAX_FIELDS", "0"),
+            ("MESSENGER_MAX_QUERY_BYTES", "0"),
             ("MESSENGER_SIGNIN_FAILURES_PER_ACCOUNT", "0"),
             ("MESSENGER_MESSAGES_PER_MINUTE", "lots"),
             ("MESSENGER_TRUSTED_PROXIES", "10.0.0.1, proxy.local"),

@@ -52,6 +52,7 @@ pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscri
         Subscription::default(),
     )
     .extension(limits::RequestLimits {
+        max_query_bytes: config.max_query_bytes,
         max_fields: config.max_fields,
         introspection: config.introspection,
     })
