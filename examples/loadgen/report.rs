@@ -141,21 +141,17 @@ impl ScenarioResult {
         r
     }
 
-    /// An HTTP scenario with its floor.
-    #[allow(clippy::too_many_arguments)]
-    pub fn http(
+    /// The figures every measured request loop shares: latencies, errors, CPU per side and
+    /// per request, over `seconds`.
+    fn measured(
         name: &str,
         clients: usize,
         m: &Measured,
-        seconds: f64,
+        throughput: f64,
         [server, loadgen, postgres]: [f64; 3],
-        floor: Option<Floor>,
-        target: Option<f64>,
-        rss: Option<u64>,
+        seconds: f64,
     ) -> Self {
         let n = m.latencies_us.len() as u64;
-        let throughput = (n - m.errors.min(n)) as f64 / seconds;
-        let ratio = floor.as_ref().map(|f| throughput / f.tps);
         let mut r = Self::empty(name, "ok");
         r.clients = clients;
         r.throughput = Some(throughput);
@@ -173,6 +169,32 @@ impl ScenarioResult {
             r.server_cpu_us_per_op = Some(server * seconds * 1e6 / n as f64);
             r.postgres_cpu_us_per_op = Some(postgres * seconds * 1e6 / n as f64);
         }
+        r
+    }
+
+    /// An HTTP scenario with its floor.
+    #[allow(clippy::too_many_arguments)]
+    pub fn http(
+        name: &str,
+        clients: usize,
+        m: &Measured,
+        seconds: f64,
+        [server, loadgen, postgres]: [f64; 3],
+        floor: Option<Floor>,
+        target: Option<f64>,
+        rss: Option<u64>,
+    ) -> Self {
+        let n = m.latencies_us.len() as u64;
+        let throughput = (n - m.errors.min(n)) as f64 / seconds;
+        let ratio = floor.as_ref().map(|f| throughput / f.tps);
+        let mut r = Self::measured(
+            name,
+            clients,
+            m,
+            throughput,
+            [server, loadgen, postgres],
+            seconds,
+        );
         r.floor = floor;
         r.ratio = ratio;
         r.target = target.map(|t| format!("≥ {:.0} % of floor", t * 100.0));
@@ -411,24 +433,16 @@ impl ScenarioResult {
         [server, loadgen, postgres]: [f64; 3],
         secs: f64,
     ) -> Self {
-        let mut r = Self::empty("toolarge", "ok");
         let n = m.latencies_us.len() as u64;
-        r.clients = 1;
-        r.throughput = Some(n as f64 / secs);
-        r.p50_ms = Some(m.percentile_ms(0.50));
-        r.p99_ms = Some(m.percentile_ms(0.99));
-        r.errors = Some(m.errors);
-        r.requests = Some(n);
-        r.sample_error = m.sample_error.clone();
-        r.cpu_cores = Some(CpuCores {
-            server,
-            loadgen,
-            postgres,
-        });
-        if n > 0 {
-            r.server_cpu_us_per_op = Some(server * secs * 1e6 / n as f64);
-            r.postgres_cpu_us_per_op = Some(postgres * secs * 1e6 / n as f64);
-        }
+        let throughput = n as f64 / secs;
+        let mut r = Self::measured(
+            "toolarge",
+            1,
+            m,
+            throughput,
+            [server, loadgen, postgres],
+            secs,
+        );
         r.target = target_of("toolarge").map(str::to_owned);
         r.meets_target = r.p99_ms.map(|p| p < 10.0 && m.errors == 0);
         r.note = Some(format!(

@@ -142,17 +142,13 @@ pub async fn drive(
             let mut client: Option<Client> = None;
             let mut n = 0u64;
             while Instant::now() < end {
-                let conn = match client.as_mut() {
-                    Some(conn) => conn,
-                    None => match Client::connect(addr).await {
-                        Ok(conn) => client.insert(conn),
-                        Err(e) => {
-                            out.errors += 1;
-                            out.sample_error.get_or_insert(format!("{e:#}"));
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            continue;
-                        }
-                    },
+                let conn = match connected(&mut client, addr).await {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        out.errors += 1;
+                        out.sample_error.get_or_insert(e);
+                        continue;
+                    }
                 };
                 n += 1;
                 let call = make_call(kind, &d, &mut rng, &client_key, n);
@@ -252,17 +248,13 @@ pub async fn flood(
             let mut out = FloodMeasured::default();
             let mut client: Option<Client> = None;
             while Instant::now() < end {
-                let conn = match client.as_mut() {
-                    Some(conn) => conn,
-                    None => match Client::connect(addr).await {
-                        Ok(conn) => client.insert(conn),
-                        Err(e) => {
-                            out.timeouts += 1;
-                            out.sample_other.get_or_insert(format!("{e:#}"));
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            continue;
-                        }
-                    },
+                let conn = match connected(&mut client, addr).await {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        out.timeouts += 1;
+                        out.sample_other.get_or_insert(e);
+                        continue;
+                    }
                 };
                 let user = rng.range(1, accounts);
                 // The seed names user n `user` + n padded to five digits.
@@ -389,4 +381,19 @@ pub async fn too_large(addr: SocketAddr, requests: usize) -> anyhow::Result<Meas
     }
     out.latencies_us.sort_unstable();
     Ok(out)
+}
+
+/// The loop's keep-alive connection, opened when there is none; on failure the error's text,
+/// after a short pause so that a refusing server is not hammered.
+async fn connected(client: &mut Option<Client>, addr: SocketAddr) -> Result<&mut Client, String> {
+    if client.is_none() {
+        match Client::connect(addr).await {
+            Ok(conn) => *client = Some(conn),
+            Err(e) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                return Err(format!("{e:#}"));
+            }
+        }
+    }
+    client.as_mut().ok_or_else(|| "no connection".to_owned())
 }
