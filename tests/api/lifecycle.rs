@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use diesel::QueryableByName;
 use diesel::sql_types::BigInt;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use messenger::db;
 use messenger::db::private::PrivatePostgres;
 use serde_json::json;
@@ -72,8 +72,6 @@ async fn a_missing_database_is_created() {
     .expect("drop");
 }
 
-use diesel_async::AsyncConnection;
-
 /// A private cluster in a fresh folder under target/ (reachable by the postgres user).
 fn private_dir(name: &str) -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -82,25 +80,52 @@ fn private_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
+/// A router on a migrated database of a private cluster (which a test may stop and restart),
+/// with one-second database timeouts and a pool of `pool_size`. The `TestApp` is only the
+/// source of the rest of the state; it lives as long as the router.
+struct PrivateApp {
+    pg: PrivatePostgres,
+    dir: std::path::PathBuf,
+    url: String,
+    router: axum::Router,
+    _app: TestApp,
+}
+
+impl PrivateApp {
+    async fn start(name: &str, pool_size: usize) -> Self {
+        let dir = private_dir(name);
+        let pg = PrivatePostgres::start(&dir.join("pg"), None)
+            .await
+            .expect("private PostgreSQL");
+        let url = pg.url("messenger");
+        db::ensure_database(&url).await.expect("database");
+        db::run_migrations(&url).await.expect("migrations");
+        let mut config = test_config(&url);
+        config.db_timeout = Duration::from_secs(1);
+        let app = TestApp::on_database(TestDb::new().await, config);
+        let state = messenger::state::AppState {
+            pool: db::build_pool(&url, pool_size, Duration::from_secs(1)).expect("pool"),
+            ..app.state.clone()
+        };
+        Self {
+            pg,
+            dir,
+            url,
+            router: messenger::build_app(state),
+            _app: app,
+        }
+    }
+
+    async fn stop(mut self) {
+        self.pg.stop().await.expect("stopping PostgreSQL");
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn readiness_and_requests_follow_a_postgres_restart() {
-    let dir = private_dir("restart");
-    let mut pg = PrivatePostgres::start(&dir.join("pg"), None)
-        .await
-        .expect("private PostgreSQL");
-    let url = pg.url("messenger");
-    db::ensure_database(&url).await.expect("database");
-    db::run_migrations(&url).await.expect("migrations");
-    let mut config = test_config(&url);
-    config.db_timeout = Duration::from_secs(1);
-    let app = TestApp::on_database(TestDb::new().await, config.clone());
-    // Point a second app at the private cluster (the TestDb above is only a placeholder).
-    let pool = db::build_pool(&url, 4, Duration::from_secs(1)).expect("pool");
-    let state = messenger::state::AppState {
-        pool,
-        ..app.state.clone()
-    };
-    let router = messenger::build_app(state);
+    let mut private = PrivateApp::start("restart", 4).await;
+    let router = private.router.clone();
     let ready = |router: axum::Router| async move {
         use tower::ServiceExt;
         let response = router
@@ -139,13 +164,13 @@ async fn readiness_and_requests_follow_a_postgres_restart() {
     let first = register(router.clone(), "before").await;
     assert!(first["errors"].is_null(), "{first}");
 
-    pg.stop().await.expect("stopping PostgreSQL");
+    private.pg.stop().await.expect("stopping PostgreSQL");
     assert_eq!(ready(router.clone()).await, StatusCode::SERVICE_UNAVAILABLE);
     let during = register(router.clone(), "during").await;
     assert_eq!(error_code(&during), Some("UNAVAILABLE"), "{during}");
     assert_eq!(during["errors"][0]["extensions"]["retryable"], true);
 
-    pg.restart().await.expect("restarting PostgreSQL");
+    private.pg.restart().await.expect("restarting PostgreSQL");
     let deadline = Instant::now() + Duration::from_secs(20);
     while ready(router.clone()).await != StatusCode::OK {
         assert!(Instant::now() < deadline, "never ready again");
@@ -153,27 +178,13 @@ async fn readiness_and_requests_follow_a_postgres_restart() {
     }
     let after = register(router.clone(), "after").await;
     assert!(after["errors"].is_null(), "{after}");
-    pg.stop().await.expect("stopping PostgreSQL");
-    let _ = std::fs::remove_dir_all(&dir);
+    private.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sends_across_a_postgres_restart_are_unavailable_then_stored_exactly_once() {
-    let dir = private_dir("sends");
-    let mut pg = PrivatePostgres::start(&dir.join("pg"), None)
-        .await
-        .expect("private PostgreSQL");
-    let url = pg.url("messenger");
-    db::ensure_database(&url).await.expect("database");
-    db::run_migrations(&url).await.expect("migrations");
-    let mut config = test_config(&url);
-    config.db_timeout = Duration::from_secs(1);
-    let app = TestApp::on_database(TestDb::new().await, config);
-    let state = messenger::state::AppState {
-        pool: db::build_pool(&url, 8, Duration::from_secs(1)).expect("pool"),
-        ..app.state.clone()
-    };
-    let router = messenger::build_app(state);
+    let mut private = PrivateApp::start("sends", 8).await;
+    let router = private.router.clone();
     let gql = move |token: Option<String>, query: &'static str, variables: serde_json::Value| {
         let router = router.clone();
         async move { TestApp::gql_on(&router, token.as_deref(), query, variables).await }
@@ -229,9 +240,9 @@ async fn sends_across_a_postgres_restart_are_unavailable_then_stored_exactly_onc
         }));
     }
     tokio::time::sleep(Duration::from_millis(150)).await;
-    pg.stop().await.expect("stopping PostgreSQL");
+    private.pg.stop().await.expect("stopping PostgreSQL");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    pg.restart().await.expect("restarting PostgreSQL");
+    private.pg.restart().await.expect("restarting PostgreSQL");
 
     let mut acknowledged = Vec::new();
     let mut refusals = Vec::new();
@@ -252,7 +263,7 @@ async fn sends_across_a_postgres_restart_are_unavailable_then_stored_exactly_onc
         );
     }
     assert_eq!(acknowledged.len(), CLIENTS * EACH);
-    let mut conn = AsyncPgConnection::establish(&url)
+    let mut conn = AsyncPgConnection::establish(&private.url)
         .await
         .expect("connection");
     let stored: Count =
@@ -277,8 +288,7 @@ async fn sends_across_a_postgres_restart_are_unavailable_then_stored_exactly_onc
         "every acknowledged message kept"
     );
     drop(conn);
-    pg.stop().await.expect("stopping PostgreSQL");
-    let _ = std::fs::remove_dir_all(&dir);
+    private.stop().await;
 }
 
 fn http_get(addr: &str, path: &str) -> (u16, String) {
