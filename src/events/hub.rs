@@ -74,6 +74,7 @@ impl Hub {
             retention: config.retention,
             routes: Arc::new(Mutex::new(Routes::default())),
             position: watch::channel(Position::default()).0,
+            started: watch::channel(false).0,
             poke: Notify::new(),
         }
         .start(shutdown.subscribe());
@@ -104,6 +105,13 @@ impl Hub {
     pub fn poke(&self) {
         self.0.log.poke.notify_one();
         self.0.bus.publish(BusMessage::Poke);
+    }
+
+    /// Waits until the pump knows where it reads from (a server that has just started may
+    /// not yet); `UNAVAILABLE` if it cannot within ten seconds. [`Hub::subscribe`]'s position
+    /// means something only after this.
+    pub async fn started(&self) -> AppResult<()> {
+        self.0.log.started().await
     }
 
     /// Registers a queue for `user_id`'s events about `sessions` (and about the user), and

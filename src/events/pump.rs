@@ -27,6 +27,9 @@ pub(crate) struct Log {
     pub(crate) routes: Arc<Mutex<Routes>>,
     /// The newest position routed (moves under the routes' lock).
     pub(crate) position: watch::Sender<Position>,
+    /// Whether the pump has found where to start: before that, `position` is not where it
+    /// reads from, so no subscription may take it as its seam.
+    pub(crate) started: watch::Sender<bool>,
     /// Wakes the pump: events were committed.
     pub(crate) poke: Notify,
 }
@@ -39,6 +42,16 @@ impl Log {
         tokio::spawn(pump(Arc::downgrade(&log), shutdown));
         tokio::spawn(prune(Arc::downgrade(&log)));
         log
+    }
+
+    /// Waits (up to ten seconds) until the pump knows where it reads from.
+    pub(crate) async fn started(&self) -> AppResult<()> {
+        let mut started = self.started.subscribe();
+        tokio::time::timeout(Duration::from_secs(10), started.wait_for(|s| *s))
+            .await
+            .map_err(|_| AppError::Unavailable("event pump did not start".into()))?
+            .map_err(|_| AppError::Unavailable("event pump stopped".into()))?;
+        Ok(())
     }
 
     /// Waits (up to five seconds) until the pump has read every event committed so far.
@@ -140,6 +153,7 @@ async fn pump(weak: Weak<Log>, mut shutdown: watch::Receiver<bool>) {
                 match start.await {
                     Ok(pos) => {
                         log.position.send_replace(pos);
+                        log.started.send_replace(true);
                         pos
                     }
                     Err(e) => {

@@ -210,6 +210,8 @@ pub async fn subscribe(
             HashSet::from([id])
         }
     };
+    // A server that has just started: its pump's position is no seam until it has one.
+    state.hub.started().await?;
     let (live, _) = state.hub.subscribe(viewer.user_id, &sessions);
     let mut sub = Subscription {
         hub: state.hub.clone(),
