@@ -128,6 +128,8 @@ pub struct Config {
     pub signin_failures_per_address: u32,
     /// The window of the sign-in limits.
     pub signin_lock: Duration,
+    /// How long a sign-in refused by a limit waits before its answer.
+    pub signin_refusal_delay: Duration,
     /// New accounts per client address and hour.
     pub registrations_per_address_hour: u32,
     /// Messages sent, edited or deleted per user and minute.
@@ -225,6 +227,7 @@ impl Default for Config {
             signin_failures_per_account: 5,
             signin_failures_per_address: 30,
             signin_lock: Duration::from_secs(900),
+            signin_refusal_delay: Duration::from_secs(1),
             registrations_per_address_hour: 20,
             messages_per_minute: 300,
             group_changes_per_minute: 60,
@@ -344,6 +347,15 @@ impl Config {
                 &get,
                 "MESSENGER_SIGNIN_LOCK_SECS",
                 d.signin_lock.as_secs(),
+            )?),
+            signin_refusal_delay: Duration::from_millis(at_most(
+                parse(
+                    &get,
+                    "MESSENGER_SIGNIN_REFUSAL_DELAY_MS",
+                    d.signin_refusal_delay.as_millis() as u64,
+                )?,
+                10_000,
+                "MESSENGER_SIGNIN_REFUSAL_DELAY_MS",
             )?),
             registrations_per_address_hour: positive(
                 &get,
@@ -540,6 +552,13 @@ where
     Ok(value)
 }
 
+fn at_most<T: PartialOrd + std::fmt::Display>(value: T, max: T, name: &str) -> anyhow::Result<T> {
+    if value > max {
+        bail!("{name} must be at most {max}");
+    }
+    Ok(value)
+}
+
 fn parse_bool(
     get: &impl Fn(&str) -> Option<String>,
     name: &str,
@@ -600,6 +619,7 @@ mod tests {
             ("REDIS_URL", "localhost:6379"),
             ("MESSENGER_EVENT_BUFFER", "0"),
             ("MESSENGER_WS_INIT_TIMEOUT_MS", "soon"),
+            ("MESSENGER_SIGNIN_REFUSAL_DELAY_MS", "10001"),
             ("MESSENGER_MAX_UPLOAD_BYTES", "0"),
             ("MESSENGER_MAX_IMAGE_PIXELS", "lots"),
             ("MESSENGER_IMAGE_TIMEOUT_MS", "0"),

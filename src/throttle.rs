@@ -140,6 +140,8 @@ struct Inner {
     rules: Rules,
     /// Password hashes computed at once.
     hashing: tokio::sync::Semaphore,
+    /// How long a refused sign-in waits before its answer.
+    signin_refusal_delay: Duration,
     local: Mutex<HashMap<String, (Instant, u32)>>,
     redis: Option<RedisCounter>,
 }
@@ -159,6 +161,7 @@ impl Throttle {
         Self(Arc::new(Inner {
             rules: Rules::from_config(config),
             hashing: tokio::sync::Semaphore::new(config.hash_concurrency),
+            signin_refusal_delay: config.signin_refusal_delay,
             local: Mutex::new(HashMap::new()),
             redis,
         }))
@@ -180,6 +183,18 @@ impl Throttle {
                 Duration::from_secs(1),
             )),
         }
+    }
+
+    /// `result`, but a `RATE_LIMITED` refusal only after `MESSENGER_SIGNIN_REFUSAL_DELAY_MS`
+    /// (a tarpit). A locked sign-in is refused before any hash, so a client that retries at
+    /// once would get thousands of refusals a second from each connection and take the cores
+    /// the hashing limit keeps free; waiting costs this server nothing but a timer. The delay
+    /// is the same for every username, known or not.
+    pub async fn refused_slowly<T>(&self, result: AppResult<T>) -> AppResult<T> {
+        if matches!(result, Err(AppError::RateLimited { .. })) {
+            tokio::time::sleep(self.0.signin_refusal_delay).await;
+        }
+        result
     }
 
     /// Counts one hit of `key`; `RATE_LIMITED` (counting nothing more) once the window holds

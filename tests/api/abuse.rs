@@ -323,7 +323,12 @@ fn refusal(response: &Value) -> (Option<&str>, Option<u64>) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn failed_sign_ins_lock_a_username_whether_or_not_it_exists() {
-    let app = TestApp::spawn_with(|c| c.signin_failures_per_account = 3).await;
+    let delay = std::time::Duration::from_millis(300);
+    let app = TestApp::spawn_with(|c| {
+        c.signin_failures_per_account = 3;
+        c.signin_refusal_delay = delay;
+    })
+    .await;
     app.register("victim").await;
     let login = |u: &'static str, p: &'static str| app.gql(None, LOGIN, json!({ "u": u, "p": p }));
 
@@ -333,7 +338,10 @@ async fn failed_sign_ins_lock_a_username_whether_or_not_it_exists() {
             let wrong = login(name, "wrong password").await;
             assert_eq!(error_code(&wrong), Some("UNAUTHENTICATED"), "{wrong}");
         }
+        let asked = std::time::Instant::now();
         let locked = login(name, "wrong password").await;
+        // Refused without a hash, but not at once: a client retrying in a loop is slowed.
+        assert!(asked.elapsed() >= delay, "{:?}", asked.elapsed());
         let (code, retry_after) = refusal(&locked);
         assert_eq!(code, Some("RATE_LIMITED"), "{locked}");
         assert!(
