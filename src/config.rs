@@ -3,6 +3,7 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `MESSENGER_LISTEN` | `127.0.0.1:8080` | address and port to listen on |
+//! | `MESSENGER_METRICS_LISTEN` | unset | serve `GET /metrics` on this address and port instead of the main one (keep it off the public network) |
 //! | `DATABASE_URL` | unset | PostgreSQL to use; the database is created if missing. Unset: a private PostgreSQL is started in the data folder |
 //! | `MESSENGER_DATA_DIR` | `data` | folder for the private PostgreSQL, the generated token key and media |
 //! | `MESSENGER_POSTGRES_BIN_DIR` | searched | folder holding `initdb` and `postgres` (else `PATH`, then `/usr/lib/postgresql/*/bin`) |
@@ -38,6 +39,7 @@
 //! | `MESSENGER_SIGNIN_FAILURES_PER_ACCOUNT` | `5` | failed sign-ins per username (known or not) before it is locked for the rest of `MESSENGER_SIGNIN_LOCK_SECS` |
 //! | `MESSENGER_SIGNIN_FAILURES_PER_ADDRESS` | `30` | failed sign-ins and refreshes per client address in that window |
 //! | `MESSENGER_SIGNIN_LOCK_SECS` | `900` | the sign-in window: failures count for this long from the first |
+//! | `MESSENGER_SIGNIN_REFUSAL_DELAY_MS` | `1000` | how long a sign-in, refresh or registration refused by these limits waits before its answer (0 to 10000) |
 //! | `MESSENGER_REGISTRATIONS_PER_ADDRESS_PER_HOUR` | `20` | new accounts per client address and hour |
 //! | `MESSENGER_MESSAGES_PER_MINUTE` | `300` | messages one user may send, edit or delete per minute |
 //! | `MESSENGER_GROUP_CHANGES_PER_MINUTE` | `60` | conversations started and group changes (members, roles, titles, leaving) per user and minute |
@@ -64,6 +66,8 @@ use anyhow::{Context, bail};
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// Address of the metrics listener, if `/metrics` is not on the main one.
+    pub metrics_listen: Option<SocketAddr>,
     /// External PostgreSQL, or `None` for the private one.
     pub database_url: Option<String>,
     /// Folder the server owns.
@@ -195,6 +199,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_listen: None,
             database_url: None,
             data_dir: PathBuf::from("data"),
             postgres_bin_dir: None,
@@ -262,6 +267,14 @@ impl Config {
         };
         Ok(Self {
             listen: parse(&get, "MESSENGER_LISTEN", d.listen)?,
+            metrics_listen: get("MESSENGER_METRICS_LISTEN")
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| {
+                    v.trim().parse().with_context(|| {
+                        format!("MESSENGER_METRICS_LISTEN has an invalid value {v:?}")
+                    })
+                })
+                .transpose()?,
             database_url: get("DATABASE_URL").filter(|v| !v.is_empty()),
             data_dir: get("MESSENGER_DATA_DIR")
                 .filter(|v| !v.is_empty())
@@ -582,6 +595,7 @@ impl Config {
             typing_per_minute: self.typing_per_minute,
             redis_url: self.redis_url.clone(),
             redis_channel: self.redis_channel.clone(),
+            metrics: Default::default(),
         }
     }
 }
@@ -620,6 +634,7 @@ mod tests {
             ("MESSENGER_EVENT_BUFFER", "0"),
             ("MESSENGER_WS_INIT_TIMEOUT_MS", "soon"),
             ("MESSENGER_SIGNIN_REFUSAL_DELAY_MS", "10001"),
+            ("MESSENGER_METRICS_LISTEN", "everywhere"),
             ("MESSENGER_MAX_UPLOAD_BYTES", "0"),
             ("MESSENGER_MAX_IMAGE_PIXELS", "lots"),
             ("MESSENGER_IMAGE_TIMEOUT_MS", "0"),

@@ -1,6 +1,7 @@
 //! The HTTP face: `/graphql` (GraphQL over HTTP, with the spec's content negotiation and
 //! status codes, and multipart uploads), `/graphql/ws` (subscriptions), `/media/…` (stored
-//! pictures), `/healthz`, `/readyz`.
+//! pictures), `/healthz`, `/readyz`, and `/metrics` unless `MESSENGER_METRICS_LISTEN` gives
+//! it a listener of its own.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -83,8 +84,17 @@ pub fn router(app: AppState) -> Router {
         .route("/media/{*path}", get(media_get))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(HttpState { app, schema })
+        .with_state(HttpState {
+            app: app.clone(),
+            schema,
+        })
         .layer(RequestBodyLimitLayer::new(body_limit));
+    // On the main port unless it has a listener of its own.
+    let routes = if config.metrics_listen.is_none() {
+        routes.merge(crate::metrics::router(app))
+    } else {
+        routes
+    };
     crate::browser::layers(routes, &config).layer(TraceLayer::new_for_http())
 }
 

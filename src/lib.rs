@@ -13,13 +13,12 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod media;
+pub mod metrics;
 pub mod models;
 pub mod services;
 pub mod state;
 pub mod throttle;
 pub mod ws;
-
-use std::sync::Arc;
 
 use anyhow::Context;
 
@@ -60,14 +59,7 @@ impl Server {
         };
         match Self::prepare(&config, &database_url).await {
             Ok((token_key, pool, hub_pool, media)) => Ok(Self {
-                state: AppState {
-                    hub: events::Hub::start(hub_pool, config.hub()),
-                    throttle: throttle::Throttle::new(&config),
-                    pool,
-                    token_key,
-                    config: Arc::new(config),
-                    media,
-                },
+                state: AppState::new(pool, hub_pool, token_key, media, config),
                 private_postgres,
                 database_url,
             }),
@@ -91,7 +83,6 @@ impl Server {
         }
         let token_key = TokenKey::load(config)?;
         let pool = db::build_pool(database_url, config.db_pool_size, config.db_timeout)?;
-        // The event pump reads on its own connections, so request load cannot starve it.
         let hub_pool = db::build_pool(database_url, 2, config.db_timeout)?;
         let media = media::Media::from_config(config)?;
         Ok((token_key, pool, hub_pool, media))

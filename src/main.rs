@@ -83,6 +83,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {listen} (set MESSENGER_LISTEN to change it)"))?;
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr} (GraphiQL at http://{addr}/graphql)");
+    if let Some(metrics_listen) = server.state.config.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(metrics_listen)
+            .await
+            .with_context(|| format!("listening on {metrics_listen} (MESSENGER_METRICS_LISTEN)"))?;
+        tracing::info!("metrics at http://{}/metrics", listener.local_addr()?);
+        let metrics = messenger::metrics::router(server.state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, metrics).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     let app = build_app(server.state.clone());
     let hub = server.state.hub.clone();
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();

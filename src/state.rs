@@ -9,8 +9,9 @@ use crate::auth::tokens::TokenKey;
 use crate::config::Config;
 use crate::db::DbPool;
 use crate::error::AppResult;
-use crate::events::Hub;
+use crate::events::{Hub, HubConfig};
 use crate::media::Media;
+use crate::metrics::Metrics;
 use crate::throttle::Throttle;
 
 /// Shared server state.
@@ -28,9 +29,39 @@ pub struct AppState {
     pub hub: Hub,
     /// Rate limits and sign-in throttling.
     pub throttle: Throttle,
+    /// What `/metrics` reports.
+    pub metrics: Metrics,
 }
 
 impl AppState {
+    /// A server's state over these parts: fresh metrics, throttle counters, and an event hub
+    /// reading on `hub_pool` (its own, so request load cannot starve it).
+    pub fn new(
+        pool: DbPool,
+        hub_pool: DbPool,
+        token_key: TokenKey,
+        media: Media,
+        config: Config,
+    ) -> Self {
+        let metrics = Metrics::new();
+        let hub = Hub::start(
+            hub_pool,
+            HubConfig {
+                metrics: metrics.events(),
+                ..config.hub()
+            },
+        );
+        Self {
+            pool,
+            token_key,
+            media,
+            hub,
+            throttle: Throttle::new(&config),
+            metrics,
+            config: Arc::new(config),
+        }
+    }
+
     /// A pooled connection, or a retryable `UNAVAILABLE` error.
     pub async fn db(&self) -> AppResult<Object<AsyncPgConnection>> {
         Ok(self.pool.get().await?)

@@ -3,6 +3,8 @@
 //! delivering, more slowly, until it is back. It knows nothing of the hub: what it receives
 //! from other servers comes out of a channel.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -42,6 +44,11 @@ pub trait Bus: Send + Sync {
     /// Tells every other server; never waits, and may drop the notice while the link is
     /// down (the database has every event).
     fn publish(&self, message: BusMessage);
+
+    /// Whether notices from other servers arrive now (`None`: there are no others).
+    fn connected(&self) -> Option<bool> {
+        None
+    }
 }
 
 /// A server on its own: there is no one to tell.
@@ -55,6 +62,7 @@ impl Bus for Alone {
 pub struct RedisBus {
     outbox: mpsc::Sender<BusMessage>,
     subscriber: tokio::task::AbortHandle,
+    subscribed: Arc<AtomicBool>,
 }
 
 impl RedisBus {
@@ -66,8 +74,17 @@ impl RedisBus {
         let (outbox, outgoing) = mpsc::channel(10_000);
         let (incoming, inbox) = mpsc::channel(10_000);
         tokio::spawn(publisher(url.clone(), channel.clone(), node, outgoing));
-        let subscriber = tokio::spawn(subscriber(url, channel, node, incoming)).abort_handle();
-        (Self { outbox, subscriber }, inbox)
+        let subscribed = Arc::new(AtomicBool::new(false));
+        let subscriber = tokio::spawn(subscriber(url, channel, node, incoming, subscribed.clone()))
+            .abort_handle();
+        (
+            Self {
+                outbox,
+                subscriber,
+                subscribed,
+            },
+            inbox,
+        )
     }
 }
 
@@ -78,6 +95,10 @@ impl Bus for RedisBus {
         if self.outbox.try_send(message).is_err() {
             tracing::debug!("bus queue full: dropping a notice");
         }
+    }
+
+    fn connected(&self) -> Option<bool> {
+        Some(self.subscribed.load(Ordering::Relaxed))
     }
 }
 
@@ -153,7 +174,13 @@ async fn publisher(
     }
 }
 
-async fn subscriber(url: String, channel: String, node: Uuid, incoming: mpsc::Sender<BusMessage>) {
+async fn subscriber(
+    url: String,
+    channel: String,
+    node: Uuid,
+    incoming: mpsc::Sender<BusMessage>,
+    subscribed: Arc<AtomicBool>,
+) {
     let Ok(client) = redis::Client::open(url.as_str()) else {
         return;
     };
@@ -173,6 +200,7 @@ async fn subscriber(url: String, channel: String, node: Uuid, incoming: mpsc::Se
             continue;
         }
         backoff = Duration::from_millis(200);
+        subscribed.store(true, Ordering::Relaxed);
         tracing::info!(%node, "subscribed to the Redis bus");
         // Whatever was missed while disconnected is in the log: read it now.
         if incoming.send(BusMessage::Poke).await.is_err() {
@@ -190,6 +218,7 @@ async fn subscriber(url: String, channel: String, node: Uuid, incoming: mpsc::Se
                 return;
             }
         }
+        subscribed.store(false, Ordering::Relaxed);
         tracing::warn!(%node, "lost the Redis bus: reconnecting");
     }
 }

@@ -17,6 +17,7 @@ use crate::events::pump::Log;
 use crate::events::routes::{LiveItem, LiveQueue, Routes, lock};
 use crate::events::sockets::{ConnectionGuard, Kick, SocketGuard, Sockets};
 use crate::events::typing::TypingLimit;
+use crate::metrics::EventMetrics;
 use crate::models::event::{self as event_model, Position};
 
 /// Tunables of the hub.
@@ -34,6 +35,8 @@ pub struct HubConfig {
     pub redis_url: Option<String>,
     /// Redis channel (servers of one deployment share it).
     pub redis_channel: String,
+    /// Where the hub records its figures.
+    pub metrics: EventMetrics,
 }
 
 impl Default for HubConfig {
@@ -45,6 +48,7 @@ impl Default for HubConfig {
             typing_per_minute: 30,
             redis_url: None,
             redis_channel: "messenger:events".into(),
+            metrics: EventMetrics::default(),
         }
     }
 }
@@ -62,6 +66,7 @@ struct Inner {
     sockets: Arc<Sockets>,
     typing: TypingLimit,
     subscriptions_started: watch::Sender<u64>,
+    metrics: EventMetrics,
 }
 
 impl Hub {
@@ -76,6 +81,7 @@ impl Hub {
             position: watch::channel(Position::default()).0,
             started: watch::channel(false).0,
             poke: Notify::new(),
+            metrics: config.metrics.clone(),
         }
         .start(shutdown.subscribe());
         let (bus, inbox): (Box<dyn Bus>, _) = match config.redis_url {
@@ -94,6 +100,7 @@ impl Hub {
             sockets: Sockets::new(),
             typing: TypingLimit::new(config.typing_per_minute),
             subscriptions_started: watch::channel(0).0,
+            metrics: config.metrics,
         }));
         if let Some(inbox) = inbox {
             tokio::spawn(receive(Arc::downgrade(&hub.0), inbox));
@@ -190,6 +197,26 @@ impl Hub {
     /// Starts the shutdown: sockets flush and close with "going away".
     pub fn shutdown(&self) {
         self.0.shutdown.send_replace(true);
+    }
+
+    /// Where the hub records its figures (subscriptions add `LAGGED` and `RESYNC` there).
+    pub fn metrics(&self) -> &EventMetrics {
+        &self.0.metrics
+    }
+
+    /// WebSocket connections open on this server.
+    pub fn open_sockets(&self) -> usize {
+        self.0.sockets.open()
+    }
+
+    /// Live subscriptions on this server.
+    pub fn live_subscriptions(&self) -> usize {
+        lock(&self.0.log.routes).subscriptions()
+    }
+
+    /// Whether the bus is subscribed to Redis (`None`: this server is alone).
+    pub fn redis_connected(&self) -> Option<bool> {
+        self.0.bus.connected()
     }
 
     /// The database pool (for replays).

@@ -11,6 +11,7 @@ use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
 use crate::events::Event;
 use crate::events::routes::{Routes, lock};
+use crate::metrics::EventMetrics;
 use crate::models::event::{self as event_model, Position};
 
 /// Events read per query.
@@ -32,6 +33,8 @@ pub(crate) struct Log {
     pub(crate) started: watch::Sender<bool>,
     /// Wakes the pump: events were committed.
     pub(crate) poke: Notify,
+    /// Where the pump records how long events waited for it.
+    pub(crate) metrics: EventMetrics,
 }
 
 impl Log {
@@ -82,8 +85,11 @@ impl Log {
                 // Routing and the position move together under the routes' lock, so a new
                 // subscription sees either both or neither.
                 let mut routes = lock(&self.routes);
+                let now = Utc::now();
                 for row in rows {
                     pos = row.position();
+                    let waited = (now - row.created_at).to_std().unwrap_or_default();
+                    self.metrics.pump_delay.observe(waited.as_secs_f64());
                     match Event::from_row(&row) {
                         Some(stored) => routes.route_stored(Arc::new(stored)),
                         None => {

@@ -93,6 +93,13 @@ pub(crate) struct Routes {
     sessions_of: HashMap<Uuid, HashSet<Uuid>>,
 }
 
+impl Routes {
+    /// The subscriptions routed here.
+    pub(crate) fn subscriptions(&self) -> usize {
+        self.queues.values().map(Vec::len).sum()
+    }
+}
+
 /// The members this server routes for: users with a live subscription here.
 impl Memberships for Routes {
     fn join(&mut self, session: Uuid, user: Uuid) {

@@ -55,6 +55,11 @@ impl Sockets {
         }
     }
 
+    /// Connections open now.
+    pub(crate) fn open(&self) -> usize {
+        *self.open.borrow()
+    }
+
     /// Waits until every connection has closed, at most `limit`.
     pub(crate) async fn all_closed(&self, limit: Duration) {
         let mut open = self.open.subscribe();

@@ -25,8 +25,15 @@ impl MediaMutation {
         let viewer = ctx.viewer()?;
         let state = ctx.state();
         let upload = file.value(ctx).map_err(AppError::internal)?;
-        let bytes = state.media.images.read_upload(upload.content).await?;
-        Ok(User::own(avatars::set_avatar(state, viewer, bytes).await?))
+        let stored = async {
+            let bytes = state.media.images.read_upload(upload.content).await?;
+            avatars::set_avatar(state, viewer, bytes).await
+        }
+        .await;
+        state
+            .metrics
+            .upload("avatar", stored.as_ref().err().map(AppError::code));
+        Ok(User::own(stored?))
     }
 
     /// Removes a profile picture: the viewer's own, or with `userId` another user's (admins

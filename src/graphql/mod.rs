@@ -8,6 +8,7 @@ pub mod limits;
 pub mod live;
 pub mod loaders;
 pub mod media;
+pub mod observe;
 pub mod prefetch;
 pub mod types;
 
@@ -17,6 +18,7 @@ use uuid::Uuid;
 use crate::auth::{Auth, Viewer};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
+use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::throttle::ClientAddress;
 
@@ -44,22 +46,30 @@ pub struct Subscription(live::LiveSubscription);
 /// The schema type served over HTTP and WebSocket.
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
-/// The schema without server state: enough for the SDL.
-pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscription> {
-    let builder = Schema::build(
+/// The schema without server state: enough for the SDL. With `metrics`, every operation is
+/// recorded there (that extension goes first, so it sees the errors as clients do).
+pub fn schema_builder(
+    config: &Config,
+    metrics: Option<Metrics>,
+) -> SchemaBuilder<Query, Mutation, Subscription> {
+    let mut builder = Schema::build(
         Query::default(),
         Mutation::default(),
         Subscription::default(),
-    )
-    .extension(limits::RequestLimits {
-        max_query_bytes: config.max_query_bytes,
-        max_fields: config.max_fields,
-        introspection: config.introspection,
-    })
-    .limit_depth(config.max_query_depth)
-    .limit_complexity(config.max_query_complexity)
-    .limit_recursive_depth(64)
-    .limit_directives(16);
+    );
+    if let Some(metrics) = metrics {
+        builder = builder.extension(observe::Observe(metrics));
+    }
+    let builder = builder
+        .extension(limits::RequestLimits {
+            max_query_bytes: config.max_query_bytes,
+            max_fields: config.max_fields,
+            introspection: config.introspection,
+        })
+        .limit_depth(config.max_query_depth)
+        .limit_complexity(config.max_query_complexity)
+        .limit_recursive_depth(64)
+        .limit_directives(16);
     if config.introspection {
         builder
     } else {
@@ -70,7 +80,7 @@ pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscri
 /// The one schema the server and the SDL test both use.
 pub fn build_schema(state: AppState) -> AppSchema {
     let config = state.config.clone();
-    schema_builder(&config)
+    schema_builder(&config, Some(state.metrics.clone()))
         .data(loaders::loaders(state.clone()))
         .data(state)
         .finish()
@@ -78,7 +88,7 @@ pub fn build_schema(state: AppState) -> AppSchema {
 
 /// The SDL of the schema, as checked in at `schema.graphql`.
 pub fn sdl() -> String {
-    schema_builder(&Config::default()).finish().sdl()
+    schema_builder(&Config::default(), None).finish().sdl()
 }
 
 /// Resolver helpers on the GraphQL context.

@@ -315,7 +315,18 @@ impl Subscription {
     }
 }
 
-async fn next_event(mut sub: Subscription) -> Option<(LiveEvent, Subscription)> {
+/// The subscription's next event, with `LAGGED` and `RESYNC` counted in the metrics.
+async fn next_event(sub: Subscription) -> Option<(LiveEvent, Subscription)> {
+    let (event, sub) = next_event_uncounted(sub).await?;
+    match event {
+        LiveEvent::Lagged(_) => sub.hub.metrics().lagged.inc(),
+        LiveEvent::Resync(_) => sub.hub.metrics().resync.inc(),
+        _ => 0,
+    };
+    Some((event, sub))
+}
+
+async fn next_event_uncounted(mut sub: Subscription) -> Option<(LiveEvent, Subscription)> {
     if let Some(event) = sub.replay.pop_front() {
         return Some((event, sub));
     }

@@ -9,7 +9,6 @@
 use std::future::Future;
 use std::io::{BufRead, Read};
 use std::process::{Child, ExitStatus, Output};
-use std::sync::Arc;
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
@@ -882,17 +881,13 @@ impl TestApp {
             Some(statements.clone()),
         )
         .expect("pool");
-        let state = AppState {
-            hub: messenger::events::Hub::start(
-                db::build_pool(&db.url, 2, config.db_timeout).expect("hub pool"),
-                config.hub(),
-            ),
+        let state = AppState::new(
             pool,
-            token_key: TokenKey::random().expect("key"),
-            media: messenger::media::Media::from_config(&config).expect("media store"),
-            throttle: messenger::throttle::Throttle::new(&config),
-            config: Arc::new(config),
-        };
+            db::build_pool(&db.url, 2, config.db_timeout).expect("hub pool"),
+            TokenKey::random().expect("key"),
+            messenger::media::Media::from_config(&config).expect("media store"),
+            config,
+        );
         Self {
             router: messenger::build_app(state.clone()),
             state,
@@ -914,15 +909,14 @@ impl TestApp {
 
     /// The state of a second server (see [`TestApp::second_node`]).
     pub fn second_node_state(&self) -> AppState {
-        let pool = db::build_pool(&self.db.url, 5, self.state.config.db_timeout).expect("pool");
-        AppState {
-            hub: messenger::events::Hub::start(
-                db::build_pool(&self.db.url, 2, self.state.config.db_timeout).expect("hub pool"),
-                self.state.config.hub(),
-            ),
-            pool,
-            ..self.state.clone()
-        }
+        let timeout = self.state.config.db_timeout;
+        AppState::new(
+            db::build_pool(&self.db.url, 5, timeout).expect("pool"),
+            db::build_pool(&self.db.url, 2, timeout).expect("hub pool"),
+            self.state.token_key.clone(),
+            self.state.media.clone(),
+            (*self.state.config).clone(),
+        )
     }
 
     /// POSTs a GraphQL request to another router (see [`TestApp::second_node`]).

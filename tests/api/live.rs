@@ -341,6 +341,14 @@ async fn bad_and_pruned_cursors_get_typed_answers() {
     let e = next(&mut late).await;
     assert_eq!(e["kind"], "RESYNC", "{e}");
     assert!(e["cursor"].is_string());
+    let metrics = app
+        .state
+        .metrics
+        .render(messenger::metrics::Sample::default());
+    assert!(
+        metrics.contains("messenger_events_resync_total 1\n"),
+        "{metrics}"
+    );
     // And then live events flow.
     send(&app, &bob, &d, "after resync").await;
     assert_eq!(next(&mut late).await["message"]["body"], "after resync");
@@ -439,6 +447,15 @@ async fn a_subscriber_that_falls_behind_is_told_where_to_resume() {
     assert_eq!(
         ws.next().await,
         Frame::Json(json!({ "type": "complete", "id": "e" }))
+    );
+    // Operators see it.
+    let metrics = app
+        .state
+        .metrics
+        .render(messenger::metrics::Sample::default());
+    assert!(
+        metrics.contains("messenger_events_lagged_total 1\n"),
+        "{metrics}"
     );
     // Resuming from the lag cursor delivers the rest, without loss.
     let cursor = lagged["cursor"].as_str().expect("cursor");

@@ -14,6 +14,7 @@ mod lifecycle;
 mod live;
 mod media;
 mod messages;
+mod observability;
 mod randomized;
 mod schema;
 mod validation;

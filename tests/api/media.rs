@@ -252,7 +252,7 @@ fn multipart_request(
 }
 
 /// Uploads a file as `token`'s avatar, as apollo-upload-client would.
-async fn upload(app: &TestApp, token: &str, filename: &str, file: &[u8]) -> Value {
+pub async fn upload(app: &TestApp, token: &str, filename: &str, file: &[u8]) -> Value {
     app.send(multipart_request(Some(token), true, filename, file))
         .await
         .ok_json()

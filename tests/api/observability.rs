@@ -1,0 +1,239 @@
+//! `/metrics`: what an operator's Prometheus reads after real traffic, over HTTP and the
+//! socket, and that it can move to a listener of its own.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::json;
+
+use crate::chat::{direct, send};
+use crate::harness::{ServerProcess, TestApp, TestDb, error_code};
+use crate::media::upload;
+use crate::wsclient::WsClient;
+
+/// The exposition as a scraper gets it.
+async fn scrape(app: &TestApp) -> String {
+    let answer = app
+        .send(
+            Request::get("/metrics")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(
+        answer
+            .content_type()
+            .starts_with("application/openmetrics-text"),
+        "{}",
+        answer.content_type()
+    );
+    String::from_utf8(answer.body.to_vec()).expect("utf-8")
+}
+
+/// The value of one sample (`name{labels}` exactly as exposed); 0 when absent.
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.trim().parse().expect("a number"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_what_clients_did() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let addr = app.serve().await;
+
+    // A named query twice, a refused mutation, a query that does not parse.
+    for _ in 0..2 {
+        let me = app
+            .gql(Some(&alice.access), "query Me { me { id } }", json!({}))
+            .await;
+        assert!(me["errors"].is_null(), "{me}");
+    }
+    let refused = app
+        .gql(
+            None,
+            "mutation Leave($s: ID!) { leaveSession(sessionId: $s) }",
+            json!({ "s": "00000000-0000-0000-0000-000000000000" }),
+        )
+        .await;
+    assert_eq!(error_code(&refused), Some("UNAUTHENTICATED"), "{refused}");
+    let broken = app.gql(None, "query {", json!({})).await;
+    assert_eq!(error_code(&broken), Some("GRAPHQL_PARSE_FAILED"));
+
+    // A live subscriber over the socket, and a message it receives.
+    let mut ws = WsClient::connect(addr, "graphql-transport-ws").await;
+    ws.init(Some(&bob.access)).await;
+    ws.subscribe_live(
+        &app.state.hub,
+        "e",
+        "subscription Feed { events { kind } }",
+        json!({}),
+    )
+    .await;
+    let session = direct(&app, &alice, &bob).await;
+    assert_eq!(
+        ws.next_event("e", "events").await["kind"],
+        "SESSION_CREATED"
+    );
+    send(&app, &alice, &session, "hello").await;
+    assert_eq!(
+        ws.next_event("e", "events").await["kind"],
+        "MESSAGE_CREATED"
+    );
+    // A picture that is not one.
+    let upload = upload(&app, &alice.access, "x.png", b"not a picture").await;
+    assert_eq!(error_code(&upload), Some("BAD_USER_INPUT"), "{upload}");
+
+    let text = scrape(&app).await;
+    let requests = |labels: &str| {
+        sample(
+            &text,
+            &format!("messenger_graphql_requests_total{{{labels}}}"),
+        )
+    };
+    assert_eq!(
+        requests(r#"operation="Me",kind="query",code="OK""#),
+        2.0,
+        "{text}"
+    );
+    assert_eq!(
+        requests(r#"operation="Leave",kind="mutation",code="UNAUTHENTICATED""#),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        requests(r#"operation="anonymous",kind="unknown",code="GRAPHQL_PARSE_FAILED""#),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"messenger_graphql_request_duration_seconds_count{operation="Me",kind="query"}"#
+        ),
+        2.0
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"messenger_graphql_subscriptions_started_total{operation="Feed",kind="subscription"}"#
+        ),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(sample(&text, "messenger_open_sockets"), 1.0, "{text}");
+    assert_eq!(sample(&text, "messenger_live_subscriptions"), 1.0, "{text}");
+    assert!(
+        sample(&text, "messenger_event_pump_delay_seconds_count") >= 2.0,
+        "the session and the message went through the pump: {text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"messenger_uploads_total{kind="avatar",code="BAD_USER_INPUT"}"#
+        ),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(sample(&text, "messenger_redis_connected"), 0.0);
+    assert!(
+        sample(&text, r#"messenger_db_pool_connections{state="idle"}"#) >= 1.0,
+        "{text}"
+    );
+    // No user or session id in any label.
+    for id in [&alice.id, &bob.id, &session] {
+        assert!(!text.contains(id.as_str()), "{id} in {text}");
+    }
+
+    // The socket's close is seen at the next scrape.
+    drop(ws);
+    let mut closed = String::new();
+    for _ in 0..50 {
+        closed = scrape(&app).await;
+        if sample(&closed, "messenger_open_sockets") == 0.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(sample(&closed, "messenger_open_sockets"), 0.0, "{closed}");
+    assert_eq!(
+        sample(&closed, "messenger_live_subscriptions"),
+        0.0,
+        "{closed}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_metrics_listener_of_its_own_takes_metrics_off_the_main_port() {
+    let db = TestDb::new().await;
+    let dir = std::env::temp_dir().join(format!("messenger-metrics-{}", uuid::Uuid::now_v7()));
+    // A free port for the metrics (bound, then released for the server to take).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let metrics_addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let listen = metrics_addr.to_string();
+    // Redis on a port nobody listens on: the server runs alone and says so.
+    let server = ServerProcess::start_with(
+        &db.url,
+        "redis://127.0.0.1:1",
+        &dir,
+        &[("MESSENGER_METRICS_LISTEN", listen.as_str())],
+    );
+    let me = server
+        .gql(None, "query Anon { __typename }", json!({}))
+        .await;
+    assert_eq!(me["data"]["__typename"], "Query", "{me}");
+
+    let (status, _) = http_get(server.addr, "/metrics").await;
+    assert_eq!(status, 404, "metrics stay off the main port");
+    let mut text = String::new();
+    for _ in 0..50 {
+        // The metrics listener starts just after the main one.
+        if let Ok(answer) = tokio::net::TcpStream::connect(metrics_addr).await {
+            drop(answer);
+            text = http_get(metrics_addr, "/metrics").await.1;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        text.contains(
+            r#"messenger_graphql_requests_total{operation="Anon",kind="query",code="OK"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains("messenger_redis_connected 0"), "{text}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// GET over a plain TCP connection (HTTP/1.1, closed after the answer): status and body.
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .expect("write");
+    let mut answer = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_string(&mut answer),
+    )
+    .await
+    .expect("an answer within 10 s")
+    .expect("read");
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, body.to_owned())
+}
