@@ -3,6 +3,7 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `MESSENGER_LISTEN` | `127.0.0.1:8080` | address and port to listen on |
+//! | `MESSENGER_LOG_FORMAT` | `text` | `json` for one JSON object per log line (read by `main` before the rest) |
 //! | `MESSENGER_METRICS_LISTEN` | unset | serve `GET /metrics` on this address and port instead of the main one (keep it off the public network) |
 //! | `DATABASE_URL` | unset | PostgreSQL to use; the database is created if missing. Unset: a private PostgreSQL is started in the data folder |
 //! | `MESSENGER_DATA_DIR` | `data` | folder for the private PostgreSQL, the generated token key and media |
@@ -52,6 +53,7 @@
 //! | `MESSENGER_WS_MAX_SOCKETS_PER_USER` | `16` | sockets one user may hold open on one server (more: closed with 4429) |
 //! | `MESSENGER_WS_KEEPALIVE_SECS` | `30` | interval of the server's pings on idle sockets |
 //! | `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` | unset | the S3 credentials (both or neither); `AWS_SESSION_TOKEN` too if temporary. Neither: the other standard `AWS_*` variables, then the instance's role |
+//! | `DATABASE_URL_FILE`, `REDIS_URL_FILE`, `AWS_ACCESS_KEY_ID_FILE`, `AWS_SECRET_ACCESS_KEY_FILE`, `AWS_SESSION_TOKEN_FILE` | unset | read that secret from this file instead (Docker and Kubernetes secrets); setting both a variable and its `_FILE` is an error |
 //! | `RUST_LOG` | `info` | log filter (tracing-subscriber syntax) |
 
 use std::net::SocketAddr;
@@ -257,6 +259,7 @@ impl Config {
 
     /// Like [`Config::from_env`], reading from any lookup (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let get = with_secret_files(get)?;
         let d = Self::default();
         let token_key = match get("MESSENGER_TOKEN_KEY").filter(|v| !v.is_empty()) {
             Some(key) if key.len() < 32 => {
@@ -423,6 +426,39 @@ impl Config {
 
 /// `MEDIA_BASE_URL`: an absolute http(s) URL or a path, without query or fragment.
 /// `MESSENGER_TRUSTED_PROXIES`: IP addresses, comma-separated.
+/// Secrets that may be read from a file named by `<NAME>_FILE` instead (how Docker and
+/// Kubernetes hand secrets over). `MESSENGER_TOKEN_KEY_FILE` has its own rule (generated when
+/// missing).
+pub const SECRET_FILE_VARIABLES: [&str; 5] = [
+    "DATABASE_URL",
+    "REDIS_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+];
+
+/// `get`, with each of [`SECRET_FILE_VARIABLES`] read from its `_FILE` when that is set (the
+/// file's text without its final line break). Both set, or an unreadable file, is an error
+/// naming the variable.
+fn with_secret_files(
+    get: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<impl Fn(&str) -> Option<String>> {
+    let mut from_files = std::collections::HashMap::new();
+    for name in SECRET_FILE_VARIABLES {
+        let file_variable = format!("{name}_FILE");
+        let Some(path) = get(&file_variable).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        if get(name).is_some_and(|v| !v.is_empty()) {
+            bail!("{name} and {file_variable} are both set: set one of them");
+        }
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("{file_variable}: cannot read {path}"))?;
+        from_files.insert(name, text.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    Ok(move |name: &str| from_files.get(name).cloned().or_else(|| get(name)))
+}
+
 fn trusted_proxies(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Vec<std::net::IpAddr>> {
     let raw = get("MESSENGER_TRUSTED_PROXIES").unwrap_or_default();
     raw.split(',')
@@ -656,6 +692,30 @@ mod tests {
             let err = config(&[(name, value)]).expect_err(name);
             assert!(format!("{err:#}").contains(name), "{err:#} names {name}");
         }
+    }
+
+    #[test]
+    fn secrets_come_from_files_when_named() {
+        let dir = std::env::temp_dir().join(format!("messenger-secrets-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let url = dir.join("database_url");
+        std::fs::write(&url, "postgres://app:s3cret@db/messenger\n").expect("write");
+        let path = url.to_string_lossy().into_owned();
+        let c = config(&[("DATABASE_URL_FILE", &path)]).expect("valid");
+        assert_eq!(
+            c.database_url.as_deref(),
+            Some("postgres://app:s3cret@db/messenger")
+        );
+        let both = config(&[
+            ("DATABASE_URL_FILE", &path),
+            ("DATABASE_URL", "postgres://x"),
+        ]);
+        let both = both.expect_err("both set is refused");
+        assert!(both.to_string().contains("DATABASE_URL_FILE"));
+        let missing = config(&[("REDIS_URL_FILE", "/nonexistent/redis_url")]);
+        let missing = missing.expect_err("an unreadable file is refused");
+        assert!(format!("{missing:#}").contains("REDIS_URL_FILE"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

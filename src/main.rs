@@ -26,15 +26,25 @@ usage:
                                     create an account; the password is read from stdin
   messenger media sweep [--min-age-secs N]
                                     delete stored pictures no user uses, written at least
-                                    N seconds ago (default 3600)";
+                                    N seconds ago (default 3600)
+  messenger healthcheck             exit 0 if the server at MESSENGER_LISTEN answers
+                                    /healthz within 3 s (for container health checks)";
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    // Read before the rest of the configuration: its errors are logged.
+    match std::env::var("MESSENGER_LOG_FORMAT").as_deref() {
+        Ok("json") => logs.json().init(),
+        Ok("text" | "") | Err(_) => logs.init(),
+        Ok(other) => {
+            eprintln!("MESSENGER_LOG_FORMAT has an invalid value {other:?}: expected text or json");
+            return std::process::ExitCode::FAILURE;
+        }
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -67,6 +77,7 @@ async fn run(args: Vec<String>) -> anyhow::Result<()> {
         }
         ["admin", "create-user", rest @ ..] => create_user(Config::from_env()?, rest).await,
         ["media", "sweep", rest @ ..] => sweep_media(Config::from_env()?, rest).await,
+        ["healthcheck"] => healthcheck(Config::from_env()?.listen).await,
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             Ok(())
@@ -108,6 +119,36 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!("stopped accepting requests; in-flight requests finished");
     server.shutdown().await?;
     served.context("serving HTTP")
+}
+
+/// GET /healthz on the server's own port: container images carry no curl, and this is the
+/// one request it needs.
+async fn healthcheck(listen: std::net::SocketAddr) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A server listening on every interface is reached on loopback.
+    let addr = match listen.ip() {
+        ip if ip.is_unspecified() => std::net::SocketAddr::from(([127, 0, 0, 1], listen.port())),
+        _ => listen,
+    };
+    let check = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream
+            .write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        anyhow::Ok(answer)
+    };
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(3), check)
+        .await
+        .with_context(|| format!("no answer from {addr} within 3 s"))??;
+    if !answer.starts_with(b"HTTP/1.0 200") && !answer.starts_with(b"HTTP/1.1 200") {
+        bail!(
+            "{addr}/healthz answered {:?}",
+            String::from_utf8_lossy(&answer[..answer.len().min(40)])
+        );
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

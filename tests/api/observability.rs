@@ -207,6 +207,22 @@ async fn a_metrics_listener_of_its_own_takes_metrics_off_the_main_port() {
         "{text}"
     );
     assert!(text.contains("messenger_redis_connected 0"), "{text}");
+
+    // The container health check: `messenger healthcheck` against the running server, and
+    // against a port where nothing answers.
+    let check = |listen: String| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_messenger"))
+            .arg("healthcheck")
+            .env("MESSENGER_LISTEN", listen)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("running messenger healthcheck")
+    };
+    assert!(check(server.addr.to_string()).success());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    assert!(!check(closed.to_string()).success());
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
