@@ -632,7 +632,6 @@ impl ServerProcess {
         env: &[(&str, &str)],
     ) -> Self {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_messenger"))
-            .envs(env.iter().copied())
             .env("DATABASE_URL", database_url)
             .env("REDIS_URL", redis_url)
             .env(
@@ -645,6 +644,8 @@ impl ServerProcess {
             .env("MESSENGER_EVENT_POLL_MS", "600000")
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
+            // The caller's variables win over these defaults.
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -681,6 +682,28 @@ pub async fn gql_at(
     variables: Value,
     headers: &[(&str, &str)],
 ) -> Value {
+    try_gql_at(
+        addr,
+        token,
+        query,
+        variables,
+        headers,
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("POST /graphql to {addr}: {e}"))
+}
+
+/// Like [`gql_at`], but a failure (no connection, no answer within `within`, an answer that
+/// is not JSON) is returned, for tests where servers come and go.
+pub async fn try_gql_at(
+    addr: std::net::SocketAddr,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+    headers: &[(&str, &str)],
+    within: Duration,
+) -> Result<Value, String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let body = json!({ "query": query, "variables": variables }).to_string();
     let mut extra: String = headers
@@ -697,18 +720,49 @@ pub async fn gql_at(
     let exchange = async {
         let mut stream = tokio::net::TcpStream::connect(addr)
             .await
-            .expect("connecting");
-        stream.write_all(request.as_bytes()).await.expect("writing");
+            .map_err(|e| format!("connecting: {e}"))?;
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|e| format!("writing: {e}"))?;
         let mut response = Vec::new();
-        stream.read_to_end(&mut response).await.expect("reading");
-        response
+        stream
+            .read_to_end(&mut response)
+            .await
+            .map_err(|e| format!("reading: {e}"))?;
+        Ok::<_, String>(response)
     };
-    let response = tokio::time::timeout(Duration::from_secs(10), exchange)
+    let response = tokio::time::timeout(within, exchange)
         .await
-        .expect("an answer within 10 s");
-    let text = String::from_utf8(response).expect("UTF-8");
-    let (_, json) = text.split_once("\r\n\r\n").expect("a response body");
-    serde_json::from_str(json).expect("JSON body")
+        .map_err(|_| format!("no answer within {within:?}"))??;
+    let text = String::from_utf8_lossy(&response);
+    let (_, json) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("not an HTTP response: {text:?}"))?;
+    serde_json::from_str(json).map_err(|_| format!("not a JSON answer: {text:?}"))
+}
+
+impl ServerProcess {
+    /// Kills it with SIGKILL, as a crash would: nothing is flushed or closed.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Stops it with SIGTERM, as an orchestrator does, and waits (at most 15 s) for it to
+    /// drain and exit; returns whether it exited cleanly.
+    pub fn stop_gracefully(&mut self) -> bool {
+        let Ok(pid) = i32::try_from(self.child.id()) else {
+            return false;
+        };
+        let Some(pid) = rustix::process::Pid::from_raw(pid) else {
+            return false;
+        };
+        if rustix::process::kill_process(pid, rustix::process::Signal::TERM).is_err() {
+            return false;
+        }
+        wait_within(&mut self.child, Duration::from_secs(15)).success()
+    }
 }
 
 impl Drop for ServerProcess {

@@ -5,6 +5,7 @@ mod accounts;
 mod admin;
 mod authorization;
 mod chat;
+mod cluster;
 mod conversations;
 mod delivery;
 mod harness;

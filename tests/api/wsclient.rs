@@ -37,34 +37,48 @@ impl WsClient {
         protocol: &str,
         recv_buffer: Option<u32>,
     ) -> Self {
-        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        Self::try_connect_with(addr, protocol, recv_buffer)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Like [`WsClient::connect_with`], but a failure to connect or upgrade (within ten
+    /// seconds each) is returned, for tests where servers come and go.
+    pub async fn try_connect_with(
+        addr: std::net::SocketAddr,
+        protocol: &str,
+        recv_buffer: Option<u32>,
+    ) -> Result<Self, String> {
+        let socket = tokio::net::TcpSocket::new_v4().map_err(|e| format!("socket: {e}"))?;
         if let Some(size) = recv_buffer {
-            socket.set_recv_buffer_size(size).expect("buffer size");
+            socket
+                .set_recv_buffer_size(size)
+                .map_err(|e| format!("buffer size: {e}"))?;
         }
         let stream = tokio::time::timeout(Duration::from_secs(10), socket.connect(addr))
             .await
-            .expect("connected within 10 s")
-            .expect("connecting");
+            .map_err(|_| "not connected within 10 s".to_owned())?
+            .map_err(|e| format!("connecting: {e}"))?;
         let mut request = format!("ws://{addr}/graphql/ws")
             .into_client_request()
-            .expect("request");
+            .map_err(|e| format!("request: {e}"))?;
         request.headers_mut().insert(
             "Sec-WebSocket-Protocol",
-            HeaderValue::from_str(protocol).expect("header"),
+            HeaderValue::from_str(protocol).map_err(|e| format!("header: {e}"))?,
         );
         let upgrade = tokio_tungstenite::client_async(request, stream);
         let (socket, response) = tokio::time::timeout(Duration::from_secs(10), upgrade)
             .await
-            .expect("upgraded within 10 s")
-            .expect("upgrading");
-        assert_eq!(
-            response
-                .headers()
-                .get("sec-websocket-protocol")
-                .and_then(|v| v.to_str().ok()),
-            Some(protocol)
-        );
-        Self { socket }
+            .map_err(|_| "not upgraded within 10 s".to_owned())?
+            .map_err(|e| format!("upgrading: {e}"))?;
+        let agreed = response
+            .headers()
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok());
+        if agreed != Some(protocol) {
+            return Err(format!("the server agreed to {agreed:?}, not {protocol}"));
+        }
+        Ok(Self { socket })
     }
 
     /// Sends a JSON frame.
