@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `MESSENGER_LISTEN` | `127.0.0.1:8080` | address and port to listen on |
 //! | `MESSENGER_LOG_FORMAT` | `text` | `json` for one JSON object per log line (read by `main` before the rest) |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT` | unset | export traces over OTLP/HTTP to this collector (read by [`crate::telemetry`], with the other `OTEL_*` variables) |
 //! | `MESSENGER_METRICS_LISTEN` | unset | serve `GET /metrics` on this address and port instead of the main one (keep it off the public network) |
 //! | `DATABASE_URL` | unset | PostgreSQL to use; the database is created if missing. Unset: a private PostgreSQL is started in the data folder |
 //! | `MESSENGER_DATA_DIR` | `data` | folder for the private PostgreSQL, the generated token key and media |

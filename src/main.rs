@@ -10,7 +10,6 @@ use messenger::services::accounts::{self, Registration};
 use messenger::services::avatars;
 use messenger::services::input::{DisplayName, Password, Username};
 use messenger::{Server, build_app, db, graphql};
-use tracing_subscriber::EnvFilter;
 
 /// mimalloc: the profile of the benchmarks showed a third of the server's CPU in glibc's
 /// malloc and free.
@@ -31,20 +30,14 @@ usage:
                                     /healthz within 3 s (for container health checks)";
 
 fn main() -> std::process::ExitCode {
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr);
-    // Read before the rest of the configuration: its errors are logged.
-    match std::env::var("MESSENGER_LOG_FORMAT").as_deref() {
-        Ok("json") => logs.json().init(),
-        Ok("text" | "") | Err(_) => logs.init(),
-        Ok(other) => {
-            eprintln!("MESSENGER_LOG_FORMAT has an invalid value {other:?}: expected text or json");
+    // Before anything logs; kept until exit, so buffered spans are flushed.
+    let _telemetry = match messenger::telemetry::init() {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("error: {e:#}");
             return std::process::ExitCode::FAILURE;
         }
-    }
+    };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

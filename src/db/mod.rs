@@ -70,11 +70,23 @@ pub fn build_pool_counted(
             ))
             .await
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
-            if let Some(StatementCounter(count)) = counter {
-                conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-                    if matches!(event, InstrumentationEvent::StartQuery { .. }) {
-                        count.fetch_add(1, Ordering::SeqCst);
+            let tracing = crate::telemetry::tracing_enabled();
+            if counter.is_some() || tracing {
+                let mut statement: Option<tracing::Span> = None;
+                conn.set_instrumentation(move |event: InstrumentationEvent<'_>| match event {
+                    InstrumentationEvent::StartQuery { query, .. } => {
+                        if let Some(StatementCounter(count)) = &counter {
+                            count.fetch_add(1, Ordering::SeqCst);
+                        }
+                        // Statements outside an operation (the event pump polling) get no
+                        // span: they would flood the traces with roots of their own.
+                        if tracing && !tracing::Span::current().is_none() {
+                            statement.replace(statement_span(&query.to_string()));
+                        }
                     }
+                    // Dropping the span ends it: its length is the statement's.
+                    InstrumentationEvent::FinishQuery { .. } => drop(statement.take()),
+                    _ => {}
                 });
             }
             Ok(conn)
@@ -91,6 +103,29 @@ pub fn build_pool_counted(
         .runtime(deadpool::Runtime::Tokio1)
         .build()
         .context("building the database pool")
+}
+
+/// A span for one SQL statement, a child of the operation that runs it. Only the statement's
+/// text: diesel's rendering appends the bound values (message bodies, password hashes), which
+/// never leave the server.
+fn statement_span(rendered: &str) -> tracing::Span {
+    let text = rendered
+        .split(" -- binds:")
+        .next()
+        .unwrap_or_default()
+        .trim();
+    let first_word = text
+        .split_whitespace()
+        .next()
+        .unwrap_or("SQL")
+        .to_ascii_uppercase();
+    tracing::info_span!(
+        "db.statement",
+        otel.name = %first_word,
+        otel.kind = "client",
+        db.system = "postgresql",
+        db.statement = %text,
+    )
 }
 
 /// Runs pending migrations on the database at `url`. Needs the multi-thread tokio runtime.

@@ -1,5 +1,5 @@
 //! Records every operation in the server's [`Metrics`]: its name, kind, outcome code and
-//! latency, over HTTP and the socket alike. An async-graphql extension, so that it sees the
+//! latency, over HTTP and the socket alike; and, when traces are exported, gives it a span. An async-graphql extension, so that it sees the
 //! operation the schema itself parsed (no second parse) and the response after every other
 //! extension has given its errors their codes.
 
@@ -7,10 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
+    NextRequest,
 };
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{Request, Response, ServerResult, Variables};
+use tracing::Instrument;
 
 use crate::events::routes::lock;
 use crate::metrics::Metrics;
@@ -41,6 +43,19 @@ struct Recorder {
     operation: Mutex<Operation>,
 }
 
+/// The first error's `extensions.code` (`INTERNAL` if it has none); `None` without errors.
+fn first_code(response: &Response) -> Option<String> {
+    response.errors.first().map(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| match x.get("code") {
+                Some(async_graphql::Value::String(code)) => Some(code.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| "INTERNAL".to_owned())
+    })
+}
+
 fn kind_of(ty: OperationType) -> &'static str {
     match ty {
         OperationType::Query => "query",
@@ -54,15 +69,7 @@ impl Extension for Recorder {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let started = Instant::now();
         let response = next.run(ctx).await;
-        let code = response.errors.first().map(|e| {
-            e.extensions
-                .as_ref()
-                .and_then(|x| match x.get("code") {
-                    Some(async_graphql::Value::String(code)) => Some(code.clone()),
-                    _ => None,
-                })
-                .unwrap_or_else(|| "INTERNAL".to_owned())
-        });
+        let code = first_code(&response);
         let operation = lock(&self.operation);
         self.metrics.request(
             operation.name.as_deref(),
@@ -70,6 +77,43 @@ impl Extension for Recorder {
             operation.kind.unwrap_or("unknown"),
             code.as_deref(),
             started.elapsed(),
+        );
+        response
+    }
+
+    /// A span for the operation's execution, only when traces are exported (see
+    /// `crate::telemetry`): the statements it runs become its children. Made here, once
+    /// the operation is parsed, so that its name is the operation's.
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        if !crate::telemetry::tracing_enabled() {
+            return next.run(ctx, operation_name).await;
+        }
+        let (name, kind) = {
+            let operation = lock(&self.operation);
+            (
+                operation
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| "anonymous".to_owned()),
+                operation.kind.unwrap_or("unknown"),
+            )
+        };
+        let span = tracing::info_span!(
+            "graphql.operation",
+            otel.name = %format_args!("{kind} {name}"),
+            graphql.operation.name = %name,
+            graphql.operation.type = kind,
+            graphql.code = tracing::field::Empty,
+        );
+        let response = next.run(ctx, operation_name).instrument(span.clone()).await;
+        span.record(
+            "graphql.code",
+            first_code(&response).as_deref().unwrap_or("OK"),
         );
         response
     }

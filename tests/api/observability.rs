@@ -253,3 +253,108 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
     (status, body.to_owned())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operations_and_their_statements_reach_an_otlp_collector_without_their_values() {
+    // A stand-in collector: OTLP over HTTP is a protobuf body POSTed to /v1/traces.
+    let received: std::sync::Arc<std::sync::Mutex<Vec<u8>>> = Default::default();
+    let sink = received.clone();
+    let collector = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().expect("sink").extend_from_slice(&body);
+                StatusCode::OK
+            }
+        }),
+    );
+    let collector_addr = crate::harness::serve_router(collector).await;
+    let endpoint = format!("http://{collector_addr}");
+
+    let db = TestDb::new().await;
+    let dir = std::env::temp_dir().join(format!("messenger-otlp-{}", uuid::Uuid::now_v7()));
+    let server = ServerProcess::start_with(
+        &db.url,
+        "redis://127.0.0.1:1",
+        &dir,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ],
+    );
+    let secret = "a password nobody may see 7f3a";
+    let signed_up = server
+        .gql(
+            None,
+            "mutation SignUp($u: String!, $p: String!) { register(input: {username: $u, password: $p, displayName: $u}) { user { id } } }",
+            json!({ "u": "traced", "p": secret }),
+        )
+        .await;
+    assert!(signed_up["errors"].is_null(), "{signed_up}");
+
+    let contains = |bytes: &[u8], needle: &str| {
+        bytes
+            .windows(needle.len())
+            .any(|window| window == needle.as_bytes())
+    };
+    let mut exported = Vec::new();
+    for _ in 0..100 {
+        exported = received.lock().expect("sink").clone();
+        if contains(&exported, "mutation SignUp") && contains(&exported, "INSERT INTO") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        contains(&exported, "mutation SignUp"),
+        "no operation span in {} exported bytes",
+        exported.len()
+    );
+    assert!(contains(&exported, "INSERT INTO"), "no statement span");
+    assert!(contains(&exported, "postgresql"));
+    // The event pump's polling, outside any operation, makes no spans.
+    assert!(!contains(&exported, "pg_snapshot"), "the pump's statements were traced");
+    // Statements go without their bound values.
+    assert!(!contains(&exported, secret));
+    assert!(!contains(&exported, "traced\""));
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_logs_are_one_object_per_line() {
+    let db = TestDb::empty().await;
+    let output = crate::harness::output_within(
+        std::process::Command::new(env!("CARGO_BIN_EXE_messenger"))
+            .arg("migrate")
+            .env("DATABASE_URL", &db.url)
+            .env("MESSENGER_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("running messenger migrate"),
+        std::time::Duration::from_secs(60),
+    );
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).expect("utf-8");
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "applied migration" && l["level"] == "INFO"),
+        "{stderr}"
+    );
+
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_messenger"))
+        .arg("print-schema")
+        .env("MESSENGER_LOG_FORMAT", "yaml")
+        .output()
+        .expect("running messenger");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("MESSENGER_LOG_FORMAT"));
+}
