@@ -35,31 +35,31 @@ resource "aws_db_parameter_group" "main" {
 }
 
 resource "aws_db_instance" "main" {
-  identifier                      = var.name
-  engine                          = "postgres"
-  engine_version                  = "16"
-  instance_class                  = var.db_instance_class
-  allocated_storage               = var.db_allocated_storage
-  max_allocated_storage           = var.db_allocated_storage * 10
-  storage_type                    = "gp3"
-  storage_encrypted               = true
-  db_name                         = "messenger"
-  username                        = "messenger"
-  password                        = random_password.db.result
-  multi_az                        = var.db_multi_az
-  db_subnet_group_name            = aws_db_subnet_group.main.name
-  parameter_group_name            = aws_db_parameter_group.main.name
-  vpc_security_group_ids          = [aws_security_group.db.id]
-  backup_retention_period         = 14
-  deletion_protection             = true
-  skip_final_snapshot             = false
-  final_snapshot_identifier       = "${var.name}-final"
-  performance_insights_enabled    = true
-  auto_minor_version_upgrade      = true
-  copy_tags_to_snapshot           = true
-  enabled_cloudwatch_logs_exports = ["postgresql"]
+  identifier                          = var.name
+  engine                              = "postgres"
+  engine_version                      = "16"
+  instance_class                      = var.db_instance_class
+  allocated_storage                   = var.db_allocated_storage
+  max_allocated_storage               = var.db_allocated_storage * 10
+  storage_type                        = "gp3"
+  storage_encrypted                   = true
+  db_name                             = "messenger"
+  username                            = "messenger"
+  password                            = random_password.db.result
+  multi_az                            = var.db_multi_az
+  db_subnet_group_name                = aws_db_subnet_group.main.name
+  parameter_group_name                = aws_db_parameter_group.main.name
+  vpc_security_group_ids              = [aws_security_group.db.id]
+  backup_retention_period             = 14
+  deletion_protection                 = true
+  skip_final_snapshot                 = false
+  final_snapshot_identifier           = "${var.name}-final"
+  performance_insights_enabled        = true
+  auto_minor_version_upgrade          = true
+  copy_tags_to_snapshot               = true
+  enabled_cloudwatch_logs_exports     = ["postgresql"]
   iam_database_authentication_enabled = true
-  tags                            = var.tags
+  tags                                = var.tags
 }
 
 resource "aws_security_group" "redis" {

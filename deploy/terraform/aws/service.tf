@@ -59,6 +59,7 @@ resource "aws_lb" "main" {
   subnets                    = var.public_subnet_ids
   security_groups            = [aws_security_group.alb.id]
   drop_invalid_header_fields = true
+  enable_deletion_protection = true
   # WebSockets stay open; the server pings every 30 s.
   idle_timeout = 3600
   tags         = var.tags
@@ -133,7 +134,7 @@ resource "aws_lb_listener_rule" "no_metrics" {
 
 resource "aws_cloudwatch_log_group" "main" {
   name              = "/ecs/${var.name}"
-  retention_in_days = 30
+  retention_in_days = 365
   tags              = var.tags
 }
 
@@ -161,7 +162,7 @@ resource "aws_iam_role_policy_attachment" "execution" {
 
 data "aws_iam_policy_document" "read_secrets" {
   statement {
-    actions = ["secretsmanager:GetSecretValue"]
+    actions   = ["secretsmanager:GetSecretValue"]
     resources = [for secret in aws_secretsmanager_secret.main : secret.arn]
   }
 }
