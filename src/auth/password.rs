@@ -1,4 +1,5 @@
-//! argon2id password hashing, run off the async threads.
+//! argon2id password hashing, run off the async threads on threads of its own that yield to
+//! request handling.
 
 use std::sync::OnceLock;
 
@@ -7,22 +8,55 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
 use crate::error::{AppError, AppResult};
 
+/// The nice value of the hashing threads: under contention the kernel gives a nice-10 thread
+/// about a tenth of a nice-0 thread's share, so a flood of sign-ins (each hash a core for
+/// ~35 ms) slows other requests little, while an idle machine hashes at full speed.
+pub const HASHING_NICE: i32 = 10;
+
+/// Runs `work` on a hashing thread: the blocking pool of a runtime of its own, whose threads
+/// lower their priority when they start (tokio's own blocking threads are shared with
+/// everything else, and a thread's priority cannot be raised again without privileges).
+/// Falls back to tokio's blocking pool if that runtime cannot be built.
+async fn on_hashing_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> AppResult<T> {
+    static RUNTIME: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
+    let runtime = RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("messenger-hash")
+            // On Linux the nice value is per thread. Not being able to lower it is harmless.
+            .on_thread_start(|| {
+                let _ = rustix::process::setpriority_process(None, HASHING_NICE);
+            })
+            .build()
+            .inspect_err(
+                |e| tracing::warn!(error = %e, "no hashing threads: hashing at normal priority"),
+            )
+            .ok()
+    });
+    let task = match runtime {
+        Some(runtime) => runtime.spawn_blocking(work),
+        None => tokio::task::spawn_blocking(work),
+    };
+    task.await.map_err(AppError::internal)
+}
+
 /// Hashes a password into a PHC string (argon2id, default parameters, random salt).
 pub async fn hash(password: String) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || {
+    on_hashing_thread(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
             .map(|h| h.to_string())
             .map_err(|e| AppError::internal(anyhow::anyhow!("hashing a password: {e}")))
     })
-    .await
-    .map_err(AppError::internal)?
+    .await?
 }
 
 /// Checks a password against a stored hash. With no hash (unknown user) it checks against a
 /// dummy hash, so the answer takes as long whether or not the user exists.
 pub async fn verify(password: String, stored: Option<String>) -> AppResult<bool> {
-    tokio::task::spawn_blocking(move || {
+    on_hashing_thread(move || {
         let dummy = dummy_hash();
         let hash = stored.as_deref().unwrap_or(dummy);
         let ok = Argon2::default()
@@ -31,7 +65,6 @@ pub async fn verify(password: String, stored: Option<String>) -> AppResult<bool>
         ok && stored.is_some()
     })
     .await
-    .map_err(AppError::internal)
 }
 
 fn dummy_hash() -> &'static str {
@@ -42,4 +75,35 @@ fn dummy_hash() -> &'static str {
             .map(|h| h.to_string())
             .unwrap_or_default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_run_at_a_lower_priority_and_still_check() {
+        let before = rustix::process::getpriority_process(None).expect("getpriority");
+        let nice = on_hashing_thread(|| rustix::process::getpriority_process(None))
+            .await
+            .expect("ran")
+            .expect("getpriority");
+        assert!(nice >= HASHING_NICE, "hashing at nice {nice}");
+        // The caller's thread is untouched.
+        assert_eq!(
+            rustix::process::getpriority_process(None).expect("getpriority"),
+            before
+        );
+        let stored = hash("correct horse".to_owned()).await.expect("hash");
+        assert!(
+            verify("correct horse".to_owned(), Some(stored.clone()))
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !verify("wrong".to_owned(), Some(stored))
+                .await
+                .expect("verify")
+        );
+    }
 }
