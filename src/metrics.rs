@@ -116,6 +116,7 @@ struct Inner {
     live_subscriptions: Gauge,
     pool: Family<PoolLabels, Gauge>,
     pool_waiting: Gauge,
+    pool_wait: Histogram,
     redis_connected: Gauge,
     operation_names: Mutex<HashSet<String>>,
 }
@@ -196,6 +197,12 @@ impl Metrics {
             "Requests waiting for a database connection",
             pool_waiting.clone(),
         );
+        let pool_wait = Histogram::new(exponential_buckets(0.0001, 4.0, 10));
+        registry.register(
+            "db_pool_wait_seconds",
+            "Time requests waited for a database connection (a request that timed out counts its whole wait)",
+            pool_wait.clone(),
+        );
         let redis_connected = Gauge::default();
         registry.register(
             "redis_connected",
@@ -213,6 +220,7 @@ impl Metrics {
             live_subscriptions,
             pool,
             pool_waiting,
+            pool_wait,
             redis_connected,
             operation_names: Mutex::new(HashSet::new()),
         }))
@@ -265,6 +273,11 @@ impl Metrics {
                 kind: "subscription",
             })
             .inc();
+    }
+
+    /// Records how long a request waited for a database connection.
+    pub fn pool_waited(&self, waited: Duration) {
+        self.0.pool_wait.observe(waited.as_secs_f64());
     }
 
     /// Records an upload's outcome: `code` is `None` when it was stored.

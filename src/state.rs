@@ -64,6 +64,9 @@ impl AppState {
 
     /// A pooled connection, or a retryable `UNAVAILABLE` error.
     pub async fn db(&self) -> AppResult<Object<AsyncPgConnection>> {
-        Ok(self.pool.get().await?)
+        let asked = std::time::Instant::now();
+        let conn = self.pool.get().await;
+        self.metrics.pool_waited(asked.elapsed());
+        Ok(conn?)
     }
 }

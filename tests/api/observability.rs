@@ -139,6 +139,10 @@ async fn metrics_count_what_clients_did() {
     );
     assert_eq!(sample(&text, "messenger_redis_connected"), 0.0);
     assert!(
+        sample(&text, "messenger_db_pool_wait_seconds_count") >= 5.0,
+        "every request waited for a connection, however briefly: {text}"
+    );
+    assert!(
         sample(&text, r#"messenger_db_pool_connections{state="idle"}"#) >= 1.0,
         "{text}"
     );
@@ -314,7 +318,10 @@ async fn operations_and_their_statements_reach_an_otlp_collector_without_their_v
     assert!(contains(&exported, "INSERT INTO"), "no statement span");
     assert!(contains(&exported, "postgresql"));
     // The event pump's polling, outside any operation, makes no spans.
-    assert!(!contains(&exported, "pg_snapshot"), "the pump's statements were traced");
+    assert!(
+        !contains(&exported, "pg_snapshot"),
+        "the pump's statements were traced"
+    );
     // Statements go without their bound values.
     assert!(!contains(&exported, secret));
     assert!(!contains(&exported, "traced\""));
