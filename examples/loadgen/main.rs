@@ -102,7 +102,7 @@ async fn main() -> anyhow::Result<()> {
             })
             .await
         }
-        "run" => run(opts).await,
+        "run" => run(opts).await.map(drop),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())
@@ -285,7 +285,7 @@ fn mint_tokens(key: &TokenKey, d: &Dataset) -> Vec<String> {
     tokens
 }
 
-async fn run(opts: Options) -> anyhow::Result<()> {
+async fn run(opts: Options) -> anyhow::Result<Report> {
     let started = Instant::now();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let fd_limit = raise_fd_limit();
@@ -481,7 +481,7 @@ async fn run(opts: Options) -> anyhow::Result<()> {
         report.write(&root)?;
         eprintln!("wrote bench/results/latest.json and BENCHMARKS.md");
     }
-    Ok(())
+    Ok(report)
 }
 
 /// The open sockets of idle and fanout, and the group they share.
@@ -731,4 +731,109 @@ async fn sanity_check(addr: SocketAddr, tokens: &[String]) -> anyhow::Result<()>
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod smoke {
+    //! The documented commands, small, on a database that does not exist yet: `seed` must
+    //! work on a freshly migrated schema (it drops and restores every constraint that depends
+    //! on the tables it bulk-loads, so a migration that adds one cannot break it unnoticed) and
+    //! every scenario must run against the real server, with its floor, without errors.
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn seeds_a_fresh_database_and_runs_every_scenario_for_a_second() {
+        let base = std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/postgres".to_owned());
+        let Some((server, _)) = base.rsplit_once('/') else {
+            panic!("TEST_DATABASE_URL {base:?} names no database");
+        };
+        if AsyncPgConnection::establish(&base).await.is_err() {
+            let ci = std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"));
+            assert!(!ci, "no PostgreSQL at {base}: cannot be skipped under CI");
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: loadgen smoke test: no PostgreSQL at {base}"
+            );
+            return;
+        }
+        let name = format!("messenger_bench_smoke_{}", uuid::Uuid::now_v7().simple());
+        let url = format!("{server}/{name}");
+        // The server binary cargo built next to this test (target/<profile>/messenger).
+        let bin = std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.parent()?.join("messenger")))
+            .filter(|bin| bin.exists())
+            .expect("the messenger binary next to the examples (cargo test builds it)");
+
+        seed::seed(seed::SeedOptions {
+            database_url: url.clone(),
+            // Prime: the seeder's group-member formula steps through users by 1..89 and
+            // repeats a member when the step shares a factor with a small user count (found by
+            // this test with 300; the default 10,000 is safe for groups of up to 50).
+            users: 307,
+            sessions: 600,
+            group_percent: 10,
+            messages: 6000,
+        })
+        .await
+        .expect("seeding a fresh database");
+        let args: Vec<String> = [
+            "--database-url",
+            &url,
+            "--server-bin",
+            &bin.to_string_lossy(),
+            "--scenarios",
+            &format!("{ALL_SCENARIOS},{ABUSE_SCENARIOS}"),
+            "--warmup",
+            "0",
+            "--duration",
+            "1",
+            "--floor-duration",
+            "1",
+            "--clients",
+            "4",
+            "--sockets",
+            "100",
+            "--group",
+            "30",
+            "--fanout-rate",
+            "5",
+            "--no-write",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let report = run(Options::parse(&args).expect("options")).await;
+
+        let mut admin = AsyncPgConnection::establish(&base).await.expect("admin");
+        let _ = diesel_async::SimpleAsyncConnection::batch_execute(
+            &mut admin,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        )
+        .await;
+        let report = report.expect("the run");
+        let names: Vec<&str> = report.scenarios.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "user", "history", "inbox", "send16", "send64", "idle", "fanout", "flood",
+                "toolarge"
+            ]
+        );
+        for s in &report.scenarios {
+            assert_eq!(s.status, "ok", "{}: {:?}", s.name, s.note);
+            assert_eq!(s.errors, Some(0), "{}: {:?}", s.name, s.sample_error);
+            if ["user", "history", "inbox", "send16", "send64"].contains(&s.name.as_str()) {
+                assert!(s.throughput.is_some_and(|t| t > 0.0), "{}", s.name);
+                assert!(
+                    s.floor.is_some(),
+                    "{}: its pgbench floor did not run",
+                    s.name
+                );
+            }
+        }
+    }
 }
