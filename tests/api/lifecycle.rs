@@ -53,6 +53,59 @@ async fn migrations_run_down_and_up_again() {
     assert!(!user.id.is_empty());
 }
 
+#[derive(QueryableByName, Debug)]
+struct ForeignKey {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    constraint: String,
+}
+
+/// Foreign keys (`table.constraint`) whose referencing columns lead no index, except those
+/// that point at `users`.
+async fn unindexed_foreign_keys(conn: &mut AsyncPgConnection) -> Vec<String> {
+    let keys: Vec<ForeignKey> = diesel::sql_query(
+        "SELECT format('%s.%s', c.conrelid::regclass, c.conname) AS constraint \
+           FROM pg_constraint c \
+          WHERE c.contype = 'f' AND c.confrelid <> 'users'::regclass \
+            AND NOT EXISTS ( \
+                SELECT 1 FROM pg_index i \
+                 WHERE i.indrelid = c.conrelid \
+                   AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] = c.conkey::int2[]) \
+          ORDER BY 1",
+    )
+    .load(conn)
+    .await
+    .expect("reading the catalog");
+    keys.into_iter().map(|k| k.constraint).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_foreign_key_a_delete_can_reach_has_an_index() {
+    // Deleting a referenced row makes PostgreSQL look up its referencing rows: without an
+    // index on the referencing columns that is a scan of the whole table (a million messages
+    // for one deleted message). Users are the exception: accounts are deactivated, never
+    // deleted, and the keys that point at them (senders, authors, actors) stay unindexed.
+    let db = TestDb::new().await;
+    let mut conn = db.connect().await;
+    let missing = unindexed_foreign_keys(&mut conn).await;
+    assert!(
+        missing.is_empty(),
+        "foreign keys without an index: {missing:?}"
+    );
+
+    // And the check sees what it looks for: the indexes of this migration are among those it
+    // counts (dropping one makes its key unindexed).
+    diesel_async::SimpleAsyncConnection::batch_execute(
+        &mut conn,
+        "DROP INDEX messages_reply_to_id_idx",
+    )
+    .await
+    .expect("dropping an index");
+    assert_eq!(
+        unindexed_foreign_keys(&mut conn).await,
+        ["messages.messages_reply_to_id_fkey"]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_database_is_created() {
     let db = TestDb::new().await;
