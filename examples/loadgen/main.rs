@@ -768,7 +768,7 @@ mod smoke {
             .filter(|bin| bin.exists())
             .expect("the messenger binary next to the examples (cargo test builds it)");
 
-        seed::seed(seed::SeedOptions {
+        let seeded = seed::seed(seed::SeedOptions {
             database_url: url.clone(),
             // Prime: the seeder's group-member formula steps through users by 1..89 and
             // repeats a member when the step shares a factor with a small user count (found by
@@ -779,7 +779,7 @@ mod smoke {
             messages: 6000,
         })
         .await
-        .expect("seeding a fresh database");
+        .context("seeding a fresh database");
         let args: Vec<String> = [
             "--database-url",
             &url,
@@ -806,7 +806,11 @@ mod smoke {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let report = run(Options::parse(&args).expect("options")).await;
+        // Seed and run, then drop the database whatever happened, then judge.
+        let report = match seeded {
+            Ok(()) => run(Options::parse(&args).expect("options")).await,
+            Err(e) => Err(e),
+        };
 
         let mut admin = AsyncPgConnection::establish(&base).await.expect("admin");
         let _ = diesel_async::SimpleAsyncConnection::batch_execute(
