@@ -46,7 +46,7 @@
 //! | `MESSENGER_MESSAGES_PER_MINUTE` | `300` | messages one user may send, edit or delete per minute |
 //! | `MESSENGER_GROUP_CHANGES_PER_MINUTE` | `60` | conversations started and group changes (members, roles, titles, leaving) per user and minute |
 //! | `MESSENGER_UPLOADS_PER_MINUTE` | `20` | uploads per user and minute |
-//! | `MESSENGER_TRUSTED_PROXIES` | empty | addresses of the proxies (load balancers) whose `X-Forwarded-For` names the client, comma-separated; from anyone else the peer address counts |
+//! | `MESSENGER_TRUSTED_PROXIES` | empty | addresses or networks (`10.0.0.0/16`) of the proxies (load balancers, ingress controllers) whose `X-Forwarded-For` names the client, comma-separated; from anyone else the peer address counts |
 //! | `MESSENGER_HASH_CONCURRENCY` | half the cores, at least 1 | password hashes computed at once; more wait (up to 2 s, then `RATE_LIMITED`) |
 //! | `MESSENGER_WS_INIT_TIMEOUT_MS` | `10000` | time a socket has to send `connection_init` (then closed with 4408) |
 //! | `MESSENGER_WS_MAX_SUBSCRIPTIONS` | `100` | operations running at once on one socket |
@@ -146,7 +146,7 @@ pub struct Config {
     /// Uploads per user and minute.
     pub uploads_per_minute: u32,
     /// Proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Password hashes computed at once.
     pub hash_concurrency: usize,
     /// Time to send `connection_init`.
@@ -425,8 +425,6 @@ impl Config {
     }
 }
 
-/// `MEDIA_BASE_URL`: an absolute http(s) URL or a path, without query or fragment.
-/// `MESSENGER_TRUSTED_PROXIES`: IP addresses, comma-separated.
 /// Secrets that may be read from a file named by `<NAME>_FILE` instead (how Docker and
 /// Kubernetes hand secrets over). `MESSENGER_TOKEN_KEY_FILE` has its own rule (generated when
 /// missing).
@@ -460,14 +458,19 @@ fn with_secret_files(
     Ok(move |name: &str| from_files.get(name).cloned().or_else(|| get(name)))
 }
 
-fn trusted_proxies(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Vec<std::net::IpAddr>> {
+/// `MESSENGER_TRUSTED_PROXIES`: addresses or networks (`10.0.0.0/16`), comma-separated: a
+/// load balancer's or an ingress controller's addresses change, its network does not.
+fn trusted_proxies(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Vec<ipnet::IpNet>> {
     let raw = get("MESSENGER_TRUSTED_PROXIES").unwrap_or_default();
     raw.split(',')
         .map(str::trim)
         .filter(|a| !a.is_empty())
         .map(|a| {
-            a.parse()
-                .with_context(|| format!("MESSENGER_TRUSTED_PROXIES has an invalid address {a:?}"))
+            a.parse::<ipnet::IpNet>()
+                .or_else(|_| a.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .with_context(|| {
+                    format!("MESSENGER_TRUSTED_PROXIES has an invalid address or network {a:?}")
+                })
         })
         .collect()
 }
@@ -507,6 +510,7 @@ fn cors_origins(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Vec<Str
     Ok(origins)
 }
 
+/// `MEDIA_BASE_URL`: an absolute http(s) URL or a path, without query or fragment.
 fn media_base_url(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Option<String>> {
     let Some(raw) = get("MEDIA_BASE_URL").map(|v| v.trim().to_owned()) else {
         return Ok(None);
@@ -671,6 +675,7 @@ mod tests {
             ("MESSENGER_EVENT_BUFFER", "0"),
             ("MESSENGER_WS_INIT_TIMEOUT_MS", "soon"),
             ("MESSENGER_SIGNIN_REFUSAL_DELAY_MS", "10001"),
+            ("MESSENGER_TRUSTED_PROXIES", "10.0.0.0/33"),
             ("MESSENGER_METRICS_LISTEN", "everywhere"),
             ("MESSENGER_MAX_UPLOAD_BYTES", "0"),
             ("MESSENGER_MAX_IMAGE_PIXELS", "lots"),

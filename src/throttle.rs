@@ -107,13 +107,15 @@ impl Rules {
 pub struct ClientAddress(pub Option<IpAddr>);
 
 impl ClientAddress {
-    /// The client of a request from `peer`: the peer itself, unless it is one of the
-    /// `trusted` proxies, in which case the nearest address of `X-Forwarded-For` that is not.
-    pub fn of(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> Self {
+    /// The client of a request from `peer`: the peer itself, unless it is in one of the
+    /// `trusted` proxies' networks, in which case the nearest address of `X-Forwarded-For`
+    /// that is not.
+    pub fn of(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> Self {
         let Some(peer) = peer else {
             return Self(None);
         };
-        if !trusted.contains(&peer) {
+        let is_trusted = |a: &IpAddr| trusted.iter().any(|net| net.contains(a));
+        if !is_trusted(&peer) {
             return Self(Some(peer));
         }
         let forwarded = headers
@@ -126,7 +128,7 @@ impl ClientAddress {
         let client = forwarded
             .into_iter()
             .rev()
-            .find(|a| !trusted.contains(a))
+            .find(|a| !is_trusted(a))
             .unwrap_or(peer);
         Self(Some(client))
     }
@@ -387,19 +389,31 @@ mod tests {
             "x-forwarded-for",
             "198.51.100.1, 203.0.113.7".parse().expect("header"),
         );
+        let trusted = [ipnet::IpNet::from(proxy)];
         // From a trusted proxy: the nearest address it was told (the first one is the
         // client's own claim, which anyone can forge).
         assert_eq!(
-            ClientAddress::of(Some(proxy), &headers, &[proxy]),
+            ClientAddress::of(Some(proxy), &headers, &trusted),
             ClientAddress(Some(client))
         );
         // From anyone else, the header is ignored.
         assert_eq!(
-            ClientAddress::of(Some(client), &headers, &[proxy]),
+            ClientAddress::of(Some(client), &headers, &trusted),
+            ClientAddress(Some(client))
+        );
+        // A proxy network: any proxy in it is believed, and proxies in it are skipped.
+        let network: [ipnet::IpNet; 1] = ["10.0.0.0/16".parse().expect("network")];
+        let mut chain = HeaderMap::new();
+        chain.insert(
+            "x-forwarded-for",
+            "203.0.113.7, 10.0.3.4".parse().expect("header"),
+        );
+        assert_eq!(
+            ClientAddress::of(Some("10.0.9.9".parse().expect("ip")), &chain, &network),
             ClientAddress(Some(client))
         );
         assert_eq!(
-            ClientAddress::of(None, &headers, &[proxy]),
+            ClientAddress::of(None, &headers, &trusted),
             ClientAddress(None)
         );
     }

@@ -413,7 +413,7 @@ async fn a_client_address_is_throttled_across_usernames_and_refresh_tokens() {
     let app = TestApp::spawn_with(|c| {
         c.signin_failures_per_address = 4;
         c.registrations_per_address_hour = 3;
-        c.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("network")];
     })
     .await;
     let addr = app.serve().await;
