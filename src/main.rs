@@ -86,12 +86,26 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {listen} (set MESSENGER_LISTEN to change it)"))?;
     let addr = listener.local_addr()?;
-    tracing::info!("listening on http://{addr} (GraphiQL at http://{addr}/graphql)");
-    if let Some(metrics_listen) = server.state.config.metrics_listen {
-        let listener = tokio::net::TcpListener::bind(metrics_listen)
-            .await
-            .with_context(|| format!("listening on {metrics_listen} (MESSENGER_METRICS_LISTEN)"))?;
-        tracing::info!("metrics at http://{}/metrics", listener.local_addr()?);
+    // Both listeners are bound before the one line that says where they are (tests and
+    // operators read it).
+    let metrics_listener = match server.state.config.metrics_listen {
+        Some(metrics_listen) => Some(
+            tokio::net::TcpListener::bind(metrics_listen)
+                .await
+                .with_context(|| {
+                    format!("listening on {metrics_listen} (MESSENGER_METRICS_LISTEN)")
+                })?,
+        ),
+        None => None,
+    };
+    let metrics_at = match &metrics_listener {
+        Some(l) => format!("http://{}/metrics", l.local_addr()?),
+        None => format!("http://{addr}/metrics"),
+    };
+    tracing::info!(
+        "listening on http://{addr} (GraphiQL at http://{addr}/graphql, metrics at {metrics_at})"
+    );
+    if let Some(listener) = metrics_listener {
         let metrics = messenger::metrics::router(server.state.clone());
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, metrics).await {

@@ -72,6 +72,8 @@ pub struct EventMetrics {
     pub lagged: Counter,
     /// `RESYNC` notices sent.
     pub resync: Counter,
+    /// Live subscriptions started.
+    pub subscriptions_started: Counter,
 }
 
 impl Default for EventMetrics {
@@ -80,6 +82,7 @@ impl Default for EventMetrics {
             pump_delay: latency_histogram(),
             lagged: Counter::default(),
             resync: Counter::default(),
+            subscriptions_started: Counter::default(),
         }
     }
 }
@@ -109,7 +112,6 @@ struct Inner {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<OperationLabels, Histogram>,
-    subscriptions_started: Family<OperationLabels, Counter>,
     uploads: Family<UploadLabels, Counter>,
     events: EventMetrics,
     open_sockets: Gauge,
@@ -145,11 +147,11 @@ impl Metrics {
             "Time to answer a GraphQL operation, from receiving it to its response",
             latency.clone(),
         );
-        let subscriptions_started = Family::<OperationLabels, Counter>::default();
+        let events = EventMetrics::default();
         registry.register(
-            "graphql_subscriptions_started",
-            "GraphQL subscriptions started, by operation name",
-            subscriptions_started.clone(),
+            "live_subscriptions_started",
+            "Live event subscriptions started (their starting point set)",
+            events.subscriptions_started.clone(),
         );
         let uploads = Family::<UploadLabels, Counter>::default();
         registry.register(
@@ -157,7 +159,6 @@ impl Metrics {
             "Uploads by kind and outcome code (OK, or why it was refused)",
             uploads.clone(),
         );
-        let events = EventMetrics::default();
         registry.register(
             "event_pump_delay_seconds",
             "Time from an event's write to this server's pump routing it to subscriptions",
@@ -213,7 +214,6 @@ impl Metrics {
             registry,
             requests,
             latency,
-            subscriptions_started,
             uploads,
             events,
             open_sockets,
@@ -232,15 +232,16 @@ impl Metrics {
     }
 
     /// Records one answered operation: `kind` is `query` or `mutation`, `code` the first
-    /// error's code (`None`: no error).
+    /// error's code (`None`: no error), `executed` whether it got past validation and ran.
     pub fn request(
         &self,
         operation: Option<&str>,
         kind: &'static str,
         code: Option<&str>,
         took: Duration,
+        executed: bool,
     ) {
-        let operation = self.operation_label(operation);
+        let operation = self.operation_label(operation, executed);
         let code = match code {
             None => "OK".to_owned(),
             Some(code) if is_code(code) => code.to_owned(),
@@ -259,18 +260,6 @@ impl Metrics {
                 operation,
                 kind,
                 code,
-            })
-            .inc();
-    }
-
-    /// Records a subscription's start.
-    pub fn subscription_started(&self, operation: Option<&str>) {
-        let operation = self.operation_label(operation);
-        self.0
-            .subscriptions_started
-            .get_or_create(&OperationLabels {
-                operation,
-                kind: "subscription",
             })
             .inc();
     }
@@ -317,8 +306,9 @@ impl Metrics {
     }
 
     /// The label of an operation name: itself if well-formed and among the first
-    /// [`MAX_OPERATION_NAMES`], else `other`; `anonymous` without a name.
-    fn operation_label(&self, operation: Option<&str>) -> String {
+    /// [`MAX_OPERATION_NAMES`] admitted, else `other`; `anonymous` without a name. A name not
+    /// seen before is admitted only with `admit` (its operation ran).
+    pub fn operation_label(&self, operation: Option<&str>, admit: bool) -> String {
         let Some(name) = operation else {
             return "anonymous".to_owned();
         };
@@ -329,7 +319,7 @@ impl Metrics {
         if names.contains(name) {
             return name.to_owned();
         }
-        if names.len() < MAX_OPERATION_NAMES {
+        if admit && names.len() < MAX_OPERATION_NAMES {
             names.insert(name.to_owned());
             return name.to_owned();
         }
@@ -387,15 +377,22 @@ mod tests {
     fn label_values_stay_bounded() {
         let metrics = Metrics::new();
         for i in 0..MAX_OPERATION_NAMES + 50 {
-            metrics.request(Some(&format!("Op{i}")), "query", None, Duration::ZERO);
+            metrics.request(Some(&format!("Op{i}")), "query", None, Duration::ZERO, true);
         }
         metrics.request(
             Some("not a name"),
             "query",
             Some("lowercase code"),
             Duration::ZERO,
+            true,
         );
-        metrics.request(None, "mutation", Some("BAD_USER_INPUT"), Duration::ZERO);
+        metrics.request(
+            None,
+            "mutation",
+            Some("BAD_USER_INPUT"),
+            Duration::ZERO,
+            true,
+        );
         let text = metrics.render(Sample::default());
         assert!(text.contains(r#"operation="Op0""#), "{text}");
         assert!(!text.contains(&format!("Op{MAX_OPERATION_NAMES}\"")));
@@ -407,5 +404,20 @@ mod tests {
         ));
         assert!(text.contains(r#"operation="anonymous",kind="mutation",code="BAD_USER_INPUT""#));
         assert!(text.ends_with("# EOF\n"));
+
+        // A name whose request never ran takes no label of its own.
+        let fresh = Metrics::new();
+        let parse_failed = Some("GRAPHQL_PARSE_FAILED");
+        fresh.request(
+            Some("Junk1"),
+            "unknown",
+            parse_failed,
+            Duration::ZERO,
+            false,
+        );
+        fresh.request(Some("Real"), "query", None, Duration::ZERO, true);
+        let text = fresh.render(Sample::default());
+        assert!(!text.contains("Junk1"), "{text}");
+        assert!(text.contains(r#"operation="Real""#), "{text}");
     }
 }

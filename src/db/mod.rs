@@ -78,9 +78,15 @@ pub fn build_pool_counted(
                         if let Some(StatementCounter(count)) = &counter {
                             count.fetch_add(1, Ordering::SeqCst);
                         }
-                        // Statements outside an operation (the event pump polling) get no
-                        // span: they would flood the traces with roots of their own.
-                        if tracing && !tracing::Span::current().is_none() {
+                        // Only statements of an operation get a span: the event pump's
+                        // polling (or a health check under a logging-only span) would flood
+                        // the traces with roots of their own.
+                        let in_operation = || {
+                            tracing::Span::current()
+                                .metadata()
+                                .is_some_and(|m| m.name() == "graphql.operation")
+                        };
+                        if tracing && in_operation() {
                             statement.replace(statement_span(&query.to_string()));
                         }
                     }

@@ -181,6 +181,7 @@ impl Hub {
 
     /// Counts a subscription whose starting point is set (a metric; tests wait on it).
     pub fn subscription_started(&self) {
+        self.0.metrics.subscriptions_started.inc();
         self.0.subscriptions_started.send_modify(|n| *n += 1);
     }
 

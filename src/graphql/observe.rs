@@ -1,5 +1,6 @@
-//! Records every operation in the server's [`Metrics`]: its name, kind, outcome code and
-//! latency, over HTTP and the socket alike; and, when traces are exported, gives it a span. An async-graphql extension, so that it sees the
+//! Records every query and mutation in the server's [`Metrics`]: its name, kind, outcome code
+//! and latency, over HTTP (the whole request) and the socket (its execution: requests refused
+//! before it are not counted there); and, when traces are exported, gives it a span. An async-graphql extension, so that it sees the
 //! operation the schema itself parsed (no second parse) and the response after every other
 //! extension has given its errors their codes.
 
@@ -36,6 +37,10 @@ struct Operation {
     name: Option<String>,
     /// `query`, `mutation` or `subscription`; `None` until parsed.
     kind: Option<&'static str>,
+    /// Whether it passed parsing and validation and ran.
+    executed: bool,
+    /// Whether the request hook sees it whole (HTTP); over the socket only execution is.
+    whole_request: bool,
 }
 
 struct Recorder {
@@ -64,57 +69,74 @@ fn kind_of(ty: OperationType) -> &'static str {
     }
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for Recorder {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let started = Instant::now();
-        let response = next.run(ctx).await;
-        let code = first_code(&response);
+impl Recorder {
+    /// Records the answered operation. An operation name gets a label of its own only once
+    /// its operation has executed: names of requests refused before (unparsable, invalid)
+    /// cannot take the bounded set of labels.
+    fn record(&self, code: Option<&str>, took: std::time::Duration) {
         let operation = lock(&self.operation);
         self.metrics.request(
             operation.name.as_deref(),
             // A request that never parsed has no kind.
             operation.kind.unwrap_or("unknown"),
-            code.as_deref(),
-            started.elapsed(),
+            code,
+            took,
+            operation.executed,
         );
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for Recorder {
+    /// Over HTTP: the whole request, parse and validation included.
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let started = Instant::now();
+        lock(&self.operation).whole_request = true;
+        let response = next.run(ctx).await;
+        self.record(first_code(&response).as_deref(), started.elapsed());
         response
     }
 
-    /// A span for the operation's execution, only when traces are exported (see
-    /// `crate::telemetry`): the statements it runs become its children. Made here, once
-    /// the operation is parsed, so that its name is the operation's.
+    /// The execution: recorded here for queries and mutations over the socket (they do not
+    /// pass the request hook), and given a span when traces are exported (see
+    /// `crate::telemetry`), whose children are the statements it runs.
     async fn execute(
         &self,
         ctx: &ExtensionContext<'_>,
         operation_name: Option<&str>,
         next: NextExecute<'_>,
     ) -> Response {
-        if !crate::telemetry::tracing_enabled() {
-            return next.run(ctx, operation_name).await;
-        }
-        let (name, kind) = {
-            let operation = lock(&self.operation);
+        let started = Instant::now();
+        let (label, kind, whole_request) = {
+            let mut operation = lock(&self.operation);
+            operation.executed = true;
             (
-                operation
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| "anonymous".to_owned()),
+                self.metrics
+                    .operation_label(operation.name.as_deref(), true),
                 operation.kind.unwrap_or("unknown"),
+                operation.whole_request,
             )
         };
-        let span = tracing::info_span!(
-            "graphql.operation",
-            otel.name = %format_args!("{kind} {name}"),
-            graphql.operation.name = %name,
-            graphql.operation.type = kind,
-            graphql.code = tracing::field::Empty,
-        );
-        let response = next.run(ctx, operation_name).instrument(span.clone()).await;
-        span.record(
-            "graphql.code",
-            first_code(&response).as_deref().unwrap_or("OK"),
-        );
+        let response = if crate::telemetry::tracing_enabled() {
+            let span = tracing::info_span!(
+                "graphql.operation",
+                otel.name = %format_args!("{kind} {label}"),
+                graphql.operation.name = %label,
+                graphql.operation.type = kind,
+                graphql.code = tracing::field::Empty,
+            );
+            let response = next.run(ctx, operation_name).instrument(span.clone()).await;
+            span.record(
+                "graphql.code",
+                first_code(&response).as_deref().unwrap_or("OK"),
+            );
+            response
+        } else {
+            next.run(ctx, operation_name).await
+        };
+        if !whole_request {
+            self.record(first_code(&response).as_deref(), started.elapsed());
+        }
         response
     }
 
@@ -149,9 +171,6 @@ impl Extension for Recorder {
             (DocumentOperations::Multiple(_), None) => None,
         };
         operation.kind = chosen.map(kind_of);
-        if operation.kind == Some("subscription") {
-            self.metrics.subscription_started(operation.name.as_deref());
-        }
         Ok(document)
     }
 }

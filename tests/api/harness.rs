@@ -616,6 +616,8 @@ pub struct ServerProcess {
     child: Child,
     /// Where it listens.
     pub addr: std::net::SocketAddr,
+    /// The log line that said so (it also names the metrics address).
+    pub listening: String,
 }
 
 impl ServerProcess {
@@ -653,10 +655,11 @@ impl ServerProcess {
         let mut log = ChildLog::new(child.stderr.take().expect("stderr"));
         let listening = log.wait_for(Duration::from_secs(60), |line| {
             let rest = line.split("listening on http://").nth(1)?;
-            rest.split_whitespace().next()?.parse().ok()
+            let addr = rest.split_whitespace().next()?.parse().ok()?;
+            Some((addr, line.to_owned()))
         });
-        let addr = match listening {
-            Ok(addr) => addr,
+        let (addr, listening) = match listening {
+            Ok(found) => found,
             Err(log) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -664,7 +667,11 @@ impl ServerProcess {
             }
         };
         // Dropping the log leaves its thread draining the pipe, so the server never blocks.
-        Self { child, addr }
+        Self {
+            child,
+            addr,
+            listening,
+        }
     }
 
     /// A GraphQL POST over a fresh connection; the answer comes within ten seconds.
