@@ -742,6 +742,20 @@ mod smoke {
 
     use super::*;
 
+    #[tokio::test]
+    async fn user_counts_that_would_repeat_group_members_are_refused() {
+        let refused = seed::seed(seed::SeedOptions {
+            database_url: "postgres://nobody@127.0.0.1:1/messenger_bench_never".to_owned(),
+            users: 1000,
+            sessions: 2000,
+            group_percent: 10,
+            messages: 10,
+        })
+        .await
+        .expect_err("1000 shares factors with the member steps");
+        assert!(refused.to_string().contains("--users 1000"), "{refused}");
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn seeds_a_fresh_database_and_runs_every_scenario_for_a_second() {
         let base = std::env::var("TEST_DATABASE_URL")
@@ -770,9 +784,8 @@ mod smoke {
 
         let seeded = seed::seed(seed::SeedOptions {
             database_url: url.clone(),
-            // Prime: the seeder's group-member formula steps through users by 1..89 and
-            // repeats a member when the step shares a factor with a small user count (found by
-            // this test with 300; the default 10,000 is safe for groups of up to 50).
+            // Prime: the seeder refuses counts whose factors would repeat group members
+            // (found by this test with 300; the default 10,000 is safe).
             users: 307,
             sessions: 600,
             group_percent: 10,

@@ -49,6 +49,10 @@ const WORDS: &[&str] = &[
     "pasta", "salad", "tea", "cake", "plan", "idea", "question", "answer",
 ];
 
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
 /// Runs the seeding; prints the total time.
 pub async fn seed(opts: SeedOptions) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -59,6 +63,16 @@ pub async fn seed(opts: SeedOptions) -> anyhow::Result<()> {
     let groups = opts.sessions * opts.group_percent / 100;
     if opts.users < 100 || opts.sessions - groups > 2 * opts.users || groups < 1 {
         bail!("need at least 100 users, at most two direct sessions per user, and a group");
+    }
+    // Group `s` takes members 131·s + j·step (mod users), step = 1 + s % 89, for j below its
+    // size (at most 50): they are distinct only if users / gcd(step, users) ≥ 50.
+    if let Some(step) = (1..=89).find(|&step| opts.users / gcd(step, opts.users) < 50) {
+        bail!(
+            "--users {}: group members would repeat (it shares the factor {} with the member \
+             step {step}); pick a count with no such factor, a prime for instance",
+            opts.users,
+            gcd(step, opts.users)
+        );
     }
 
     let mut bar = Progress::new("database", 3);

@@ -44,8 +44,9 @@ struct Balancer {
 }
 
 impl Balancer {
-    /// Starts HAProxy (checking each server's `/readyz` every 300 ms, retrying requests that
-    /// found no connection on another server), or `None` after [`skip_or_fail`] when it is
+    /// Starts HAProxy as `deploy/haproxy.cfg` sets it up (checking each server's `/readyz`,
+    /// every 300 ms here; retrying on another server only requests that found no connection,
+    /// never a POST that may have run), or `None` after [`skip_or_fail`] when it is
     /// not installed.
     fn start(dir: &Path, servers: &[SocketAddr]) -> Option<Self> {
         let Some(binary) = haproxy_binary() else {
@@ -65,6 +66,7 @@ impl Balancer {
              retries 3\n    retry-on conn-failure empty-response\n\
              frontend messenger\n    bind 127.0.0.1:{port}\n    default_backend servers\n\
              backend servers\n    balance leastconn\n    option httpchk GET /readyz\n    \
+             http-request disable-l7-retry if METH_POST\n    \
              http-check expect status 200\n    \
              default-server inter 300ms fall 1 rise 2 on-marked-down shutdown-sessions\n\
              {backends}"

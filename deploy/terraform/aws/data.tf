@@ -32,6 +32,14 @@ resource "aws_db_parameter_group" "main" {
     name  = "log_min_duration_statement"
     value = "500"
   }
+
+  # PostgreSQL 16 on RDS requires TLS by default, and the server's client speaks none yet
+  # (see README.md): allow plain connections, which only the servers' security group can
+  # open, inside the VPC.
+  parameter {
+    name  = "rds.force_ssl"
+    value = "0"
+  }
 }
 
 resource "aws_db_instance" "main" {

@@ -13,7 +13,8 @@ resource "random_password" "token_key" {
 
 locals {
   secret_values = {
-    database-url = "postgres://messenger:${random_password.db.result}@${aws_db_instance.main.address}:5432/messenger?sslmode=require"
+    # Plain TCP inside the VPC: the server's PostgreSQL client has no TLS yet (see README.md).
+    database-url = "postgres://messenger:${random_password.db.result}@${aws_db_instance.main.address}:5432/messenger?sslmode=disable"
     redis-url    = "redis://${aws_elasticache_replication_group.main.primary_endpoint_address}:6379"
     token-key    = random_password.token_key.result
   }

@@ -2,6 +2,10 @@
 
 data "aws_region" "current" {}
 
+data "aws_vpc" "main" {
+  id = var.vpc_id
+}
+
 resource "aws_security_group" "alb" {
   name        = "${var.name}-alb"
   description = "The public load balancer"
@@ -217,6 +221,9 @@ locals {
     { name = "MESSENGER_S3_REGION", value = data.aws_region.current.name },
     { name = "MEDIA_BASE_URL", value = "https://${aws_cloudfront_distribution.media.domain_name}" },
     { name = "MESSENGER_CORS_ORIGINS", value = var.cors_origins },
+    # The load balancer's nodes live in the VPC and their addresses change: trust the VPC's
+    # range for X-Forwarded-For, so that rate limits see each client's own address.
+    { name = "MESSENGER_TRUSTED_PROXIES", value = data.aws_vpc.main.cidr_block },
   ]
   secrets = [
     { name = "DATABASE_URL", valueFrom = aws_secretsmanager_secret.main["database-url"].arn },

@@ -14,9 +14,18 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
+{{/* The server pods (the migration job's pods carry component: migrate instead). */}}
 {{- define "messenger.selectorLabels" -}}
 app.kubernetes.io/name: {{ .Chart.Name }}
 app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: server
+{{- end -}}
+
+{{/* Media on a pod's own disk is seen by that pod only. */}}
+{{- define "messenger.checkMedia" -}}
+{{- if and (not .Values.s3.bucket) (or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1)) -}}
+{{- fail "s3.bucket is required with more than one replica (or autoscaling): media on a pod's disk is invisible to the others" -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "messenger.serviceAccountName" -}}
