@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod models;
 pub mod services;
 pub mod state;
+mod sync;
 pub mod telemetry;
 pub mod throttle;
 pub mod ws;

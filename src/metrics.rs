@@ -24,8 +24,8 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 
-use crate::events::routes::lock;
 use crate::state::AppState;
+use crate::sync::lock;
 
 /// Distinct operation names given labels of their own; later names count as `other`.
 pub const MAX_OPERATION_NAMES: usize = 200;

@@ -17,6 +17,7 @@ use axum::http::HeaderMap;
 
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
+use crate::sync::lock;
 
 /// How long a sign-in may wait for its turn to hash.
 const HASHING_WAIT: Duration = Duration::from_secs(2);
@@ -276,12 +277,6 @@ fn refusal(rule: &Rule, left: Duration) -> AppError {
         ),
         left.max(Duration::from_secs(1)),
     )
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Counts `KEYS[1]` up by `ARGV[2]` (or reads it, with 0) in a window of `ARGV[1]` ms that

@@ -14,11 +14,12 @@ use crate::db::DbPool;
 use crate::error::AppResult;
 use crate::events::bus::{Alone, Bus, BusMessage, RedisBus};
 use crate::events::pump::Log;
-use crate::events::routes::{LiveItem, LiveQueue, Routes, lock};
+use crate::events::routes::{LiveItem, LiveQueue, Routes};
 use crate::events::sockets::{ConnectionGuard, Kick, SocketGuard, Sockets};
 use crate::events::typing::TypingLimit;
 use crate::metrics::EventMetrics;
 use crate::models::event::{self as event_model, Position};
+use crate::sync::lock;
 
 /// Tunables of the hub.
 #[derive(Debug, Clone)]

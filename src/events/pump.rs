@@ -10,9 +10,10 @@ use tokio::sync::{Notify, watch};
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult};
 use crate::events::Event;
-use crate::events::routes::{Routes, lock};
+use crate::events::routes::Routes;
 use crate::metrics::EventMetrics;
 use crate::models::event::{self as event_model, Position};
+use crate::sync::lock;
 
 /// Events read per query.
 const BATCH: i64 = 1000;

@@ -4,13 +4,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::events::{Memberships, Stored};
+use crate::sync::lock;
 
 /// One item of the live feed.
 #[derive(Debug, Clone)]
@@ -26,11 +27,6 @@ pub enum LiveItem {
         /// When.
         at: DateTime<Utc>,
     },
-}
-
-/// Locks a mutex whose holder may have panicked (the routes stay usable).
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// One subscription's queue of events, filled by the pump. When the subscriber falls more

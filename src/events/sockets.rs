@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::events::routes::lock;
+use crate::sync::lock;
 
 /// Sockets to close: a deactivated user's, or a revoked sign-in's.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

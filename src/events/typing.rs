@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::events::routes::lock;
+use crate::sync::lock;
 
 const WINDOW: Duration = Duration::from_secs(60);
 

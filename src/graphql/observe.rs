@@ -15,8 +15,8 @@ use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Opera
 use async_graphql::{Request, Response, ServerResult, Variables};
 use tracing::Instrument;
 
-use crate::events::routes::lock;
 use crate::metrics::Metrics;
+use crate::sync::lock;
 
 /// The extension's factory: one recorder per request, all writing into `metrics`.
 pub struct Observe(pub Metrics);
