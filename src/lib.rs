@@ -34,6 +34,22 @@ pub fn build_app(state: AppState) -> axum::Router {
     http::router(state)
 }
 
+/// The database to use: `DATABASE_URL`, or the private PostgreSQL in the data folder, started
+/// here (the caller stops it).
+pub async fn database(config: &Config) -> anyhow::Result<(String, Option<PrivatePostgres>)> {
+    Ok(match &config.database_url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let pg = PrivatePostgres::start(
+                &config.data_dir.join("postgres"),
+                config.postgres_bin_dir.as_deref(),
+            )
+            .await?;
+            (pg.url("messenger"), Some(pg))
+        }
+    })
+}
+
 /// A prepared server: its state, and the private PostgreSQL it started, if any.
 pub struct Server {
     /// The shared state handed to the router.
@@ -48,17 +64,7 @@ impl Server {
     /// Finds or starts the database, creates it if missing, runs migrations (unless turned
     /// off), loads the signing key, builds the pool and opens the media store.
     pub async fn start(config: Config) -> anyhow::Result<Self> {
-        let (database_url, private_postgres) = match &config.database_url {
-            Some(url) => (url.clone(), None),
-            None => {
-                let pg = PrivatePostgres::start(
-                    &config.data_dir.join("postgres"),
-                    config.postgres_bin_dir.as_deref(),
-                )
-                .await?;
-                (pg.url("messenger"), Some(pg))
-            }
-        };
+        let (database_url, private_postgres) = database(&config).await?;
         match Self::prepare(&config, &database_url).await {
             Ok((token_key, pool, hub_pool, media)) => Ok(Self {
                 state: AppState::new(pool, hub_pool, token_key, media, config),

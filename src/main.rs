@@ -176,16 +176,26 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-async fn migrate(mut config: Config, revert_all: bool) -> anyhow::Result<()> {
-    config.run_migrations = !revert_all;
-    let server = Server::start(config).await?;
-    if revert_all {
-        db::revert_all_migrations(&server.database_url).await?;
-        tracing::info!("reverted all migrations");
-    } else {
-        tracing::info!("migrations are up to date");
+/// Applies (or reverts) the migrations and nothing else: no signing key, no event hub, no
+/// media store, so a one-shot migration job needs only the database.
+async fn migrate(config: Config, revert_all: bool) -> anyhow::Result<()> {
+    let (url, mut private_postgres) = messenger::database(&config).await?;
+    let migrated = async {
+        db::ensure_database(&url).await?;
+        if revert_all {
+            db::revert_all_migrations(&url).await?;
+            tracing::info!("reverted all migrations");
+        } else {
+            db::run_migrations(&url).await?;
+            tracing::info!("migrations are up to date");
+        }
+        anyhow::Ok(())
     }
-    server.shutdown().await
+    .await;
+    if let Some(pg) = private_postgres.as_mut() {
+        pg.stop().await.context("stopping the private PostgreSQL")?;
+    }
+    migrated
 }
 
 async fn create_user(config: Config, args: &[&str]) -> anyhow::Result<()> {

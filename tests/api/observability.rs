@@ -339,10 +339,12 @@ async fn operations_and_their_statements_reach_an_otlp_collector_without_their_v
 #[tokio::test(flavor = "multi_thread")]
 async fn json_logs_are_one_object_per_line() {
     let db = TestDb::empty().await;
+    let data = std::env::temp_dir().join(format!("messenger-migrate-{}", uuid::Uuid::now_v7()));
     let output = crate::harness::output_within(
         std::process::Command::new(env!("CARGO_BIN_EXE_messenger"))
             .arg("migrate")
             .env("DATABASE_URL", &db.url)
+            .env("MESSENGER_DATA_DIR", &data)
             .env("MESSENGER_LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
             .stdout(std::process::Stdio::piped())
@@ -352,6 +354,12 @@ async fn json_logs_are_one_object_per_line() {
         std::time::Duration::from_secs(60),
     );
     assert!(output.status.success(), "{output:?}");
+    // A one-shot migration needs the database and nothing else: no signing key is made.
+    assert!(
+        !data.join("token.key").exists(),
+        "migrate wrote a token key"
+    );
+    let _ = std::fs::remove_dir_all(&data);
     let stderr = String::from_utf8(output.stderr).expect("utf-8");
     let lines: Vec<serde_json::Value> = stderr
         .lines()
