@@ -107,7 +107,8 @@ impl Session {
         self.view.membership.last_read_seq
     }
 
-    /// Messages from others after the viewer's read marker, deleted ones not counted.
+    /// Messages from others after the viewer's read marker, deleted ones not counted; counting
+    /// stops at 1,000, so 1,000 means "1,000 or more" (show it as "999+").
     async fn unread_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         if let Some(n) = self
             .page

@@ -376,6 +376,53 @@ async fn bad_page_arguments_and_tampered_cursors_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn unread_counts_stop_at_a_thousand() {
+    let app = TestApp::spawn().await;
+    let me = app.register("reader").await;
+    let busy = app.register("busy").await;
+    let d = direct(&app, &busy, &me).await;
+    send(&app, &busy, &d, "first").await;
+    // A member far behind: 1,004 more messages, written straight into the table.
+    let mut conn = app.db.connect().await;
+    diesel_async::SimpleAsyncConnection::batch_execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO messages (id, session_id, sender_id, seq, body, created_at) \
+             SELECT gen_random_uuid(), '{d}', '{}', n, 'backlog ' || n, now() \
+               FROM generate_series(2, 1005) n; \
+             UPDATE sessions SET last_message_seq = 1005 WHERE id = '{d}'",
+            busy.id
+        ),
+    )
+    .await
+    .expect("a backlog");
+    let count = async || {
+        let response = app
+            .gql(
+                Some(&me.access),
+                "{ sessions { edges { node { unreadCount } } } }",
+                json!({}),
+            )
+            .await;
+        response["data"]["sessions"]["edges"][0]["node"]["unreadCount"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{response}"))
+    };
+    // 1,005 unread: counting stops at 1,000.
+    assert_eq!(count().await, 1000);
+    // Read up to 6: 999 left, counted exactly.
+    let marked = app
+        .gql(
+            Some(&me.access),
+            "mutation($s: ID!) { markRead(sessionId: $s, upTo: 6) { unreadCount } }",
+            json!({ "s": d }),
+        )
+        .await;
+    assert_eq!(marked["data"]["markRead"]["unreadCount"], 999, "{marked}");
+    assert_eq!(count().await, 999);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_inbox_orders_by_activity_and_counts_unread() {
     let app = TestApp::spawn().await;
     let me = app.register("myself").await;
