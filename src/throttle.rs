@@ -37,6 +37,10 @@ pub struct Rule {
     pub window: Duration,
     /// What the refusal says (the limit and window are added).
     pub what: &'static str,
+    /// How long a refusal waits before it answers: a tarpit for the sign-in rules, whose
+    /// refusals cost no hash, so that a client retrying at once gets one a second instead of
+    /// thousands (the same for every key, known or not); zero for the per-user write limits.
+    pub refusal_delay: Duration,
 }
 
 /// Every limit the server applies, from the configuration.
@@ -64,36 +68,42 @@ impl Rules {
         Self {
             signin_failures_per_account: Rule {
                 name: "signin-account",
+                refusal_delay: config.signin_refusal_delay,
                 limit: config.signin_failures_per_account,
                 window: config.signin_lock,
                 what: "failed sign-ins for this account",
             },
             signin_failures_per_address: Rule {
                 name: "signin-address",
+                refusal_delay: config.signin_refusal_delay,
                 limit: config.signin_failures_per_address,
                 window: config.signin_lock,
                 what: "failed sign-ins from this address",
             },
             registrations_per_address: Rule {
                 name: "register-address",
+                refusal_delay: config.signin_refusal_delay,
                 limit: config.registrations_per_address_hour,
                 window: Duration::from_secs(3600),
                 what: "new accounts from this address",
             },
             messages_per_user: Rule {
                 name: "messages",
+                refusal_delay: Duration::ZERO,
                 limit: config.messages_per_minute,
                 window: minute,
                 what: "messages sent, edited or deleted",
             },
             group_changes_per_user: Rule {
                 name: "groups",
+                refusal_delay: Duration::ZERO,
                 limit: config.group_changes_per_minute,
                 window: minute,
                 what: "conversations started and group changes",
             },
             uploads_per_user: Rule {
                 name: "uploads",
+                refusal_delay: Duration::ZERO,
                 limit: config.uploads_per_minute,
                 window: minute,
                 what: "uploads",
@@ -143,8 +153,6 @@ struct Inner {
     rules: Rules,
     /// Password hashes computed at once.
     hashing: tokio::sync::Semaphore,
-    /// How long a refused sign-in waits before its answer.
-    signin_refusal_delay: Duration,
     local: Mutex<HashMap<String, (Instant, u32)>>,
     redis: Option<RedisCounter>,
 }
@@ -164,7 +172,6 @@ impl Throttle {
         Self(Arc::new(Inner {
             rules: Rules::from_config(config),
             hashing: tokio::sync::Semaphore::new(config.hash_concurrency),
-            signin_refusal_delay: config.signin_refusal_delay,
             local: Mutex::new(HashMap::new()),
             redis,
         }))
@@ -188,24 +195,12 @@ impl Throttle {
         }
     }
 
-    /// `result`, but a `RATE_LIMITED` refusal only after `MESSENGER_SIGNIN_REFUSAL_DELAY_MS`
-    /// (a tarpit). A locked sign-in is refused before any hash, so a client that retries at
-    /// once would get thousands of refusals a second from each connection and take the cores
-    /// the hashing limit keeps free; waiting costs this server nothing but a timer. The delay
-    /// is the same for every username, known or not.
-    pub async fn refused_slowly<T>(&self, result: AppResult<T>) -> AppResult<T> {
-        if matches!(result, Err(AppError::RateLimited { .. })) {
-            tokio::time::sleep(self.0.signin_refusal_delay).await;
-        }
-        result
-    }
-
     /// Counts one hit of `key`; `RATE_LIMITED` (counting nothing more) once the window holds
     /// the rule's limit.
     pub async fn hit(&self, rule: &Rule, key: &str) -> AppResult<()> {
         let (count, left) = self.count(rule, key, 1).await;
         if count > rule.limit {
-            return Err(refusal(rule, left));
+            return Err(refusal(rule, left).await);
         }
         Ok(())
     }
@@ -223,7 +218,7 @@ impl Throttle {
     pub async fn check(&self, rule: &Rule, key: &str) -> AppResult<()> {
         let (count, left) = self.count(rule, key, 0).await;
         if count >= rule.limit {
-            return Err(refusal(rule, left));
+            return Err(refusal(rule, left).await);
         }
         Ok(())
     }
@@ -267,7 +262,11 @@ impl Throttle {
     }
 }
 
-fn refusal(rule: &Rule, left: Duration) -> AppError {
+/// The refusal of `rule`, answered after its refusal delay.
+async fn refusal(rule: &Rule, left: Duration) -> AppError {
+    if !rule.refusal_delay.is_zero() {
+        tokio::time::sleep(rule.refusal_delay).await;
+    }
     AppError::rate_limited(
         format!(
             "too many {}: at most {} in {} s, try again later",

@@ -60,8 +60,7 @@ pub async fn register(
 ) -> AppResult<IssuedTokens> {
     if let Some(address) = client.0 {
         let rule = &state.throttle.rules().registrations_per_address;
-        let counted = state.throttle.hit(rule, &address.to_string()).await;
-        state.throttle.refused_slowly(counted).await?;
+        state.throttle.hit(rule, &address.to_string()).await?;
     }
     create_account(state, reg, Role::User).await.map(|(_, t)| t)
 }
@@ -119,20 +118,17 @@ pub async fn login(
     // can be sent here.
     let account: String = username.trim().to_lowercase().chars().take(64).collect();
     let address = client.0.map(|a| a.to_string());
-    let admitted = async {
-        if let Some(address) = &address {
-            throttle
-                .check(&rules.signin_failures_per_address, address)
-                .await?;
-        }
-        // The attempt counts against the account before its password is checked (a success
-        // clears it again): guesses sent at once cannot all pass a check that only counts
-        // failures once their hashes are done.
+    if let Some(address) = &address {
         throttle
-            .hit(&rules.signin_failures_per_account, &account)
-            .await
-    };
-    throttle.refused_slowly(admitted.await).await?;
+            .check(&rules.signin_failures_per_address, address)
+            .await?;
+    }
+    // The attempt counts against the account before its password is checked (a success
+    // clears it again): guesses sent at once cannot all pass a check that only counts
+    // failures once their hashes are done.
+    throttle
+        .hit(&rules.signin_failures_per_account, &account)
+        .await?;
     let failed = async || {
         if let Some(address) = &address {
             throttle
@@ -237,8 +233,7 @@ pub async fn refresh(
     let rule = &state.throttle.rules().signin_failures_per_address;
     let address = client.0.map(|a| a.to_string());
     if let Some(address) = &address {
-        let checked = state.throttle.check(rule, address).await;
-        state.throttle.refused_slowly(checked).await?;
+        state.throttle.check(rule, address).await?;
     }
     let refreshed = rotate(state, refresh_token).await;
     if let (Err(AppError::Unauthenticated(_)), Some(address)) = (&refreshed, &address) {
