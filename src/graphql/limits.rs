@@ -1,6 +1,7 @@
 //! Request-level rules every operation passes, over HTTP and the socket alike: a cap on the
-//! length of the query text (checked before parsing), a cap on the fields one operation selects (aliases and `__typename` included, fragments counted where
-//! they are spread), and a code on every error (`GRAPHQL_PARSE_FAILED`,
+//! length of the query text (checked before parsing), a cap on the fields one operation
+//! selects (aliases and `__typename` included, fragments counted where they are spread), and
+//! a code on every error (`GRAPHQL_PARSE_FAILED`,
 //! `GRAPHQL_VALIDATION_FAILED`, or `BAD_USER_INPUT` for a value the schema could not take).
 //!
 //! Written as an async-graphql extension because the field count needs the parsed document,

@@ -1,8 +1,10 @@
 //! Records every query and mutation in the server's [`Metrics`]: its name, kind, outcome code
 //! and latency, over HTTP (the whole request) and the socket (its execution: requests refused
-//! before it are not counted there); and, when traces are exported, gives it a span. An async-graphql extension, so that it sees the
-//! operation the schema itself parsed (no second parse) and the response after every other
-//! extension has given its errors their codes.
+//! before it are not counted there); and, when traces are exported, gives it a span.
+//!
+//! An async-graphql extension, so that it sees the operation the schema itself parsed (no
+//! second parse) and the response after every other extension has given its errors their
+//! codes.
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -107,35 +109,35 @@ impl Extension for Recorder {
         next: NextExecute<'_>,
     ) -> Response {
         let started = Instant::now();
-        let (label, kind, whole_request) = {
+        let (whole_request, span) = {
             let mut operation = lock(&self.operation);
             operation.executed = true;
-            (
-                self.metrics
-                    .operation_label(operation.name.as_deref(), true),
-                operation.kind.unwrap_or("unknown"),
-                operation.whole_request,
-            )
+            // The span's name is a bounded label too: only built when traces are exported.
+            let span = crate::telemetry::tracing_enabled().then(|| {
+                let label = self
+                    .metrics
+                    .operation_label(operation.name.as_deref(), true);
+                let kind = operation.kind.unwrap_or("unknown");
+                tracing::info_span!(
+                    "graphql.operation",
+                    otel.name = %format_args!("{kind} {label}"),
+                    graphql.operation.name = %label,
+                    graphql.operation.type = kind,
+                    graphql.code = tracing::field::Empty,
+                )
+            });
+            (operation.whole_request, span)
         };
-        let response = if crate::telemetry::tracing_enabled() {
-            let span = tracing::info_span!(
-                "graphql.operation",
-                otel.name = %format_args!("{kind} {label}"),
-                graphql.operation.name = %label,
-                graphql.operation.type = kind,
-                graphql.code = tracing::field::Empty,
-            );
-            let response = next.run(ctx, operation_name).instrument(span.clone()).await;
-            span.record(
-                "graphql.code",
-                first_code(&response).as_deref().unwrap_or("OK"),
-            );
-            response
-        } else {
-            next.run(ctx, operation_name).await
+        let response = match &span {
+            Some(span) => next.run(ctx, operation_name).instrument(span.clone()).await,
+            None => next.run(ctx, operation_name).await,
         };
+        let code = first_code(&response);
+        if let Some(span) = span {
+            span.record("graphql.code", code.as_deref().unwrap_or("OK"));
+        }
         if !whole_request {
-            self.record(first_code(&response).as_deref(), started.elapsed());
+            self.record(code.as_deref(), started.elapsed());
         }
         response
     }
