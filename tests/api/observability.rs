@@ -30,11 +30,15 @@ async fn scrape(app: &TestApp) -> String {
     String::from_utf8(answer.body.to_vec()).expect("utf-8")
 }
 
-/// The value of one sample (`name{labels}` exactly as exposed); 0 when absent.
+/// The value of one sample (`name{labels}` exactly as exposed). A series that is not there
+/// fails the test: an assertion of 0 must not pass because the metric went missing.
 fn sample(text: &str, series: &str) -> f64 {
     text.lines()
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .map_or(0.0, |v| v.trim().parse().expect("a number"))
+        .unwrap_or_else(|| panic!("no series {series} in:\n{text}"))
+        .trim()
+        .parse()
+        .expect("a number")
 }
 
 #[tokio::test(flavor = "multi_thread")]
