@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio::sync::watch;
 
-use crate::harness::{ServerProcess, TestDb, TestRedis, TestUser, skip_or_fail, try_gql_at};
+use crate::harness::{
+    REGISTER, ServerProcess, TestDb, TestRedis, TestUser, skip_or_fail, try_gql_at,
+};
 use crate::wsclient::{Frame, WsClient};
 
 const SENDERS: usize = 3;
@@ -326,25 +328,18 @@ async fn subscriber(
 
 /// Registers through the balancer.
 async fn register(balancer: SocketAddr, name: &str) -> TestUser {
-    let password = format!("password-{name}");
+    let (variables, password) = TestUser::registration(name);
     let response = try_gql_at(
         balancer,
         None,
-        "mutation($u: String!, $p: String!) { register(input: {username: $u, password: $p, displayName: $u}) { accessToken refreshToken user { id } } }",
-        json!({ "u": name, "p": password }),
+        REGISTER,
+        variables,
         &[],
         Duration::from_secs(10),
     )
     .await
     .expect("registering");
-    let payload = &response["data"]["register"];
-    TestUser {
-        id: payload["user"]["id"].as_str().expect("id").to_owned(),
-        username: name.to_owned(),
-        password,
-        access: payload["accessToken"].as_str().expect("token").to_owned(),
-        refresh: payload["refreshToken"].as_str().expect("token").to_owned(),
-    }
+    TestUser::registered(&response, password)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -820,6 +820,34 @@ pub struct TestUser {
     pub refresh: String,
 }
 
+/// The registration the tests use (see [`TestUser::registration`]).
+pub const REGISTER: &str = "mutation($u: String!, $p: String!) { register(input: {username: $u, password: $p, displayName: $u}) { accessToken refreshToken user { id username } } }";
+
+impl TestUser {
+    /// The variables of [`REGISTER`] for `username` (password `password-<username>`), and
+    /// the password.
+    pub fn registration(username: &str) -> (Value, String) {
+        let password = format!("password-{username}");
+        (json!({ "u": username, "p": password }), password)
+    }
+
+    /// The user a [`REGISTER`] response signed in.
+    pub fn registered(response: &Value, password: String) -> Self {
+        let payload = &response["data"]["register"];
+        assert!(payload.is_object(), "register failed: {response}");
+        Self {
+            id: payload["user"]["id"].as_str().expect("id").to_owned(),
+            username: payload["user"]["username"]
+                .as_str()
+                .expect("username")
+                .to_owned(),
+            password,
+            access: payload["accessToken"].as_str().expect("token").to_owned(),
+            refresh: payload["refreshToken"].as_str().expect("token").to_owned(),
+        }
+    }
+}
+
 /// A raw HTTP answer.
 pub struct Answer {
     /// Status.
@@ -1004,26 +1032,9 @@ impl TestApp {
 
     /// Registers a user (password `password-<username>`) and returns their tokens.
     pub async fn register(&self, username: &str) -> TestUser {
-        let password = format!("password-{username}");
-        let response = self
-            .gql(
-                None,
-                "mutation($u: String!, $p: String!) { register(input: {username: $u, password: $p, displayName: $u}) { accessToken refreshToken user { id username } } }",
-                json!({ "u": username, "p": password }),
-            )
-            .await;
-        let payload = &response["data"]["register"];
-        assert!(payload.is_object(), "register failed: {response}");
-        TestUser {
-            id: payload["user"]["id"].as_str().expect("id").to_owned(),
-            username: payload["user"]["username"]
-                .as_str()
-                .expect("username")
-                .to_owned(),
-            password,
-            access: payload["accessToken"].as_str().expect("token").to_owned(),
-            refresh: payload["refreshToken"].as_str().expect("token").to_owned(),
-        }
+        let (variables, password) = TestUser::registration(username);
+        let response = self.gql(None, REGISTER, variables).await;
+        TestUser::registered(&response, password)
     }
 
     /// Registers a user and makes them an admin (as `messenger admin` would).
