@@ -1,4 +1,3 @@
-// CONTRACT STUB (owned by the chat-core helper, who replaces the body and keeps the exports).
 import { createContext, useContext } from "react";
 
 /** The signed-in user as the client shows it. */
@@ -6,7 +5,7 @@ export interface Viewer {
   id: string;
   username: string;
   displayName: string;
-  /** URL of the 64-pixel avatar, if the user has one. */
+  /** URL of the user's avatar (128-pixel fit), if the user has one. */
   avatarUrl: string | null;
 }
 
@@ -28,4 +27,11 @@ export function useAuth(): Auth {
   const auth = useContext(AuthContext);
   if (!auth) throw new Error("useAuth outside AuthContext");
   return auth;
+}
+
+/** The signed-in viewer (inside the signed-in part, never null). */
+export function useViewer(): Viewer {
+  const viewer = useAuth().viewer;
+  if (!viewer) throw new Error("useViewer while signed out");
+  return viewer;
 }

@@ -1,0 +1,54 @@
+import{a as e}from"./rolldown-runtime-DoHqwKmD.js";import{a as t,n}from"./preload-helper-BGqbAlK5.js";import{a as r,c as i,d as a,i as o,l as s,o as c,r as l,s as u,t as d,u as f}from"./index-D07CaWh_.js";import{t as p}from"./format-CICpAGAx.js";import{t as m}from"./UserSearch-BPtarAVw.js";import{o as h,s as g}from"./shared-CdMm-CWH.js";var _=e(t(),1),v=[`OWNER`,`ADMIN`,`MEMBER`];function y(e){switch(e){case`OWNER`:return`Owner`;case`ADMIN`:return`Admin`;case`MEMBER`:return`Member`}}function b(e,t){return e===`GROUP`&&(t===`OWNER`||t===`ADMIN`)}function x(e,t,n,r){return e!==`GROUP`||r?!1:t===`OWNER`||t===`ADMIN`&&n===`MEMBER`}function S(e,t,n){return e===`GROUP`&&t===`OWNER`&&!n}function C(e){return e===`GROUP`}function w(e,t){let n=t.filter(e=>!e.isSelf);return n.length===0?`You are its last member: the group will be empty.`:e===`OWNER`&&!n.some(e=>e.role===`OWNER`)?`You are its only owner: the longest-standing member becomes owner.`:`You will no longer see its messages unless someone adds you again.`}var T=n(),E=c(`
+  query SessionDetails($id: ID!) {
+    session(id: $id) {
+      id
+      kind
+      title
+      createdAt
+      viewerRole
+      members {
+        role
+        joinedAt
+        user {
+          id
+          username
+          displayName
+          location
+          createdAt
+          avatar {
+            url(size: 256)
+          }
+        }
+      }
+    }
+  }
+`),D=c(`
+  mutation RenameGroup($sessionId: ID!, $title: String!) {
+    renameSession(sessionId: $sessionId, title: $title) {
+      id
+      title
+    }
+  }
+`),O=c(`
+  mutation AddGroupMembers($sessionId: ID!, $userIds: [ID!]!) {
+    addSessionMembers(sessionId: $sessionId, userIds: $userIds) {
+      id
+    }
+  }
+`),k=c(`
+  mutation RemoveGroupMember($sessionId: ID!, $userId: ID!) {
+    removeSessionMember(sessionId: $sessionId, userId: $userId) {
+      id
+    }
+  }
+`),A=c(`
+  mutation SetGroupMemberRole($sessionId: ID!, $userId: ID!, $role: MemberRole!) {
+    setSessionMemberRole(sessionId: $sessionId, userId: $userId, role: $role) {
+      id
+    }
+  }
+`),j=c(`
+  mutation LeaveGroup($sessionId: ID!) {
+    leaveSession(sessionId: $sessionId)
+  }
+`);function M(e){return l(t=>{let n=t.inbox.sessions[e];if(!n)return``;let r=n.members.map(e=>`${e.user.id}:${e.role}`).join(`,`);return`${n.title??``}|${n.viewerRole}|${r}`})}function N(e){let{sessionId:t}=e,[n,a]=i({query:E,variables:{id:t},requestPolicy:`cache-and-network`}),s=()=>a({requestPolicy:`network-only`}),c=M(t),l=(0,_.useRef)(c);(0,_.useEffect)(()=>{l.current!==c&&(l.current=c,a({requestPolicy:`network-only`}))},[c,a]);let{data:u,error:d,fetching:p}=n;return d&&o(d)===`NOT_FOUND`?(0,T.jsxs)(`section`,{className:`f-page`,"aria-label":`Conversation details`,children:[(0,T.jsx)(`h2`,{children:`Conversation not available`}),(0,T.jsx)(`p`,{role:`alert`,className:`f-error`,children:`This conversation is not available to you: you may have been removed from the group or left it, or it does not exist.`}),(0,T.jsx)(`p`,{children:(0,T.jsx)(f,{href:`/`,children:`Back to your conversations`})})]}):u?(0,T.jsx)(P,{session:u.session,refetch:s}):(0,T.jsx)(`section`,{className:`f-page`,"aria-label":`Conversation details`,children:d?(0,T.jsxs)(T.Fragment,{children:[(0,T.jsx)(`p`,{role:`alert`,className:`f-error`,children:r(d)}),(0,T.jsx)(`div`,{className:`f-actions`,children:(0,T.jsx)(`button`,{type:`button`,onClick:s,children:`Try again`})})]}):(0,T.jsx)(`p`,{className:`f-muted`,"aria-live":`polite`,children:p?`Loading details…`:``})})}function P(e){let{session:t,refetch:n}=e,{viewer:r}=s(),i=r?.id??``,a=(0,_.useId)(),o=t.members.filter(e=>e.user.id!==i),c=t.kind===`GROUP`?t.title??`Group`:o[0]?.user.displayName??`Direct conversation`;return(0,T.jsxs)(`section`,{className:`f-page`,"aria-labelledby":a,children:[(0,T.jsxs)(`div`,{className:`f-details-head`,children:[(0,T.jsxs)(f,{href:`/c/${t.id}`,className:`f-back`,children:[(0,T.jsx)(`span`,{"aria-hidden":`true`,children:`← `}),`Back to the conversation`]}),(0,T.jsx)(`h2`,{id:a,children:c}),(0,T.jsx)(`p`,{className:`f-muted f-subtitle`,children:t.kind===`GROUP`?`Group · ${t.members.length} ${t.members.length===1?`member`:`members`} · created ${p(t.createdAt)}`:`Direct conversation`})]}),t.kind===`DIRECT`?(0,T.jsxs)(T.Fragment,{children:[o[0]&&(0,T.jsx)(F,{member:o[0]}),(0,T.jsx)(L,{session:t,viewerId:i,refetch:n})]}):(0,T.jsxs)(T.Fragment,{children:[b(t.kind,t.viewerRole)&&(0,T.jsx)(I,{sessionId:t.id,current:t.title??``,refetch:n}),(0,T.jsx)(L,{session:t,viewerId:i,refetch:n}),b(t.kind,t.viewerRole)&&(0,T.jsx)(R,{session:t,refetch:n}),C(t.kind)&&(0,T.jsx)(z,{session:t,viewerId:i})]})]})}function F(e){let{user:t}=e.member,n=(0,_.useId)();return(0,T.jsxs)(`section`,{className:`f-section f-profile-card`,"aria-labelledby":n,children:[(0,T.jsx)(d,{name:t.displayName,url:t.avatar?.url,size:96}),(0,T.jsxs)(`div`,{className:`f-profile-text`,children:[(0,T.jsx)(`h3`,{id:n,children:t.displayName}),(0,T.jsxs)(`p`,{className:`f-username`,children:[`@`,t.username]}),t.location&&(0,T.jsx)(`p`,{children:t.location}),(0,T.jsxs)(`p`,{className:`f-muted`,children:[`Member since `,(0,T.jsx)(`time`,{dateTime:t.createdAt,children:p(t.createdAt)})]})]})]})}function I(e){let t=(0,_.useId)(),[n,i]=(0,_.useState)(e.current),[a,o]=(0,_.useState)(null),[s,c]=(0,_.useState)(!1),[l,d]=u(D),[f,p]=(0,_.useState)(e.current);f!==e.current&&(p(e.current),n===f&&i(e.current));let m=async t=>{t.preventDefault(),c(!1);let i=g(n);if(i){o(i);return}o(null);let a=await d({sessionId:e.sessionId,title:h(n)});a.error?o(r(a.error)):(c(!0),e.refetch())};return(0,T.jsxs)(`section`,{className:`f-section`,"aria-labelledby":`${t}-h`,children:[(0,T.jsx)(`h3`,{id:`${t}-h`,children:`Title`}),(0,T.jsxs)(`form`,{className:`f-form`,onSubmit:e=>void m(e),noValidate:!0,children:[(0,T.jsx)(`label`,{htmlFor:`${t}-title`,className:`f-label`,children:`Group title`}),(0,T.jsxs)(`div`,{className:`f-row`,children:[(0,T.jsx)(`input`,{id:`${t}-title`,value:n,autoComplete:`off`,"aria-invalid":a?!0:void 0,"aria-describedby":`${t}-hint`,onChange:e=>{i(e.target.value),c(!1)}}),(0,T.jsx)(`button`,{type:`submit`,disabled:l.fetching,children:l.fetching?`Renaming…`:`Rename`})]}),(0,T.jsxs)(`p`,{id:`${t}-hint`,className:`f-hint`,children:[`1–`,100,` characters.`]}),a&&(0,T.jsx)(`p`,{role:`alert`,className:`f-error`,children:a}),s&&(0,T.jsx)(`p`,{role:`status`,className:`f-ok`,children:`Renamed.`})]})]})}function L(e){let{session:t,viewerId:n,refetch:i}=e,a=(0,_.useId)(),[o,s]=u(k),[c,l]=u(A),[f,m]=(0,_.useState)(null),[h,g]=(0,_.useState)(null),[b,C]=(0,_.useState)({}),w=e=>{let t=b[e.user.id];return t&&t.from===e.role?t.role:e.role},E=o.fetching||c.fetching,D=async e=>{m(null),g(null);let n=await s({sessionId:t.id,userId:e.user.id});n.error?m(r(n.error)):(g(`${e.user.displayName} was removed from the group.`),i())},O=async(e,n)=>{m(null),g(null),C(t=>({...t,[e.user.id]:{role:n,from:e.role}}));let a=await l({sessionId:t.id,userId:e.user.id,role:n});a.error?(C(t=>{let n={...t};return delete n[e.user.id],n}),m(r(a.error))):(g(`${e.user.displayName} is now ${y(n).toLowerCase()}.`),i())};return(0,T.jsxs)(`section`,{className:`f-section`,"aria-labelledby":`${a}-h`,children:[(0,T.jsx)(`h3`,{id:`${a}-h`,children:`Members`}),(0,T.jsx)(`ul`,{className:`f-members`,"aria-labelledby":`${a}-h`,children:t.members.map(e=>{let{user:r}=e,i=r.id===n,a=r.displayName,o=S(t.kind,t.viewerRole,i);return(0,T.jsxs)(`li`,{className:`f-member`,children:[(0,T.jsx)(d,{name:a,url:r.avatar?.url,size:40}),(0,T.jsxs)(`div`,{className:`f-person-name`,children:[(0,T.jsxs)(`span`,{className:`f-strong`,children:[a,i&&(0,T.jsx)(`span`,{className:`f-muted`,children:` (you)`})]}),(0,T.jsxs)(`span`,{className:`f-username`,children:[`@`,r.username,` · joined`,` `,(0,T.jsx)(`time`,{dateTime:e.joinedAt,children:p(e.joinedAt)})]})]}),(0,T.jsxs)(`div`,{className:`f-member-actions`,children:[t.kind===`GROUP`&&(o?(0,T.jsx)(`select`,{"aria-label":`Role of ${a}`,value:w(e),disabled:E,onChange:t=>void O(e,t.target.value),children:v.map(e=>(0,T.jsx)(`option`,{value:e,children:y(e)},e))}):(0,T.jsx)(`span`,{className:`f-role f-role-${e.role.toLowerCase()}`,children:y(e.role)})),x(t.kind,t.viewerRole,e.role,i)&&(0,T.jsxs)(`button`,{type:`button`,disabled:E,onClick:()=>void D(e),children:[`Remove `,a]})]})]},r.id)})}),f&&(0,T.jsx)(`p`,{role:`alert`,className:`f-error`,children:f}),(0,T.jsx)(`p`,{role:`status`,className:`f-ok`,children:h??``})]})}function R(e){let{session:t,refetch:n}=e,i=(0,_.useId)(),[a,o]=u(O),[s,c]=(0,_.useState)(null),[l,f]=(0,_.useState)(null),p=(0,_.useMemo)(()=>new Set(t.members.map(e=>e.user.id)),[t.members]),h=async(e,i)=>{c(null),f(null);let a=await o({sessionId:t.id,userIds:[e]});a.error?c(r(a.error)):(f(`${i} was added to the group.`),n())};return(0,T.jsxs)(`section`,{className:`f-section`,"aria-labelledby":`${i}-h`,children:[(0,T.jsx)(`h3`,{id:`${i}-h`,children:`Invite people`}),(0,T.jsx)(m,{label:`Add people`,renderUser:e=>(0,T.jsxs)(T.Fragment,{children:[(0,T.jsx)(d,{name:e.displayName,url:e.avatar?.url,size:32}),(0,T.jsxs)(`span`,{className:`f-person-name`,children:[(0,T.jsx)(`span`,{className:`f-strong`,children:e.displayName}),(0,T.jsxs)(`span`,{className:`f-username`,children:[`@`,e.username]})]}),p.has(e.id)?(0,T.jsx)(`span`,{className:`f-muted`,children:`Already a member`}):(0,T.jsxs)(`button`,{type:`button`,disabled:a.fetching,onClick:()=>void h(e.id,e.displayName),children:[`Add `,e.displayName]})]})}),s&&(0,T.jsx)(`p`,{role:`alert`,className:`f-error`,children:s}),(0,T.jsx)(`p`,{role:`status`,className:`f-ok`,children:l??``})]})}function z(e){let{session:t,viewerId:n}=e,i=(0,_.useId)(),[,o]=a(),[s,c]=u(j),[l,d]=(0,_.useState)(!1),[f,p]=(0,_.useState)(null),m=(0,_.useRef)(null),h=(0,_.useRef)(null);(0,_.useEffect)(()=>{l&&m.current?.focus()},[l]);let g=async()=>{p(null);let e=await c({sessionId:t.id});e.error?p(r(e.error)):o(`/`)},v=w(t.viewerRole,t.members.map(e=>({role:e.role,isSelf:e.user.id===n})));return(0,T.jsxs)(`section`,{className:`f-section`,"aria-labelledby":`${i}-h`,children:[(0,T.jsx)(`h3`,{id:`${i}-h`,children:`Leave`}),l?(0,T.jsxs)(`div`,{className:`f-confirm`,role:`group`,"aria-labelledby":`${i}-q`,children:[(0,T.jsxs)(`p`,{id:`${i}-q`,className:`f-strong`,children:[`Leave “`,t.title,`”? `,v]}),(0,T.jsxs)(`div`,{className:`f-actions`,children:[(0,T.jsx)(`button`,{ref:m,type:`button`,className:`f-danger`,disabled:s.fetching,onClick:()=>void g(),children:s.fetching?`Leaving…`:`Yes, leave`}),(0,T.jsx)(`button`,{type:`button`,disabled:s.fetching,onClick:()=>{d(!1),setTimeout(()=>h.current?.focus())},children:`Cancel`})]})]}):(0,T.jsx)(`div`,{className:`f-actions`,children:(0,T.jsx)(`button`,{ref:h,type:`button`,onClick:()=>d(!0),children:`Leave group`})}),f&&(0,T.jsx)(`p`,{role:`alert`,className:`f-error`,children:f})]})}export{N as SessionDetails};

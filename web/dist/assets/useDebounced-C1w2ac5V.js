@@ -1,0 +1,1 @@
+import{a as e}from"./rolldown-runtime-DoHqwKmD.js";import{a as t}from"./preload-helper-BGqbAlK5.js";var n=e(t(),1);function r(e,t=300){let[r,i]=(0,n.useState)(e);return(0,n.useEffect)(()=>{let n=setTimeout(()=>i(e),t);return()=>clearTimeout(n)},[e,t]),r}export{r as t};

@@ -1,0 +1,107 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { Link } from "wouter";
+import { useViewer } from "../auth/AuthContext";
+import { sessionAvatarUrl, sessionTitle } from "../inbox/inboxState";
+import { useChat, useChatService } from "../live/ChatContext";
+import { Avatar } from "../ui/Avatar";
+import { Composer } from "./Composer";
+import type { MessageActions } from "./MessageItem";
+import { MessageList } from "./MessageList";
+import type { ReplyQuote } from "./messagesState";
+import { TypingIndicator } from "./TypingIndicator";
+import { useMarkRead } from "./useMarkRead";
+
+/** One conversation: header, live history, typing line and the message box. */
+export function Conversation(props: { sessionId: string }) {
+  const { sessionId } = props;
+  const viewer = useViewer();
+  const service = useChatService();
+  const session = useChat((s) => s.inbox.sessions[sessionId]);
+  const conversation = useChat((s) => s.conversations[sessionId]);
+  const [error, setError] = useState<string | null>(null);
+  const [replyTo, setReplyTo] = useState<ReplyQuote | null>(null);
+
+  useEffect(() => {
+    setError(null);
+    setReplyTo(null);
+    void service.openConversation(sessionId).then(setError);
+  }, [service, sessionId]);
+
+  const messages = conversation?.messages;
+  const newestSeq = messages && messages.length > 0 ? messages[messages.length - 1].seq : 0;
+  const onBottomChange = useMarkRead(
+    newestSeq,
+    useCallback((upTo: number) => void service.markRead(sessionId, upTo), [service, sessionId]),
+  );
+  const onLoadOlder = useCallback(() => void service.loadOlder(sessionId), [service, sessionId]);
+
+  const actions = useMemo<MessageActions>(
+    () => ({
+      reply: setReplyTo,
+      edit: (message, body) => service.edit(sessionId, message.id, body),
+      remove: (message) => service.remove(sessionId, message.id),
+      retry: (pending) => service.retry(sessionId, pending.clientMessageId),
+      dismiss: (pending) => service.dismiss(sessionId, pending.clientMessageId),
+    }),
+    [service, sessionId],
+  );
+
+  if (!session || !conversation) {
+    return (
+      <section className="conversation" aria-label="Conversation">
+        {error ? (
+          <p role="alert" className="error pad">
+            {error} <Link href="/">All conversations</Link>
+          </p>
+        ) : (
+          <p className="muted pad">Loading messages…</p>
+        )}
+      </section>
+    );
+  }
+
+  const title = sessionTitle(session, viewer.id);
+  return (
+    <section className="conversation" aria-labelledby="conversation-title">
+      <header className="conversation-header">
+        <Link href="/" className="back">
+          <span aria-hidden="true">←</span>
+          <span className="visually-hidden">All conversations</span>
+        </Link>
+        <Avatar name={title} url={sessionAvatarUrl(session, viewer.id)} size={36} />
+        <h2 id="conversation-title">{title}</h2>
+        <Link href={`/c/${sessionId}/details`} className="details-link">
+          Details
+        </Link>
+      </header>
+      {conversation.hasOlder && messages && messages.length > 0 && (
+        <p className="visually-hidden">Scroll up to load older messages.</p>
+      )}
+      <MessageList
+        conversation={conversation}
+        session={session}
+        viewerId={viewer.id}
+        viewerName={viewer.displayName}
+        actions={actions}
+        onLoadOlder={onLoadOlder}
+        onBottomChange={onBottomChange}
+      />
+      {error && (
+        <p role="alert" className="error pad">
+          {error}
+        </p>
+      )}
+      <TypingIndicator sessionId={sessionId} />
+      <Composer
+        replyTo={replyTo}
+        focusKey={`${sessionId}:${replyTo?.id ?? ""}`}
+        onCancelReply={() => setReplyTo(null)}
+        onSend={(body) => {
+          service.send(sessionId, body, replyTo);
+          setReplyTo(null);
+        }}
+        onTyping={() => service.typing(sessionId)}
+      />
+    </section>
+  );
+}

@@ -1,0 +1,189 @@
+import { memo, useState, type KeyboardEvent } from "react";
+import { fullTime, shortTime } from "../ui/time";
+import type { ChatMessage, PendingMessage, ReplyQuote } from "./messagesState";
+
+/** What a message row can ask of the conversation. */
+export interface MessageActions {
+  reply(quote: ReplyQuote): void;
+  edit(message: ChatMessage, body: string): Promise<string | null>;
+  remove(message: ChatMessage): Promise<string | null>;
+  retry(pending: PendingMessage): void;
+  dismiss(pending: PendingMessage): void;
+}
+
+function Quote(props: { quote: ReplyQuote }) {
+  const { quote } = props;
+  const text = quote.deletedAt || quote.body == null ? "Message deleted" : quote.body;
+  return (
+    <blockquote className="quote">
+      <span className="quote-name">{quote.sender.displayName}</span>
+      <span className="quote-text">{text}</span>
+    </blockquote>
+  );
+}
+
+/** A stored message: sender, time, reply quote, body, read receipt, actions. */
+export const MessageItem = memo(function MessageItem(props: {
+  message: ChatMessage;
+  own: boolean;
+  receipt: string | null;
+  actions: MessageActions;
+}) {
+  const { message, own, actions } = props;
+  const [mode, setMode] = useState<"view" | "edit" | "confirm">("view");
+  const [draft, setDraft] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const deleted = !!message.deletedAt || message.body == null;
+  const base = `m-${message.id}`;
+
+  async function save() {
+    const result = await actions.edit(message, draft);
+    setError(result);
+    if (!result) setMode("view");
+  }
+
+  async function confirmDelete() {
+    const result = await actions.remove(message);
+    setError(result);
+    setMode("view");
+  }
+
+  function editKeys(event: KeyboardEvent<HTMLTextAreaElement>) {
+    if (event.key === "Escape") setMode("view");
+    if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
+      event.preventDefault();
+      void save();
+    }
+  }
+
+  return (
+    <article className={`message${own ? " own" : ""}`} aria-labelledby={`${base}-from ${base}-body`}>
+      <header className="message-meta">
+        <span className="sender" id={`${base}-from`}>
+          {message.sender.displayName}
+        </span>
+        <time dateTime={message.createdAt} title={fullTime(message.createdAt)}>
+          {shortTime(message.createdAt)}
+        </time>
+        {message.editedAt && !deleted && <span className="muted">(edited)</span>}
+      </header>
+      {message.replyTo && <Quote quote={message.replyTo} />}
+      {mode === "edit" ? (
+        <div className="edit">
+          <textarea
+            aria-label="Edit message"
+            value={draft}
+            autoFocus
+            rows={2}
+            onChange={(e) => setDraft(e.target.value)}
+            onKeyDown={editKeys}
+          />
+          <button type="button" className="primary" onClick={() => void save()}>
+            Save
+          </button>
+          <button type="button" onClick={() => setMode("view")}>
+            Cancel
+          </button>
+        </div>
+      ) : (
+        <p className={`body${deleted ? " deleted" : ""}`} id={`${base}-body`}>
+          {deleted ? "Message deleted" : message.body}
+        </p>
+      )}
+      {props.receipt && <p className="receipt">{props.receipt}</p>}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {mode === "confirm" && (
+        <div className="confirm" role="group" aria-label="Delete this message?">
+          <span>Delete this message?</span>
+          <button type="button" className="danger" autoFocus onClick={() => void confirmDelete()}>
+            Yes, delete
+          </button>
+          <button type="button" onClick={() => setMode("view")}>
+            Cancel
+          </button>
+        </div>
+      )}
+      {!deleted && mode === "view" && (
+        <div className="message-actions" role="group" aria-label="Message actions">
+          <button
+            type="button"
+            onClick={() =>
+              actions.reply({
+                id: message.id,
+                seq: message.seq,
+                body: message.body,
+                deletedAt: message.deletedAt,
+                sender: { id: message.sender.id, displayName: message.sender.displayName },
+              })
+            }
+          >
+            Reply
+          </button>
+          {own && (
+            <>
+              <button
+                type="button"
+                onClick={() => {
+                  setDraft(message.body ?? "");
+                  setMode("edit");
+                }}
+              >
+                Edit
+              </button>
+              <button type="button" onClick={() => setMode("confirm")}>
+                Delete
+              </button>
+            </>
+          )}
+        </div>
+      )}
+    </article>
+  );
+});
+
+/** An own message not stored yet: "Sending…", or "Not sent" with Retry, or refused. */
+export const PendingItem = memo(function PendingItem(props: {
+  pending: PendingMessage;
+  senderName: string;
+  actions: MessageActions;
+}) {
+  const { pending, actions } = props;
+  const base = `p-${pending.clientMessageId}`;
+  return (
+    <article
+      className={`message own pending ${pending.status}`}
+      aria-labelledby={`${base}-from ${base}-body`}
+    >
+      <header className="message-meta">
+        <span className="sender" id={`${base}-from`}>
+          {props.senderName}
+        </span>
+      </header>
+      {pending.replyTo && <Quote quote={pending.replyTo} />}
+      <p className="body" id={`${base}-body`}>
+        {pending.body}
+      </p>
+      {pending.status === "sending" && <p className="receipt">Sending…</p>}
+      {pending.status !== "sending" && (
+        <div className="send-failed">
+          <p role="alert" className="error">
+            {pending.status === "failed" ? "Not sent" : "Refused"}
+            {pending.error ? `: ${pending.error}` : ""}
+          </p>
+          {pending.status === "failed" && (
+            <button type="button" onClick={() => actions.retry(pending)}>
+              Retry
+            </button>
+          )}
+          <button type="button" onClick={() => actions.dismiss(pending)}>
+            Discard
+          </button>
+        </div>
+      )}
+    </article>
+  );
+});

@@ -1,0 +1,186 @@
+import type { MessageFieldsFragment } from "../gql/graphql";
+import type { InboxSession } from "../inbox/inboxState";
+import type { LiveEvent } from "../live/operations";
+
+/** A stored message. */
+export type ChatMessage = MessageFieldsFragment;
+
+/** What a reply quotes. */
+export type ReplyQuote = NonNullable<ChatMessage["replyTo"]>;
+
+/** An own message not stored yet: "Sending…", or "Not sent" (failed, may be retried),
+ *  or refused by the server (shows why; sending it again would not help). */
+export interface PendingMessage {
+  clientMessageId: string;
+  body: string;
+  replyTo: ReplyQuote | null;
+  createdAt: string;
+  status: "sending" | "failed" | "refused";
+  error: string | null;
+}
+
+/** One open conversation's history: a contiguous run of messages up to the newest. */
+export interface ConversationState {
+  /** Stored messages, by `seq`, each id once. */
+  messages: readonly ChatMessage[];
+  /** More history before `messages[0]`. */
+  hasOlder: boolean;
+  /** Cursor for `messages(last:, before:)`. */
+  startCursor: string | null;
+  pending: readonly PendingMessage[];
+}
+
+/** One page of `Session.messages`, oldest first. */
+export interface MessagePage {
+  messages: readonly ChatMessage[];
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+}
+
+/** A conversation before its first page. */
+export const emptyConversation: ConversationState = {
+  messages: [],
+  hasOlder: false,
+  startCursor: null,
+  pending: [],
+};
+
+/** Merges messages into a sorted, id-unique list; a later copy of an id replaces it. */
+export function mergeMessages(
+  list: readonly ChatMessage[],
+  incoming: readonly ChatMessage[],
+): ChatMessage[] {
+  const byId = new Map<string, ChatMessage>();
+  for (const m of list) byId.set(m.id, m);
+  for (const m of incoming) byId.set(m.id, m);
+  return [...byId.values()].sort((a, b) => a.seq - b.seq);
+}
+
+function dropStoredPending(
+  pending: readonly PendingMessage[],
+  stored: readonly ChatMessage[],
+): readonly PendingMessage[] {
+  if (pending.length === 0) return pending;
+  const ids = new Set(stored.map((m) => m.clientMessageId).filter((id) => id != null));
+  const rest = pending.filter((p) => !ids.has(p.clientMessageId));
+  return rest.length === pending.length ? pending : rest;
+}
+
+/**
+ * The newest page arrived (first open, or a refetch after RESYNC). Messages the state
+ * already holds that are newer than the page (they came live while it loaded) are kept;
+ * older ones are dropped so the history stays one contiguous run.
+ */
+export function newestPageLoaded(
+  previous: ConversationState | undefined,
+  page: MessagePage,
+): ConversationState {
+  const first = page.messages[0]?.seq ?? Infinity;
+  const last = page.messages[page.messages.length - 1]?.seq ?? 0;
+  const live = (previous?.messages ?? []).filter((m) => m.seq > last);
+  const messages = mergeMessages(page.messages, live).filter(
+    (m) => !page.hasPreviousPage || m.seq >= first,
+  );
+  return {
+    messages,
+    hasOlder: page.hasPreviousPage,
+    startCursor: page.startCursor,
+    pending: dropStoredPending(previous?.pending ?? [], messages),
+  };
+}
+
+/** An older page arrived (scrolling up): prepended, duplicates dropped. */
+export function olderPageLoaded(state: ConversationState, page: MessagePage): ConversationState {
+  return {
+    ...state,
+    messages: mergeMessages(page.messages, state.messages),
+    hasOlder: page.hasPreviousPage,
+    startCursor: page.startCursor,
+  };
+}
+
+/**
+ * A stored message arrived (an event, or the answer of send/edit/delete): inserted in
+ * `seq` order or replacing its earlier copy, and the optimistic bubble with its
+ * `clientMessageId` is dropped. A message older than the loaded run is ignored unless it
+ * replaces one we hold.
+ */
+export function messageStored(state: ConversationState, message: ChatMessage): ConversationState {
+  const index = state.messages.findIndex((m) => m.id === message.id);
+  let messages: readonly ChatMessage[];
+  if (index >= 0) {
+    const copy = state.messages.slice();
+    copy[index] = message;
+    messages = copy;
+  } else if (state.hasOlder && state.messages.length > 0 && message.seq < state.messages[0].seq) {
+    messages = state.messages;
+  } else {
+    messages = mergeMessages(state.messages, [message]);
+  }
+  return { ...state, messages, pending: dropStoredPending(state.pending, [message]) };
+}
+
+/** Applies a live event to a loaded conversation (only message events change it). */
+export function applyEventToConversation(
+  state: ConversationState,
+  event: LiveEvent,
+): ConversationState {
+  if (
+    event.message &&
+    (event.kind === "MESSAGE_CREATED" ||
+      event.kind === "MESSAGE_EDITED" ||
+      event.kind === "MESSAGE_DELETED")
+  ) {
+    return messageStored(state, event.message);
+  }
+  return state;
+}
+
+/** Adds an optimistic bubble ("Sending…"). */
+export function pendingAdded(state: ConversationState, pending: PendingMessage): ConversationState {
+  if (state.pending.some((p) => p.clientMessageId === pending.clientMessageId)) return state;
+  return { ...state, pending: [...state.pending, pending] };
+}
+
+/** Changes an optimistic bubble's status (sending again, failed, refused). */
+export function pendingStatus(
+  state: ConversationState,
+  clientMessageId: string,
+  status: PendingMessage["status"],
+  error: string | null = null,
+): ConversationState {
+  if (!state.pending.some((p) => p.clientMessageId === clientMessageId)) return state;
+  return {
+    ...state,
+    pending: state.pending.map((p) =>
+      p.clientMessageId === clientMessageId ? { ...p, status, error } : p,
+    ),
+  };
+}
+
+/** Removes an optimistic bubble (dismissed after a refusal). */
+export function pendingRemoved(state: ConversationState, clientMessageId: string): ConversationState {
+  return { ...state, pending: state.pending.filter((p) => p.clientMessageId !== clientMessageId) };
+}
+
+/** True while an optimistic bubble with this id is still waiting to be stored. */
+export function isPending(state: ConversationState | undefined, clientMessageId: string): boolean {
+  return !!state?.pending.some((p) => p.clientMessageId === clientMessageId);
+}
+
+/**
+ * The read receipt of one of the viewer's messages: "Read" in a direct conversation
+ * once the other person read it, "Read by n" in a group; null when nobody has.
+ */
+export function readReceipt(
+  message: ChatMessage,
+  session: InboxSession,
+  viewerId: string,
+): string | null {
+  if (message.sender.id !== viewerId || message.deletedAt) return null;
+  const readers = session.members.filter(
+    (m) => m.user.id !== viewerId && m.readUpTo >= message.seq,
+  ).length;
+  if (readers === 0) return null;
+  return session.kind === "DIRECT" ? "Read" : `Read by ${readers}`;
+}

@@ -1,0 +1,124 @@
+import { describe, expect, it } from "vitest";
+import { event, message, session, user } from "../live/testing";
+import {
+  applyEventToInbox,
+  emptyInbox,
+  inboxPageLoaded,
+  sessionRead,
+  sessionTitle,
+  unreadBadge,
+} from "./inboxState";
+
+const page = { endCursor: "e1", hasNextPage: true };
+
+function loaded() {
+  return inboxPageLoaded(
+    emptyInbox,
+    [
+      session("a", { lastActivityAt: "2025-01-01T10:00:00Z" }),
+      session("b", { lastActivityAt: "2025-01-01T11:00:00Z" }),
+    ],
+    page,
+    false,
+  );
+}
+
+describe("inbox pages", () => {
+  it("orders by last activity, newest first", () => {
+    expect(loaded().order).toEqual(["b", "a"]);
+  });
+
+  it("appends later pages without duplicates, and the first page replaces", () => {
+    const more = inboxPageLoaded(
+      loaded(),
+      [session("a", { lastActivityAt: "2025-01-01T10:00:00Z" }), session("c", { lastActivityAt: "2024-12-31T00:00:00Z" })],
+      { endCursor: null, hasNextPage: false },
+      true,
+    );
+    expect(more.order).toEqual(["b", "a", "c"]);
+    expect(more.hasNextPage).toBe(false);
+    const fresh = inboxPageLoaded(more, [session("c")], page, false);
+    expect(fresh.order).toEqual(["c"]);
+  });
+});
+
+describe("events on the inbox", () => {
+  it("a new message moves the conversation to the top with its snapshot's unread count", () => {
+    const m = message(7, { sender: user("bob", "Bob") });
+    const { state, fetchSession } = applyEventToInbox(
+      loaded(),
+      event("MESSAGE_CREATED", "a", { message: m }, { lastActivityAt: "2025-01-01T12:00:00Z", unreadCount: 3 }),
+      "me",
+    );
+    expect(fetchSession).toBeNull();
+    expect(state.order).toEqual(["a", "b"]);
+    expect(state.sessions.a.unreadCount).toBe(3);
+    expect(state.sessions.a.lastMessage?.id).toBe("m7");
+  });
+
+  it("is idempotent: a replayed event leaves the same state", () => {
+    const e = event("MESSAGE_CREATED", "a", { message: message(2) }, { lastActivityAt: "2025-01-01T12:00:00Z", unreadCount: 1 });
+    const once = applyEventToInbox(loaded(), e, "me").state;
+    const twice = applyEventToInbox(once, e, "me").state;
+    expect(twice).toEqual(once);
+  });
+
+  it("an older message event does not replace a newer last message", () => {
+    const start = applyEventToInbox(loaded(), event("MESSAGE_CREATED", "a", { message: message(5) }), "me").state;
+    const edited = applyEventToInbox(start, event("MESSAGE_EDITED", "a", { message: message(4, { body: "edited" }) }), "me").state;
+    expect(edited.sessions.a.lastMessage?.seq).toBe(5);
+  });
+
+  it("asks to fetch a conversation it does not hold", () => {
+    const result = applyEventToInbox(loaded(), event("SESSION_CREATED", "z"), "me");
+    expect(result.fetchSession).toBe("z");
+    expect(result.state.sessions.z).toBeUndefined();
+  });
+
+  it("drops a conversation the viewer was removed from (no snapshot)", () => {
+    const e = { ...event("MEMBER_REMOVED", "a", { user: user("me", "Me") }), session: null };
+    const { state } = applyEventToInbox(loaded(), e, "me");
+    expect(state.order).toEqual(["b"]);
+  });
+
+  it("tracks members, roles and read markers", () => {
+    let state = loaded();
+    state = applyEventToInbox(state, event("MEMBER_ADDED", "a", { user: user("carol", "Carol") }), "me").state;
+    expect(state.sessions.a.members.map((m) => m.user.id)).toEqual(["me", "bob", "carol"]);
+    state = applyEventToInbox(state, event("MEMBER_ROLE_CHANGED", "a", { user: user("carol"), role: "ADMIN" }), "me").state;
+    expect(state.sessions.a.members[2].role).toBe("ADMIN");
+    state = applyEventToInbox(state, event("READ_MARKER", "a", { user: user("bob"), readUpTo: 9 }), "me").state;
+    expect(state.sessions.a.members[1].readUpTo).toBe(9);
+    // Markers never move back.
+    state = applyEventToInbox(state, event("READ_MARKER", "a", { user: user("bob"), readUpTo: 4 }), "me").state;
+    expect(state.sessions.a.members[1].readUpTo).toBe(9);
+    state = applyEventToInbox(state, event("MEMBER_LEFT", "a", { user: user("carol") }), "me").state;
+    expect(state.sessions.a.members).toHaveLength(2);
+  });
+
+  it("renames follow the snapshot", () => {
+    const { state } = applyEventToInbox(loaded(), event("SESSION_RENAMED", "a", { title: "Team" }, { title: "Team", kind: "GROUP" }), "me");
+    expect(sessionTitle(state.sessions.a, "me")).toBe("Team");
+  });
+
+  it("markRead's answer clears the unread count", () => {
+    const unread = applyEventToInbox(loaded(), event("MESSAGE_CREATED", "a", { message: message(3) }, { unreadCount: 2 }), "me").state;
+    const read = sessionRead(unread, "a", 3, 0);
+    expect(read.sessions.a.unreadCount).toBe(0);
+    expect(read.sessions.a.viewerReadUpTo).toBe(3);
+  });
+});
+
+describe("display helpers", () => {
+  it("badges: none at zero, the count, 999+ from 1,000", () => {
+    expect(unreadBadge(0)).toBeNull();
+    expect(unreadBadge(3)).toBe("3");
+    expect(unreadBadge(999)).toBe("999");
+    expect(unreadBadge(1000)).toBe("999+");
+  });
+
+  it("a direct conversation is titled with the other person's name", () => {
+    expect(sessionTitle(session("a"), "me")).toBe("Bob");
+    expect(sessionTitle(session("a"), "bob")).toBe("Me");
+  });
+});

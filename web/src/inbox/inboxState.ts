@@ -1,0 +1,201 @@
+import type { SessionFieldsFragment } from "../gql/graphql";
+import type { LiveEvent } from "../live/operations";
+
+/** A conversation as the inbox keeps it (also the source of members and read markers). */
+export type InboxSession = SessionFieldsFragment;
+
+/** The viewer's conversations, most recent activity first. */
+export interface InboxState {
+  sessions: Readonly<Record<string, InboxSession>>;
+  /** Session ids by `lastActivityAt`, newest first. */
+  order: readonly string[];
+  endCursor: string | null;
+  hasNextPage: boolean;
+  /** True once the first page arrived. */
+  loaded: boolean;
+}
+
+/** The inbox before anything loaded. */
+export const emptyInbox: InboxState = {
+  sessions: {},
+  order: [],
+  endCursor: null,
+  hasNextPage: false,
+  loaded: false,
+};
+
+/** Session ids, most recent activity first (ties by id, so the order is stable). */
+export function orderSessions(sessions: Readonly<Record<string, InboxSession>>): string[] {
+  return Object.values(sessions)
+    .sort((a, b) => {
+      const byTime = Date.parse(b.lastActivityAt) - Date.parse(a.lastActivityAt);
+      return byTime !== 0 ? byTime : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+    })
+    .map((s) => s.id);
+}
+
+function withSessions(state: InboxState, sessions: Record<string, InboxSession>): InboxState {
+  return { ...state, sessions, order: orderSessions(sessions) };
+}
+
+/** A page of `sessions` arrived: the first page replaces the inbox, later pages add to it. */
+export function inboxPageLoaded(
+  state: InboxState,
+  nodes: readonly InboxSession[],
+  pageInfo: { endCursor?: string | null; hasNextPage: boolean },
+  append: boolean,
+): InboxState {
+  const sessions: Record<string, InboxSession> = append ? { ...state.sessions } : {};
+  for (const node of nodes) sessions[node.id] = node;
+  return {
+    ...withSessions(state, sessions),
+    endCursor: pageInfo.endCursor ?? null,
+    hasNextPage: pageInfo.hasNextPage,
+    loaded: true,
+  };
+}
+
+/** Adds or replaces one conversation (fetched on its own). */
+export function upsertSession(state: InboxState, session: InboxSession): InboxState {
+  return withSessions(state, { ...state.sessions, [session.id]: session });
+}
+
+/** Drops a conversation the viewer left or was removed from. */
+export function removeSession(state: InboxState, id: string): InboxState {
+  if (!state.sessions[id]) return state;
+  const sessions = { ...state.sessions };
+  delete sessions[id];
+  return withSessions(state, sessions);
+}
+
+/** Sets the viewer's read marker and unread count (the answer of `markRead`). */
+export function sessionRead(
+  state: InboxState,
+  id: string,
+  viewerReadUpTo: number,
+  unreadCount: number,
+): InboxState {
+  const session = state.sessions[id];
+  if (!session) return state;
+  if (session.viewerReadUpTo === viewerReadUpTo && session.unreadCount === unreadCount) return state;
+  return {
+    ...state,
+    sessions: { ...state.sessions, [id]: { ...session, viewerReadUpTo, unreadCount } },
+  };
+}
+
+/** Event kinds that bring a conversation the inbox does not hold yet into view. */
+const FETCH_WHEN_UNKNOWN = new Set<LiveEvent["kind"]>([
+  "MESSAGE_CREATED",
+  "SESSION_CREATED",
+  "MEMBER_ADDED",
+  "SESSION_RENAMED",
+]);
+
+/** What applying an event to the inbox gives: the new state, and a conversation the
+ *  inbox must fetch because the event concerns one it does not hold. */
+export interface InboxEventResult {
+  state: InboxState;
+  fetchSession: string | null;
+}
+
+/**
+ * Applies one live event. The event's `session` snapshot is the truth for the title,
+ * activity time, unread count and the viewer's marker; members, roles, read markers and
+ * the last message follow from the event itself. Applying an event twice changes
+ * nothing more than applying it once (replays after a resume are harmless).
+ */
+export function applyEventToInbox(
+  state: InboxState,
+  event: LiveEvent,
+  viewerId: string,
+): InboxEventResult {
+  const id = event.sessionId;
+  if (!id || event.kind === "TYPING" || event.kind === "LAGGED" || event.kind === "RESYNC") {
+    return { state, fetchSession: null };
+  }
+  if (!event.session) return { state: removeSession(state, id), fetchSession: null };
+  const existing = state.sessions[id];
+  if (!existing) {
+    const fetch = state.loaded && FETCH_WHEN_UNKNOWN.has(event.kind);
+    return { state, fetchSession: fetch ? id : null };
+  }
+  const snapshot = event.session;
+  let next: InboxSession = {
+    ...existing,
+    kind: snapshot.kind,
+    title: snapshot.title,
+    lastActivityAt: snapshot.lastActivityAt,
+    unreadCount: snapshot.unreadCount,
+    viewerReadUpTo: snapshot.viewerReadUpTo,
+    viewerRole: snapshot.viewerRole,
+  };
+  const message = event.message;
+  const user = event.user;
+  switch (event.kind) {
+    case "MESSAGE_CREATED":
+    case "MESSAGE_EDITED":
+    case "MESSAGE_DELETED":
+      if (message && (!next.lastMessage || message.seq >= next.lastMessage.seq)) {
+        next = { ...next, lastMessage: message };
+      }
+      break;
+    case "MEMBER_ADDED":
+      if (user && !next.members.some((m) => m.user.id === user.id)) {
+        next = {
+          ...next,
+          members: [...next.members, { role: event.role ?? "MEMBER", readUpTo: 0, user }],
+        };
+      }
+      break;
+    case "MEMBER_REMOVED":
+    case "MEMBER_LEFT":
+      if (user) next = { ...next, members: next.members.filter((m) => m.user.id !== user.id) };
+      break;
+    case "MEMBER_ROLE_CHANGED":
+      if (user && event.role) {
+        const role = event.role;
+        next = {
+          ...next,
+          members: next.members.map((m) => (m.user.id === user.id ? { ...m, role } : m)),
+        };
+      }
+      break;
+    case "READ_MARKER":
+      if (user && event.readUpTo != null) {
+        const upTo = event.readUpTo;
+        next = {
+          ...next,
+          members: next.members.map((m) =>
+            m.user.id === user.id && upTo > m.readUpTo ? { ...m, readUpTo: upTo } : m,
+          ),
+        };
+        if (user.id === viewerId && upTo > next.viewerReadUpTo) next = { ...next, viewerReadUpTo: upTo };
+      }
+      break;
+    default:
+      break;
+  }
+  return { state: upsertSession(state, next), fetchSession: null };
+}
+
+/** The name the inbox and header show: the group's title, or the other person's name. */
+export function sessionTitle(session: InboxSession, viewerId: string): string {
+  if (session.title) return session.title;
+  const others = session.members.filter((m) => m.user.id !== viewerId);
+  if (others.length === 0) return session.members[0]?.user.displayName ?? "Conversation";
+  return others.map((m) => m.user.displayName).join(", ");
+}
+
+/** The picture the inbox shows: the other person's, in a direct conversation. */
+export function sessionAvatarUrl(session: InboxSession, viewerId: string): string | null {
+  if (session.kind !== "DIRECT") return null;
+  const other = session.members.find((m) => m.user.id !== viewerId);
+  return other?.user.avatar?.url ?? null;
+}
+
+/** The badge text of an unread count: none at 0, "999+" from 1,000 (where counting stops). */
+export function unreadBadge(count: number): string | null {
+  if (count <= 0) return null;
+  return count >= 1000 ? "999+" : String(count);
+}

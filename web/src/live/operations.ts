@@ -1,0 +1,40 @@
+import { graphql } from "../gql";
+import type { EventsSubscription } from "../gql/graphql";
+
+/** Everything about the viewer's conversations, resumable from a cursor. The `session`
+ *  snapshot (as the viewer sees it now) carries the unread count and inbox order. */
+export const EventsSubscriptionDocument = graphql(`
+  subscription Events($after: String) {
+    events(after: $after) {
+      cursor
+      kind
+      at
+      sessionId
+      session {
+        id
+        kind
+        title
+        lastActivityAt
+        unreadCount
+        viewerReadUpTo
+        viewerRole
+      }
+      message {
+        ...MessageFields
+      }
+      actor {
+        id
+        displayName
+      }
+      user {
+        ...UserFields
+      }
+      readUpTo
+      title
+      role
+    }
+  }
+`);
+
+/** One event of the stream. */
+export type LiveEvent = EventsSubscription["events"];
