@@ -14,13 +14,6 @@ use crate::config::Config;
 const LOCKED_DOWN: &str =
     "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox";
 
-/// The policy of the GraphiQL page, which loads its scripts and styles from unpkg.com and
-/// starts them inline.
-pub const GRAPHIQL_POLICY: &str = "default-src 'none'; script-src 'unsafe-inline' https://unpkg.com; \
-     style-src 'unsafe-inline' https://unpkg.com; font-src https://unpkg.com data:; \
-     img-src 'self' data: https:; connect-src 'self' ws: wss:; frame-ancestors 'none'; \
-     base-uri 'none'; form-action 'none'";
-
 /// Headers a browser sends with API calls, which a preflight must allow.
 const REQUEST_HEADERS: [HeaderName; 4] = [
     header::CONTENT_TYPE,
@@ -39,7 +32,7 @@ pub fn layers(router: Router, config: &Config) -> Router {
     ];
     let mut router = router;
     for (name, value) in fixed {
-        // A handler that sets its own (GraphiQL's policy) keeps it.
+        // A response that sets its own (the web client's pages) keeps it.
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             name,
             HeaderValue::from_static(value),

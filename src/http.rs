@@ -1,19 +1,20 @@
 //! The HTTP face: `/graphql` (GraphQL over HTTP, with the spec's content negotiation and
-//! status codes, and multipart uploads), `/graphql/ws` (subscriptions), `/media/…` (stored
-//! pictures), `/healthz`, `/readyz`, and `/metrics` unless `MESSENGER_METRICS_LISTEN` gives
-//! it a listener of its own.
+//! status codes, and multipart uploads; GraphiQL for browsers), `/graphql/ws`
+//! (subscriptions), `/media/…` (stored pictures), `/healthz`, `/readyz`, `/metrics` unless
+//! `MESSENGER_METRICS_LISTEN` gives it a listener of its own, and the web client at `/`
+//! (see [`crate::web`]).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use async_graphql::http::{GraphiQLSource, MultipartOptions};
+use async_graphql::http::MultipartOptions;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Response as GqlResponse, ServerError, Value};
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use diesel_async::SimpleAsyncConnection;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -26,6 +27,7 @@ use crate::media::{IMMUTABLE_CACHE_CONTROL, ServableObject};
 use crate::services::accounts;
 use crate::state::AppState;
 use crate::throttle::ClientAddress;
+use crate::web::Pages;
 
 /// Media type of GraphQL-over-HTTP responses.
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -69,6 +71,7 @@ impl Peer {
 struct HttpState {
     app: AppState,
     schema: AppSchema,
+    pages: Pages,
 }
 
 /// Builds the router for a given state.
@@ -78,6 +81,8 @@ pub fn router(app: AppState) -> Router {
     let body_limit = multipart_limit(&app.config);
     let schema = build_schema(app.clone());
     let config = app.config.clone();
+    let pages = Pages::new(&config);
+    let fallback_pages = pages.clone();
     let routes = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
@@ -87,7 +92,13 @@ pub fn router(app: AppState) -> Router {
         .with_state(HttpState {
             app: app.clone(),
             schema,
+            pages: pages.clone(),
         })
+        .fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap| async move {
+                fallback_pages.fallback(method, uri, headers).await
+            },
+        )
         .layer(RequestBodyLimitLayer::new(body_limit));
     // On the main port unless it has a listener of its own.
     let routes = if config.metrics_listen.is_none() {
@@ -413,13 +424,7 @@ async fn graphql_get(
         Err(_) => HashMap::new(),
     };
     if wants_html && !params.contains_key("query") {
-        let page = GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("messenger")
-            .finish();
-        let policy = HeaderValue::from_static(crate::browser::GRAPHIQL_POLICY);
-        return ([(header::CONTENT_SECURITY_POLICY, policy)], Html(page)).into_response();
+        return state.pages.graphiql(&headers).await;
     }
     let Some(ty) = negotiate(&headers) else {
         return not_acceptable();
@@ -449,7 +454,7 @@ async fn graphql_ws(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let HttpState { app, schema } = state;
+    let HttpState { app, schema, .. } = state;
     let client = peer.client(&headers, &app.config);
     let max = app.config.ws_max_message_bytes;
     let upgrade = upgrade

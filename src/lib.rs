@@ -20,6 +20,7 @@ pub mod state;
 mod sync;
 pub mod telemetry;
 pub mod throttle;
+pub mod web;
 pub mod ws;
 
 use anyhow::Context;

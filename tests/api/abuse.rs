@@ -287,25 +287,25 @@ async fn browsers_get_strict_security_headers() {
         assert_eq!(get(header::REFERRER_POLICY), Some("no-referrer"));
         assert_eq!(get(header::X_FRAME_OPTIONS), Some("DENY"));
         let policy = get(header::CONTENT_SECURITY_POLICY).unwrap_or_default();
-        assert!(policy.contains("default-src 'none'"), "{policy}");
         assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
     }
-    // GraphiQL's page may run its pinned CDN scripts, and nothing else.
+    // GraphiQL's page runs our own embedded scripts, and nothing else: nothing inline, no
+    // other site.
     let policy = page
         .headers
         .get(header::CONTENT_SECURITY_POLICY)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    assert!(
-        policy.contains("script-src 'unsafe-inline' https://unpkg.com"),
-        "{policy}"
-    );
+    assert!(policy.contains("script-src 'self';"), "{policy}");
+    assert!(!policy.contains("unsafe"), "{policy}");
+    assert!(!policy.contains("https:"), "{policy}");
     // The API's JSON runs nothing at all.
     let policy = api
         .headers
         .get(header::CONTENT_SECURITY_POLICY)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    assert!(policy.contains("default-src 'none'"), "{policy}");
     assert!(policy.contains("sandbox"), "{policy}");
 }
 

@@ -19,5 +19,6 @@ mod observability;
 mod randomized;
 mod schema;
 mod validation;
+mod web;
 mod websocket;
 mod wsclient;
