@@ -103,7 +103,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         None => format!("http://{addr}/metrics"),
     };
     tracing::info!(
-        "listening on http://{addr} (GraphiQL at http://{addr}/graphql, metrics at {metrics_at})"
+        "listening on http://{addr} (the web client at http://{addr}/, GraphiQL at \
+         http://{addr}/graphql, metrics at {metrics_at})"
     );
     if let Some(listener) = metrics_listener {
         let metrics = messenger::metrics::router(server.state.clone());
