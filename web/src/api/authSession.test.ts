@@ -70,7 +70,8 @@ describe("AuthSession", () => {
       return { ok: true, payload: payload(n) };
     });
     const session = tab(storage, memoryLocks(), refresh);
-    session.signIn(payload(1, 30_000)); // inside the refresh margin
+    session.signIn(payload(1, 900_000));
+    (session as unknown as { deps: { now: () => number } }).deps.now = () => NOW + 900_000 - 30_000; // inside the margin
     const tokens = await Promise.all([session.accessToken(), session.accessToken(), session.accessToken()]);
     expect(tokens).toEqual(["access-2", "access-2", "access-2"]);
     expect(refresh).toHaveBeenCalledTimes(1);
@@ -128,5 +129,41 @@ describe("AuthSession", () => {
     session.adoptStored(null);
     expect(session.tokens).toBeNull();
     expect(session.endMessage).toMatch(/another tab/);
+  });
+
+  it("two tabs with short-lived tokens (20 s) keep working and refresh about once a lifetime", async () => {
+    const storage = memoryStorage();
+    const locks = memoryLocks();
+    let clock = NOW;
+    const spent = new Set<string>();
+    let n = 1;
+    const issue = (k: number): AuthPayloadLike => ({
+      ...payload(k),
+      accessTokenExpiresAt: new Date(clock + 20_000).toISOString(),
+    });
+    const refresh = vi.fn(async (token: string): Promise<RefreshResult> => {
+      if (spent.has(token)) return { ok: false, fatal: true, error: new Error("reused") };
+      spent.add(token);
+      n++;
+      return { ok: true, payload: issue(n) };
+    });
+    const open = () => new AuthSession({ storage, locks, refresh, now: () => clock });
+    const a = open();
+    a.signIn(issue(1));
+    const b = open();
+    for (let second = 0; second < 120; second++) {
+      clock = NOW + second * 1_000;
+      const [ta, tb] = await Promise.all([a.accessToken(), b.accessToken()]);
+      for (const token of [ta, tb]) {
+        const k = Number(token.split("-")[1]);
+        expect(k).toBeGreaterThan(0);
+      }
+      // Neither tab holds an expired token.
+      for (const t of [a.tokens, b.tokens]) expect(t!.accessTokenExpiresAt).toBeGreaterThan(clock);
+    }
+    expect(a.tokens).not.toBeNull();
+    expect(b.tokens).not.toBeNull();
+    // About one refresh per 15 s (the token is refreshed in its last quarter), not per call.
+    expect(refresh.mock.calls.length).toBeLessThanOrEqual(10);
   });
 });

@@ -75,7 +75,7 @@ export class AuthSession {
   /** Starts a sign-in from a `login`/`register` payload. */
   signIn(payload: AuthPayloadLike): void {
     this.endMessage = null;
-    this.set(tokensFromPayload(payload));
+    this.set(tokensFromPayload(payload, this.now()));
   }
 
   /** Ends the sign-in locally (storage cleared in every tab) with an optional message. */
@@ -154,7 +154,7 @@ export class AuthSession {
     }
     const result = await this.deps.refresh(stored.refreshToken);
     if (result.ok) {
-      const tokens = tokensFromPayload(result.payload);
+      const tokens = tokensFromPayload(result.payload, this.now());
       this.set(tokens);
       return tokens;
     }

@@ -5,6 +5,9 @@ export interface StoredTokens {
   accessToken: string;
   /** Milliseconds since the epoch. */
   accessTokenExpiresAt: number;
+  /** When this tab received the access token (ms since the epoch; absent in entries
+   *  written by older versions). With the expiry it gives the token's lifetime. */
+  accessTokenReceivedAt?: number;
   refreshToken: string;
   refreshTokenExpiresAt: number;
   viewer: Viewer;
@@ -27,14 +30,16 @@ export interface AuthPayloadLike {
 /** The localStorage key holding the tokens (shared by every tab of the origin). */
 export const TOKENS_KEY = "messenger.auth";
 
-/** Refresh this long before the access token expires. */
+/** Refresh this long before the access token expires (at most a quarter of its
+ *  lifetime: a server with short-lived tokens must not get a refresh per request). */
 export const REFRESH_MARGIN_MS = 60_000;
 
-/** The stored form of a freshly issued payload. */
-export function tokensFromPayload(payload: AuthPayloadLike): StoredTokens {
+/** The stored form of a freshly issued payload, received at `now`. */
+export function tokensFromPayload(payload: AuthPayloadLike, now: number = Date.now()): StoredTokens {
   return {
     accessToken: payload.accessToken,
     accessTokenExpiresAt: Date.parse(payload.accessTokenExpiresAt),
+    accessTokenReceivedAt: now,
     refreshToken: payload.refreshToken,
     refreshTokenExpiresAt: Date.parse(payload.refreshTokenExpiresAt),
     viewer: {
@@ -80,5 +85,12 @@ export function writeTokens(storage: Storage, tokens: StoredTokens | null): void
 
 /** True when the access token is expired or about to be. */
 export function accessTokenExpiring(tokens: StoredTokens, now: number): boolean {
-  return tokens.accessTokenExpiresAt - now <= REFRESH_MARGIN_MS;
+  return tokens.accessTokenExpiresAt - now <= refreshMargin(tokens);
+}
+
+/** How long before its expiry an access token is refreshed. */
+export function refreshMargin(tokens: StoredTokens): number {
+  const received = tokens.accessTokenReceivedAt;
+  if (typeof received !== "number" || received >= tokens.accessTokenExpiresAt) return REFRESH_MARGIN_MS;
+  return Math.min(REFRESH_MARGIN_MS, (tokens.accessTokenExpiresAt - received) / 4);
 }

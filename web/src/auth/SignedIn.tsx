@@ -8,6 +8,7 @@ import { ChatProvider } from "../live/ChatContext";
 import { ChatService } from "../live/chatService";
 import { storageCursor } from "../live/cursorStore";
 import { socketSource } from "../live/socketSource";
+import { errorCode } from "../ui/errors";
 import { AuthContext, type Auth } from "./AuthContext";
 import { LogoutEverywhereMutation, LogoutMutation, MeQuery } from "./operations";
 
@@ -23,6 +24,13 @@ export function SignedIn(props: {
 }) {
   const { session, publicClient, tokens } = props;
   const viewerId = tokens.viewer.id;
+  // Every token refresh stores a new copy of the viewer: keep the same object while it
+  // says the same, so that a refresh does not re-render everything that reads the sign-in.
+  const { username, displayName, avatarUrl } = tokens.viewer;
+  const viewer = useMemo(
+    () => ({ id: viewerId, username, displayName, avatarUrl }),
+    [viewerId, username, displayName, avatarUrl],
+  );
   const client = useMemo(() => createApiClient(session), [session]);
   const cursor = useMemo(() => storageCursor(sessionStorage, viewerId), [viewerId]);
   const service = useMemo(
@@ -41,7 +49,7 @@ export function SignedIn(props: {
 
   const auth = useMemo<Auth>(
     () => ({
-      viewer: tokens.viewer,
+      viewer,
       async signOut() {
         const current = session.tokens;
         if (current) {
@@ -52,7 +60,10 @@ export function SignedIn(props: {
         session.end(null);
       },
       async signOutEverywhere() {
-        await client.mutation(LogoutEverywhereMutation, {}).toPromise();
+        const result = await client.mutation(LogoutEverywhereMutation, {}).toPromise();
+        // Not done (offline, server down): say so rather than leave the other devices
+        // signed in while this one looks signed out. An ended sign-in is signed out anyway.
+        if (result.error && errorCode(result.error) !== "UNAUTHENTICATED") throw result.error;
         session.end(null);
       },
       async reloadViewer() {
@@ -70,7 +81,7 @@ export function SignedIn(props: {
         }
       },
     }),
-    [tokens.viewer, session, publicClient, client],
+    [viewer, session, publicClient, client],
   );
 
   return (

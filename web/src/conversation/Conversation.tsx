@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link } from "wouter";
 import { useViewer } from "../auth/AuthContext";
 import { sessionAvatarUrl, sessionTitle } from "../inbox/inboxState";
@@ -20,6 +20,8 @@ export function Conversation(props: { sessionId: string }) {
   const conversation = useChat((s) => s.conversations[sessionId]);
   const [error, setError] = useState<string | null>(null);
   const [replyTo, setReplyTo] = useState<ReplyQuote | null>(null);
+  /** True once the conversation was on screen (this component is keyed by its id). */
+  const shown = useRef(false);
 
   useEffect(() => {
     setError(null);
@@ -49,7 +51,12 @@ export function Conversation(props: { sessionId: string }) {
   if (!session || !conversation) {
     return (
       <section className="conversation" aria-label="Conversation">
-        {error ? (
+        {shown.current && !error ? (
+          // It was open, and the viewer left or was removed (here or on another device).
+          <p role="alert" className="pad">
+            You are no longer in this conversation. <Link href="/">All conversations</Link>
+          </p>
+        ) : error ? (
           <p role="alert" className="error pad">
             {error} <Link href="/">All conversations</Link>
           </p>
@@ -60,6 +67,7 @@ export function Conversation(props: { sessionId: string }) {
     );
   }
 
+  shown.current = true;
   const title = sessionTitle(session, viewer.id);
   return (
     <section className="conversation" aria-labelledby="conversation-title">

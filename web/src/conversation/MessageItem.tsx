@@ -1,4 +1,5 @@
-import { memo, useState, type KeyboardEvent } from "react";
+import { memo, useEffect, useRef, useState, type KeyboardEvent } from "react";
+import { ConfirmInline, useConfirm } from "../ui/ConfirmInline";
 import { fullTime, shortTime } from "../ui/time";
 import type { ChatMessage, PendingMessage, ReplyQuote } from "./messagesState";
 
@@ -30,26 +31,56 @@ export const MessageItem = memo(function MessageItem(props: {
   actions: MessageActions;
 }) {
   const { message, own, actions } = props;
-  const [mode, setMode] = useState<"view" | "edit" | "confirm">("view");
+  const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState("");
   const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const deleting = useConfirm();
+  const editButton = useRef<HTMLButtonElement>(null);
+  const body = useRef<HTMLParagraphElement>(null);
+  /** Where the focus goes once the row shows the message again. */
+  const focusNext = useRef<"edit" | "body" | null>(null);
   const deleted = !!message.deletedAt || message.body == null;
   const base = `m-${message.id}`;
 
+  useEffect(() => {
+    const target = focusNext.current === "edit" ? editButton.current : focusNext.current === "body" ? body.current : null;
+    if (target) {
+      focusNext.current = null;
+      target.focus();
+    }
+  });
+
+  function stopEditing() {
+    focusNext.current = "edit";
+    setEditing(false);
+  }
+
   async function save() {
+    if (busy) return;
+    setBusy(true);
     const result = await actions.edit(message, draft);
+    setBusy(false);
     setError(result);
-    if (!result) setMode("view");
+    if (!result) stopEditing();
   }
 
   async function confirmDelete() {
+    setBusy(true);
     const result = await actions.remove(message);
+    setBusy(false);
     setError(result);
-    setMode("view");
+    // Deleted: the row now says "Message deleted" and keeps the focus; refused: back to
+    // the Delete button.
+    if (result) deleting.cancel();
+    else {
+      focusNext.current = "body";
+      deleting.close();
+    }
   }
 
   function editKeys(event: KeyboardEvent<HTMLTextAreaElement>) {
-    if (event.key === "Escape") setMode("view");
+    if (event.key === "Escape") stopEditing();
     if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
       event.preventDefault();
       void save();
@@ -68,7 +99,7 @@ export const MessageItem = memo(function MessageItem(props: {
         {message.editedAt && !deleted && <span className="muted">(edited)</span>}
       </header>
       {message.replyTo && <Quote quote={message.replyTo} />}
-      {mode === "edit" ? (
+      {editing ? (
         <div className="edit">
           <textarea
             aria-label="Edit message"
@@ -78,15 +109,15 @@ export const MessageItem = memo(function MessageItem(props: {
             onChange={(e) => setDraft(e.target.value)}
             onKeyDown={editKeys}
           />
-          <button type="button" className="primary" onClick={() => void save()}>
+          <button type="button" className="primary" disabled={busy} onClick={() => void save()}>
             Save
           </button>
-          <button type="button" onClick={() => setMode("view")}>
+          <button type="button" onClick={stopEditing}>
             Cancel
           </button>
         </div>
       ) : (
-        <p className={`body${deleted ? " deleted" : ""}`} id={`${base}-body`}>
+        <p className={`body${deleted ? " deleted" : ""}`} id={`${base}-body`} ref={body} tabIndex={-1}>
           {deleted ? "Message deleted" : message.body}
         </p>
       )}
@@ -96,18 +127,18 @@ export const MessageItem = memo(function MessageItem(props: {
           {error}
         </p>
       )}
-      {mode === "confirm" && (
-        <div className="confirm" role="group" aria-label="Delete this message?">
-          <span>Delete this message?</span>
-          <button type="button" className="danger" autoFocus onClick={() => void confirmDelete()}>
-            Yes, delete
-          </button>
-          <button type="button" onClick={() => setMode("view")}>
-            Cancel
-          </button>
-        </div>
+      {deleting.confirming && (
+        <ConfirmInline
+          variant="compact"
+          question="Delete this message?"
+          confirmLabel="Yes, delete"
+          busyLabel="Deleting…"
+          busy={busy}
+          onConfirm={() => void confirmDelete()}
+          onCancel={deleting.cancel}
+        />
       )}
-      {!deleted && mode === "view" && (
+      {!deleted && !editing && !deleting.confirming && (
         <div className="message-actions" role="group" aria-label="Message actions">
           <button
             type="button"
@@ -126,15 +157,16 @@ export const MessageItem = memo(function MessageItem(props: {
           {own && (
             <>
               <button
+                ref={editButton}
                 type="button"
                 onClick={() => {
                   setDraft(message.body ?? "");
-                  setMode("edit");
+                  setEditing(true);
                 }}
               >
                 Edit
               </button>
-              <button type="button" onClick={() => setMode("confirm")}>
+              <button ref={deleting.trigger} type="button" onClick={deleting.ask}>
                 Delete
               </button>
             </>

@@ -4,19 +4,25 @@ import { typingText } from "../live/chatState";
 
 /** "<name> is typing…" for others typing here (each notice shows about five seconds). */
 export function TypingIndicator(props: { sessionId: string }) {
-  const typing = useChat((s) => s.typing);
+  const here = useChat((s) => s.typing[props.sessionId]);
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
-    setNow(Date.now());
-    const here = Object.values(typing[props.sessionId] ?? {});
-    if (here.length === 0) return;
-    const next = Math.min(...here.map((entry) => entry.until)) - Date.now();
-    const timer = setTimeout(() => setNow(Date.now()), Math.max(0, next) + 20);
+    // One timer at a time, for the next notice to run out (not a render per millisecond).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const schedule = () => {
+      const at = Date.now();
+      setNow(at);
+      const ends = Object.values(here ?? {})
+        .map((entry) => entry.until)
+        .filter((until) => until > at);
+      if (ends.length > 0) timer = setTimeout(schedule, Math.min(...ends) - at + 20);
+    };
+    schedule();
     return () => clearTimeout(timer);
-  }, [typing, props.sessionId, now]);
+  }, [here]);
   return (
     <p className="typing" role="status">
-      {typingText(typing, props.sessionId, now)}
+      {typingText(here ? { [props.sessionId]: here } : {}, props.sessionId, now)}
     </p>
   );
 }

@@ -5,6 +5,7 @@ import {
   emptyInbox,
   inboxPageLoaded,
   sessionRead,
+  shouldMarkRead,
   sessionTitle,
   unreadBadge,
 } from "./inboxState";
@@ -106,6 +107,27 @@ describe("events on the inbox", () => {
     const read = sessionRead(unread, "a", 3, 0);
     expect(read.sessions.a.unreadCount).toBe(0);
     expect(read.sessions.a.viewerReadUpTo).toBe(3);
+  });
+});
+
+describe("read markers", () => {
+  it("a late markRead answer does not move the marker back (another tab read further)", () => {
+    let state = applyEventToInbox(loaded(), event("MESSAGE_CREATED", "a", { message: message(9) }, { unreadCount: 9 }), "me").state;
+    // Another tab read everything: the READ_MARKER event arrives first…
+    state = applyEventToInbox(state, event("READ_MARKER", "a", { user: user("me"), readUpTo: 9 }, { viewerReadUpTo: 9, unreadCount: 0 }), "me").state;
+    // …then this tab's older request answers with its smaller marker.
+    const after = sessionRead(state, "a", 5, 4);
+    expect(after.sessions.a.viewerReadUpTo).toBe(9);
+    expect(after.sessions.a.unreadCount).toBe(0);
+  });
+
+  it("asks the server only to move the marker forward, once per position", () => {
+    const s = session("a", { viewerReadUpTo: 5, unreadCount: 2 });
+    expect(shouldMarkRead(s, 7, 0)).toBe(true);
+    expect(shouldMarkRead(s, 7, 7)).toBe(false); // already requested
+    expect(shouldMarkRead(s, 5, 0)).toBe(false); // not ahead of the marker
+    expect(shouldMarkRead(s, 3, 0)).toBe(false); // would be backwards
+    expect(shouldMarkRead(undefined, 7, 0)).toBe(false);
   });
 });
 

@@ -77,11 +77,25 @@ export function sessionRead(
 ): InboxState {
   const session = state.sessions[id];
   if (!session) return state;
+  // An answer older than what the inbox knows (another tab, or a later request of this
+  // one, read further meanwhile): the marker never moves back.
+  if (viewerReadUpTo < session.viewerReadUpTo) return state;
   if (session.viewerReadUpTo === viewerReadUpTo && session.unreadCount === unreadCount) return state;
   return {
     ...state,
     sessions: { ...state.sessions, [id]: { ...session, viewerReadUpTo, unreadCount } },
   };
+}
+
+/** True when reading up to `upTo` would tell the server something new: the marker is
+ *  behind it (or unread messages remain), and no request for it or further is on its way. */
+export function shouldMarkRead(
+  session: InboxSession | undefined,
+  upTo: number,
+  requested: number,
+): boolean {
+  if (!session || upTo <= 0 || requested >= upTo) return false;
+  return upTo > session.viewerReadUpTo;
 }
 
 /** Event kinds that bring a conversation the inbox does not hold yet into view. */

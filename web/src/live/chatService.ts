@@ -1,6 +1,5 @@
 import type { Client } from "@urql/core";
 import {
-  emptyConversation,
   isPending,
   messageStored,
   newestPageLoaded,
@@ -21,9 +20,15 @@ import {
   TypingMutation,
 } from "../conversation/operations";
 import { DEFAULT_RETRY_DELAYS, deliver, type OutgoingMessage } from "../conversation/sendQueue";
-import { inboxPageLoaded, sessionRead, upsertSession } from "../inbox/inboxState";
+import {
+  inboxPageLoaded,
+  removeSession,
+  sessionRead,
+  shouldMarkRead,
+  upsertSession,
+} from "../inbox/inboxState";
 import { InboxQuery, SessionQuery } from "../inbox/operations";
-import { errorMessage } from "../ui/errors";
+import { errorCode, errorMessage } from "../ui/errors";
 import { mark } from "../ui/perf";
 import {
   applyEvent,
@@ -57,6 +62,9 @@ export class ChatService {
   private readonly loading = new Set<string>();
   private readonly lastTyping = new Map<string, number>();
   private readonly readRequested = new Map<string, number>();
+  /** Events that arrived while a query was on its way, by loading key ("inbox",
+   *  "open:<id>"): applied again over the answer, which may predate them. */
+  private readonly replays = new Map<string, LiveEvent[]>();
   private typingTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
@@ -77,20 +85,28 @@ export class ChatService {
   /** Starts the event stream and loads the inbox. */
   start(): void {
     this.stream.start();
-    window.addEventListener("online", this.online);
+    if (typeof window !== "undefined") window.addEventListener("online", this.online);
     void this.loadInbox(false);
   }
 
   /** Stops everything (sign-out). */
   stop(): void {
     this.stream.stop();
-    window.removeEventListener("online", this.online);
+    if (typeof window !== "undefined") window.removeEventListener("online", this.online);
     if (this.typingTimer) clearTimeout(this.typingTimer);
   }
 
   private online = () => this.stream.reconnectNow();
 
   private applyLive(event: LiveEvent): void {
+    if (event.kind !== "TYPING") {
+      this.replays.get("inbox")?.push(event);
+      if (event.sessionId) this.replays.get(`open:${event.sessionId}`)?.push(event);
+    }
+    this.apply(event);
+  }
+
+  private apply(event: LiveEvent): void {
     let fetch: string | null = null;
     this.store.update((state) => {
       const result = applyEvent(state, event, this.viewerId, Date.now());
@@ -99,6 +115,19 @@ export class ChatService {
     });
     if (fetch) void this.fetchSession(fetch);
     if (event.kind === "TYPING") this.scheduleTypingPrune();
+  }
+
+  /** Starts recording the events that arrive while the query `key` is on its way. */
+  private recordWhileLoading(key: string): void {
+    this.replays.set(key, []);
+  }
+
+  /** Applies again the events recorded during the query `key` (they may be newer than its
+   *  answer: every event states where things stand, so applying one twice is harmless). */
+  private replayAfterLoading(key: string): void {
+    const events = this.replays.get(key) ?? [];
+    this.replays.delete(key);
+    for (const event of events) this.apply(event);
   }
 
   private scheduleTypingPrune(): void {
@@ -121,6 +150,7 @@ export class ChatService {
     const after = append ? this.store.get().inbox.endCursor : null;
     if (append && !after) return null;
     this.loading.add(key);
+    this.recordWhileLoading(key);
     try {
       const result = await this.client
         .query(InboxQuery, { first: INBOX_PAGE, after }, NETWORK_ONLY)
@@ -133,8 +163,10 @@ export class ChatService {
         ...s,
         inbox: inboxPageLoaded(s.inbox, nodes, data.pageInfo, append),
       }));
+      this.replayAfterLoading(key);
       return null;
     } finally {
+      this.replays.delete(key);
       this.loading.delete(key);
     }
   }
@@ -144,6 +176,17 @@ export class ChatService {
     const result = await this.client.query(SessionQuery, { id }, NETWORK_ONLY).toPromise();
     const session = result.data?.session;
     if (session) this.store.update((s) => ({ ...s, inbox: upsertSession(s.inbox, session) }));
+    else if (errorCode(result.error) === "NOT_FOUND") this.forget(id);
+  }
+
+  /** Drops a conversation the viewer is no longer in. */
+  private forget(id: string): void {
+    this.store.update((s) => {
+      if (!s.inbox.sessions[id] && !s.conversations[id]) return s;
+      const conversations = { ...s.conversations };
+      delete conversations[id];
+      return { ...s, inbox: removeSession(s.inbox, id), conversations };
+    });
   }
 
   /** Loads a conversation's newest page unless it is loaded (or `force`). Returns an
@@ -153,12 +196,16 @@ export class ChatService {
     const key = `open:${id}`;
     if (this.loading.has(key)) return null;
     this.loading.add(key);
+    this.recordWhileLoading(key);
     try {
       const result = await this.client
         .query(ConversationQuery, { id, last: MESSAGE_PAGE }, NETWORK_ONLY)
         .toPromise();
       const session = result.data?.session;
-      if (!session) return errorMessage(result.error);
+      if (!session) {
+        if (errorCode(result.error) === "NOT_FOUND") this.forget(id);
+        return errorMessage(result.error);
+      }
       mark("conversation-data");
       const { messages, ...entry } = session;
       this.store.update((s) => ({
@@ -173,8 +220,10 @@ export class ChatService {
           }),
         },
       }));
+      this.replayAfterLoading(key);
       return null;
     } finally {
+      this.replays.delete(key);
       this.loading.delete(key);
     }
   }
@@ -210,9 +259,12 @@ export class ChatService {
     await Promise.all([this.loadInbox(false), ...open.map((id) => this.openConversation(id, true))]);
   }
 
+  /** Changes a loaded conversation; one that is not (any more: the viewer left or was
+   *  removed while a send or an edit was on its way) stays away. */
   private updateConversation(id: string, change: (c: ConversationState) => ConversationState) {
     this.store.update((s) => {
-      const current = s.conversations[id] ?? emptyConversation;
+      const current = s.conversations[id];
+      if (!current) return s;
       const next = change(current);
       return next === current ? s : { ...s, conversations: { ...s.conversations, [id]: next } };
     });
@@ -301,8 +353,7 @@ export class ChatService {
   /** Moves the viewer's read marker to `upTo` when it is ahead of what is stored. */
   async markRead(sessionId: string, upTo: number): Promise<void> {
     const session = this.store.get().inbox.sessions[sessionId];
-    if (!session || (session.viewerReadUpTo >= upTo && session.unreadCount === 0)) return;
-    if ((this.readRequested.get(sessionId) ?? 0) >= upTo) return;
+    if (!shouldMarkRead(session, upTo, this.readRequested.get(sessionId) ?? 0)) return;
     this.readRequested.set(sessionId, upTo);
     const result = await this.client.mutation(MarkReadMutation, { sessionId, upTo }).toPromise();
     const read = result.data?.markRead;
@@ -311,7 +362,7 @@ export class ChatService {
         ...s,
         inbox: sessionRead(s.inbox, sessionId, read.viewerReadUpTo, read.unreadCount),
       }));
-    } else {
+    } else if (this.readRequested.get(sessionId) === upTo) {
       this.readRequested.delete(sessionId);
     }
   }

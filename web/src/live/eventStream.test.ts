@@ -124,4 +124,42 @@ describe("EventStream", () => {
     vi.advanceTimersByTime(60_000);
     expect(fake.attempts).toHaveLength(1);
   });
+
+  it("a socket refused right after its ack backs off instead of reconnecting at once", () => {
+    const { fake } = setup();
+    fake.last().handlers.connected();
+    fake.last().handlers.error([{ message: "down", extensions: { code: "INTERNAL" } }]);
+    vi.advanceTimersByTime(1_000);
+    expect(fake.attempts).toHaveLength(2);
+    // Acknowledged, then refused again at once: the wait grows (2 s), it is not reset.
+    fake.last().handlers.connected();
+    fake.last().handlers.error([{ message: "down", extensions: { code: "INTERNAL" } }]);
+    vi.advanceTimersByTime(1_999);
+    expect(fake.attempts).toHaveLength(2);
+    vi.advanceTimersByTime(1);
+    expect(fake.attempts).toHaveLength(3);
+  });
+
+  it("forgets earlier failures once a connection stayed up", () => {
+    const { fake } = setup();
+    fake.last().handlers.error(new Error("down"));
+    vi.advanceTimersByTime(1_000);
+    fake.last().handlers.error(new Error("down"));
+    vi.advanceTimersByTime(2_000);
+    fake.last().handlers.connected();
+    vi.advanceTimersByTime(5_000);
+    fake.last().handlers.error(new Error("down"));
+    vi.advanceTimersByTime(1_000);
+    expect(fake.attempts).toHaveLength(4);
+  });
+
+  it("a cursor the server cannot read is dropped: live from now, and a reload", () => {
+    const { fake, cursor, onResync } = setup("c-garbage");
+    fake.last().handlers.connected();
+    fake.last().handlers.error([{ message: "invalid cursor", extensions: { code: "BAD_USER_INPUT" } }]);
+    expect(cursor.load()).toBeNull();
+    expect(onResync).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(1_000);
+    expect(fake.last().after).toBeNull();
+  });
 });

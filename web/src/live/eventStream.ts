@@ -28,7 +28,12 @@ export interface EventStreamOptions {
   backoff?: (attempt: number) => number;
   /** Failed attempts after which the indicator says "Offline" instead of "Reconnecting…". */
   offlineAfter?: number;
+  /** How long an acknowledged socket must stay up before failures are forgotten. */
+  stableAfterMs?: number;
 }
+
+/** Default of `stableAfterMs`. */
+export const STABLE_AFTER_MS = 5_000;
 
 /** 0 s, then 0.5, 1, 2, 4 s, then every 5 s, with up to 20% jitter. */
 export function defaultBackoff(attempt: number): number {
@@ -48,6 +53,8 @@ export function defaultBackoff(attempt: number): number {
 export class EventStream {
   private close: (() => void) | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** Forgets the failures once a connection has stayed up a while. */
+  private stableTimer: ReturnType<typeof setTimeout> | null = null;
   private failures = 0;
   private generation = 0;
   private stopped = true;
@@ -67,6 +74,7 @@ export class EventStream {
     this.generation++;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.clearStable();
     this.close?.();
     this.close = null;
   }
@@ -86,14 +94,24 @@ export class EventStream {
     this.close = this.options.source(this.options.cursor.load(), {
       connected: () => {
         if (!current()) return;
-        this.failures = 0;
+        // Not `failures = 0` yet: a socket acknowledged and then refused at once (an
+        // unreadable cursor, a server failing right after the ack) would otherwise
+        // reconnect without any wait, in a tight loop.
+        this.clearStable();
+        this.stableTimer = setTimeout(() => {
+          this.stableTimer = null;
+          if (current()) this.failures = 0;
+        }, this.options.stableAfterMs ?? STABLE_AFTER_MS);
         this.options.onStatus("online");
       },
       next: (result) => {
         if (!current()) return;
         if (result.errors?.length) return this.fail(result.errors);
         const event = result.data?.events;
-        if (event) this.receive(event);
+        if (event) {
+          this.failures = 0;
+          this.receive(event);
+        }
       },
       error: (error) => {
         if (current()) this.fail(error);
@@ -123,10 +141,22 @@ export class EventStream {
     }
   }
 
+  private clearStable(): void {
+    if (this.stableTimer) clearTimeout(this.stableTimer);
+    this.stableTimer = null;
+  }
+
   private fail(error: unknown): void {
     this.close?.();
     this.close = null;
     this.generation++;
+    this.clearStable();
+    if (refusedCursor(error) && this.options.cursor.load() !== null) {
+      // The server cannot read the saved cursor (another server version, a corrupt
+      // entry): retrying it would fail forever. Start live from now and reload state.
+      this.options.cursor.clear();
+      this.options.onResync();
+    }
     const attempt = this.failures++;
     const quiet = attempt === 0 && closeCode(error) === 4403; // token expired: just reconnect
     if (!quiet) {
@@ -141,6 +171,18 @@ export class EventStream {
       if (!this.stopped) this.open();
     }, wait);
   }
+}
+
+/** True when the subscription was refused for its arguments (`BAD_USER_INPUT`): the
+ *  only argument is the cursor. */
+export function refusedCursor(error: unknown): boolean {
+  const errors = Array.isArray(error) ? error : [error];
+  return errors.some(
+    (e) =>
+      typeof e === "object" &&
+      e !== null &&
+      (e as { extensions?: { code?: unknown } }).extensions?.code === "BAD_USER_INPUT",
+  );
 }
 
 /** The WebSocket close code of an error graphql-ws reported, if it is a close. */

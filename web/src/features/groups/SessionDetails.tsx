@@ -1,4 +1,5 @@
 import { useEffect, useId, useMemo, useRef, useState, type FormEvent } from "react";
+import { ConfirmInline, useConfirm } from "../../ui/ConfirmInline";
 import { useMutation, useQuery } from "urql";
 import { Link, useLocation } from "wouter";
 import { useAuth } from "../../auth/AuthContext";
@@ -471,14 +472,8 @@ function LeaveGroup(props: { session: Details; viewerId: string }) {
   const id = useId();
   const [, navigate] = useLocation();
   const [state, leave] = useMutation(LeaveGroupMutation);
-  const [confirming, setConfirming] = useState(false);
+  const confirm = useConfirm();
   const [error, setError] = useState<string | null>(null);
-  const confirmRef = useRef<HTMLButtonElement>(null);
-  const leaveRef = useRef<HTMLButtonElement>(null);
-
-  useEffect(() => {
-    if (confirming) confirmRef.current?.focus();
-  }, [confirming]);
 
   const onLeave = async () => {
     setError(null);
@@ -495,39 +490,21 @@ function LeaveGroup(props: { session: Details; viewerId: string }) {
   return (
     <section className="f-section" aria-labelledby={`${id}-h`}>
       <h3 id={`${id}-h`}>Leave</h3>
-      {!confirming ? (
+      {!confirm.confirming ? (
         <div className="f-actions">
-          <button ref={leaveRef} type="button" onClick={() => setConfirming(true)}>
+          <button ref={confirm.trigger} type="button" onClick={confirm.ask}>
             Leave group
           </button>
         </div>
       ) : (
-        <div className="f-confirm" role="group" aria-labelledby={`${id}-q`}>
-          <p id={`${id}-q`} className="f-strong">
-            Leave “{session.title}”? {warning}
-          </p>
-          <div className="f-actions">
-            <button
-              ref={confirmRef}
-              type="button"
-              className="f-danger"
-              disabled={state.fetching}
-              onClick={() => void onLeave()}
-            >
-              {state.fetching ? "Leaving…" : "Yes, leave"}
-            </button>
-            <button
-              type="button"
-              disabled={state.fetching}
-              onClick={() => {
-                setConfirming(false);
-                setTimeout(() => leaveRef.current?.focus());
-              }}
-            >
-              Cancel
-            </button>
-          </div>
-        </div>
+        <ConfirmInline
+          question={`Leave “${session.title}”? ${warning}`}
+          confirmLabel="Yes, leave"
+          busyLabel="Leaving…"
+          busy={state.fetching}
+          onConfirm={() => void onLeave()}
+          onCancel={confirm.cancel}
+        />
       )}
       {error && (
         <p role="alert" className="f-error">

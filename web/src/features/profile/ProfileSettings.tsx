@@ -4,6 +4,7 @@ import { useAuth } from "../../auth/AuthContext";
 import { graphql } from "../../gql";
 import type { ProfileSettingsQuery } from "../../gql/graphql";
 import { initials } from "../../ui/Avatar";
+import { ConfirmInline, useConfirm } from "../../ui/ConfirmInline";
 import { errorMessage } from "../../ui/errors";
 import {
   DISPLAY_NAME_MAX,
@@ -367,14 +368,8 @@ function SignOutSection() {
   const id = useId();
   const { signOut, signOutEverywhere } = useAuth();
   const [busy, setBusy] = useState(false);
-  const [confirming, setConfirming] = useState(false);
+  const confirm = useConfirm();
   const [error, setError] = useState<string | null>(null);
-  const confirmRef = useRef<HTMLButtonElement>(null);
-  const everywhereRef = useRef<HTMLButtonElement>(null);
-
-  useEffect(() => {
-    if (confirming) confirmRef.current?.focus();
-  }, [confirming]);
 
   const run = async (action: () => Promise<void>) => {
     setBusy(true);
@@ -394,39 +389,21 @@ function SignOutSection() {
         <button type="button" disabled={busy} onClick={() => void run(signOut)}>
           Sign out
         </button>
-        {!confirming && (
-          <button ref={everywhereRef} type="button" disabled={busy} onClick={() => setConfirming(true)}>
+        {!confirm.confirming && (
+          <button ref={confirm.trigger} type="button" disabled={busy} onClick={confirm.ask}>
             Sign out everywhere
           </button>
         )}
       </div>
-      {confirming && (
-        <div className="f-confirm" role="group" aria-labelledby={`${id}-q`}>
-          <p id={`${id}-q`} className="f-strong">
-            End every sign-in of this account, on all your devices and browsers?
-          </p>
-          <div className="f-actions">
-            <button
-              ref={confirmRef}
-              type="button"
-              className="f-danger"
-              disabled={busy}
-              onClick={() => void run(signOutEverywhere)}
-            >
-              {busy ? "Signing out…" : "Yes, on every device"}
-            </button>
-            <button
-              type="button"
-              disabled={busy}
-              onClick={() => {
-                setConfirming(false);
-                setTimeout(() => everywhereRef.current?.focus());
-              }}
-            >
-              Cancel
-            </button>
-          </div>
-        </div>
+      {confirm.confirming && (
+        <ConfirmInline
+          question="End every sign-in of this account, on all your devices and browsers?"
+          confirmLabel="Yes, on every device"
+          busyLabel="Signing out…"
+          busy={busy}
+          onConfirm={() => void run(signOutEverywhere)}
+          onCancel={confirm.cancel}
+        />
       )}
       {error && (
         <p role="alert" className="f-error">

@@ -1,0 +1,39 @@
+import{a as e}from"./rolldown-runtime-DoHqwKmD.js";import{a as t,n}from"./preload-helper-BGqbAlK5.js";import{c as r,d as i,i as a,l as o,n as s,s as c,t as l,u}from"./index-Cjqlv4qF.js";import{i as d,n as f,o as p}from"./shared-BcgDlr9b.js";var m=e(t(),1),h=[`image/jpeg`,`image/png`,`image/webp`,`image/gif`],g=h.join(`,`);function _(e){return e<1024?`${e} bytes`:e<1048576?`${Math.round(e/1024)} KB`:`${(e/1048576).toFixed(1)} MB`}function v(e){return e.type&&!h.includes(e.type)?`Choose a JPEG, PNG, WebP or GIF picture.`:e.size===0?`That file is empty.`:e.size>5242880?`That picture is too large (${_(e.size)}): the largest accepted is 5 MB. Choose a smaller one.`:null}var y=n(),b=r(`
+  query ProfileSettings {
+    me {
+      id
+      username
+      displayName
+      location
+      avatar {
+        url(size: 256)
+      }
+    }
+  }
+`),x=r(`
+  mutation UpdateProfile($input: UpdateProfileInput!) {
+    updateProfile(input: $input) {
+      id
+      displayName
+      location
+    }
+  }
+`),S=r(`
+  mutation UploadAvatar($file: Upload!) {
+    uploadAvatar(file: $file) {
+      id
+      avatar {
+        url(size: 256)
+      }
+    }
+  }
+`),C=r(`
+  mutation RemoveAvatar {
+    removeAvatar {
+      id
+      avatar {
+        url(size: 256)
+      }
+    }
+  }
+`);function w(e){let t=(0,m.useId)(),[{data:n,error:r,fetching:i},a]=u({query:b,requestPolicy:`cache-and-network`}),o=()=>a({requestPolicy:`network-only`});return(0,y.jsxs)(`section`,{className:`f-page`,"aria-labelledby":`${t}-h`,children:[(0,y.jsx)(`h2`,{id:`${t}-h`,children:`Profile`}),n?(0,y.jsxs)(y.Fragment,{children:[(0,y.jsx)(D,{me:n.me,refetch:o}),(0,y.jsx)(T,{me:n.me,refetch:o})]}):r?(0,y.jsxs)(`div`,{className:`f-section`,children:[(0,y.jsx)(`p`,{role:`alert`,className:`f-error`,children:c(r)}),(0,y.jsx)(`div`,{className:`f-actions`,children:(0,y.jsx)(`button`,{type:`button`,onClick:o,children:`Try again`})})]}):(0,y.jsx)(`p`,{className:`f-muted`,"aria-live":`polite`,children:i?`Loading your profile…`:``}),(0,y.jsx)(O,{})]})}function T(e){let{me:t}=e,n=(0,m.useId)(),{reloadViewer:r}=i(),[a,s]=o(x),[l,u]=(0,m.useState)(t.displayName),[h,g]=(0,m.useState)(t.location??``),[_,v]=(0,m.useState)({}),[b,S]=(0,m.useState)(!1),[C,w]=(0,m.useState)({name:t.displayName,location:t.location??``});if(C.name!==t.displayName||C.location!==(t.location??``)){let e={name:t.displayName,location:t.location??``};l===C.name&&u(e.name),h===C.location&&g(e.location),w(e)}let T=async t=>{t.preventDefault(),S(!1);let i=f(l)??void 0,a=d(h)??void 0;if(v({name:i,location:a}),i||a){document.getElementById(i?`${n}-name`:`${n}-location`)?.focus();return}let o=await s({input:{displayName:p(l),location:p(h)}});o.error?v({server:c(o.error)}):(S(!0),e.refetch(),await r())};return(0,y.jsxs)(`section`,{className:`f-section`,"aria-labelledby":`${n}-h`,children:[(0,y.jsx)(`h3`,{id:`${n}-h`,children:`About you`}),(0,y.jsxs)(`p`,{className:`f-muted f-hint`,children:[`Signed in as @`,t.username,`.`]}),(0,y.jsxs)(`form`,{className:`f-form`,onSubmit:e=>void T(e),noValidate:!0,children:[(0,y.jsxs)(`div`,{className:`f-field`,children:[(0,y.jsx)(`label`,{htmlFor:`${n}-name`,className:`f-label`,children:`Display name`}),(0,y.jsx)(`input`,{id:`${n}-name`,value:l,autoComplete:`name`,"aria-invalid":_.name?!0:void 0,"aria-describedby":`${n}-name-hint`,onChange:e=>{u(e.target.value),S(!1)}}),(0,y.jsxs)(`p`,{id:`${n}-name-hint`,className:`f-hint`,children:[`What others see: 1–`,64,` characters.`]}),_.name&&(0,y.jsx)(`p`,{role:`alert`,className:`f-error`,children:_.name})]}),(0,y.jsxs)(`div`,{className:`f-field`,children:[(0,y.jsx)(`label`,{htmlFor:`${n}-location`,className:`f-label`,children:`Location`}),(0,y.jsx)(`input`,{id:`${n}-location`,value:h,autoComplete:`address-level2`,"aria-invalid":_.location?!0:void 0,"aria-describedby":`${n}-location-hint`,onChange:e=>{g(e.target.value),S(!1)}}),(0,y.jsxs)(`p`,{id:`${n}-location-hint`,className:`f-hint`,children:[`Optional, up to `,100,` characters; empty removes it.`]}),_.location&&(0,y.jsx)(`p`,{role:`alert`,className:`f-error`,children:_.location})]}),_.server&&(0,y.jsx)(`p`,{role:`alert`,className:`f-error`,children:_.server}),(0,y.jsx)(`div`,{className:`f-actions`,children:(0,y.jsx)(`button`,{type:`submit`,className:`primary`,disabled:a.fetching,children:a.fetching?`Saving…`:`Save profile`})}),(0,y.jsx)(`p`,{role:`status`,className:`f-ok`,children:b?`Profile saved.`:``})]})]})}function E(e){let[t,n]=(0,m.useState)(null);return(0,m.useEffect)(()=>{if(!e){n(null);return}let t=URL.createObjectURL(e);return n(t),()=>URL.revokeObjectURL(t)},[e]),t}function D(e){let{me:t}=e,n=(0,m.useId)(),{reloadViewer:r}=i(),[s,l]=o(S),[u,d]=o(C),[f,p]=(0,m.useState)(null),[h,b]=(0,m.useState)(null),[x,w]=(0,m.useState)(null),T=(0,m.useRef)(null),D=E(f),O=s.fetching||u.fetching,k=()=>{p(null),T.current&&(T.current.value=``)},A=e=>{w(null);let t=e.target.files?.[0]??null;if(!t){p(null),b(null);return}let n=v(t);b(n),p(n?null:t)},j=async()=>{if(!f)return;b(null),w(null);let t=await l({file:f});t.error?b(c(t.error)):(k(),w(`Your new picture is saved.`),e.refetch(),await r())},M=async()=>{b(null),w(null);let t=await d({});t.error?b(c(t.error)):(w(`Your picture was removed.`),e.refetch(),await r())};return(0,y.jsxs)(`section`,{className:`f-section`,"aria-labelledby":`${n}-h`,children:[(0,y.jsx)(`h3`,{id:`${n}-h`,children:`Picture`}),(0,y.jsxs)(`div`,{className:`f-pictures`,children:[(0,y.jsxs)(`figure`,{className:`f-picture`,children:[t.avatar?(0,y.jsx)(`img`,{className:`f-picture-img`,src:t.avatar.url,alt:`Your profile picture`,width:128,height:128}):(0,y.jsx)(`span`,{className:`f-picture-img f-picture-initials`,role:`img`,"aria-label":`No picture yet: your initials`,children:a(t.displayName)||`?`}),(0,y.jsx)(`figcaption`,{className:`f-muted`,children:`Now`})]}),D&&f&&(0,y.jsxs)(`figure`,{className:`f-picture`,children:[(0,y.jsx)(`img`,{className:`f-picture-img`,src:D,alt:`Preview of the new picture`,width:128,height:128}),(0,y.jsxs)(`figcaption`,{className:`f-muted`,children:[`New (`,_(f.size),`), not saved yet`]})]})]}),(0,y.jsxs)(`div`,{className:`f-field`,children:[(0,y.jsx)(`label`,{htmlFor:`${n}-file`,className:`f-label`,children:`Profile picture`}),(0,y.jsx)(`input`,{ref:T,id:`${n}-file`,type:`file`,accept:g,disabled:O,"aria-describedby":`${n}-file-hint`,onChange:A}),(0,y.jsx)(`p`,{id:`${n}-file-hint`,className:`f-hint`,children:`JPEG, PNG, WebP or GIF, up to 5 MB. It is cropped to a square.`})]}),h&&(0,y.jsx)(`p`,{role:`alert`,className:`f-error`,children:h}),(0,y.jsxs)(`div`,{className:`f-actions`,children:[(0,y.jsx)(`button`,{type:`button`,className:`primary`,disabled:!f||O,onClick:()=>void j(),children:s.fetching?`Uploading…`:`Upload picture`}),f&&(0,y.jsx)(`button`,{type:`button`,disabled:O,onClick:k,children:`Keep the current picture`}),(0,y.jsx)(`button`,{type:`button`,disabled:!t.avatar||O,onClick:()=>void M(),children:u.fetching?`Removing…`:`Remove picture`})]}),(0,y.jsx)(`p`,{role:`status`,className:`f-ok`,children:x??``})]})}function O(){let e=(0,m.useId)(),{signOut:t,signOutEverywhere:n}=i(),[r,a]=(0,m.useState)(!1),o=s(),[u,d]=(0,m.useState)(null),f=async e=>{a(!0),d(null);try{await e()}catch(e){d(c(e)),a(!1)}};return(0,y.jsxs)(`section`,{className:`f-section`,"aria-labelledby":`${e}-h`,children:[(0,y.jsx)(`h3`,{id:`${e}-h`,children:`Signing out`}),(0,y.jsxs)(`div`,{className:`f-actions`,children:[(0,y.jsx)(`button`,{type:`button`,disabled:r,onClick:()=>void f(t),children:`Sign out`}),!o.confirming&&(0,y.jsx)(`button`,{ref:o.trigger,type:`button`,disabled:r,onClick:o.ask,children:`Sign out everywhere`})]}),o.confirming&&(0,y.jsx)(l,{question:`End every sign-in of this account, on all your devices and browsers?`,confirmLabel:`Yes, on every device`,busyLabel:`Signing out…`,busy:r,onConfirm:()=>void f(n),onCancel:o.cancel}),u&&(0,y.jsx)(`p`,{role:`alert`,className:`f-error`,children:u})]})}export{w as ProfileSettings};

@@ -1,0 +1,136 @@
+import type { Client } from "@urql/core";
+import { describe, expect, it } from "vitest";
+import { ChatService } from "./chatService";
+import { memoryCursor } from "./cursorStore";
+import type { SourceHandlers } from "./eventStream";
+import type { LiveEvent } from "./operations";
+import { event, message, session, user } from "./testing";
+
+/** An urql client whose every operation waits until the test answers it. */
+function fakeClient() {
+  const calls: { name: string; variables: Record<string, unknown>; answer(result: unknown): void }[] = [];
+  const operation = (document: { definitions: { name?: { value: string } }[] }, variables: Record<string, unknown>) => ({
+    toPromise: () =>
+      new Promise((resolve) => {
+        calls.push({ name: document.definitions[0].name?.value ?? "", variables, answer: resolve });
+      }),
+  });
+  const client = { query: operation, mutation: operation } as unknown as Client;
+  /** The oldest unanswered call named `name`. */
+  const take = (name: string) => {
+    const index = calls.findIndex((c) => c.name === name);
+    if (index < 0) throw new Error(`no ${name} call (calls: ${calls.map((c) => c.name).join(", ")})`);
+    return calls.splice(index, 1)[0];
+  };
+  return { client, calls, take };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+function setup() {
+  const fake = fakeClient();
+  let handlers: SourceHandlers | null = null;
+  const service = new ChatService(fake.client, "me", (_after, h) => {
+    handlers = h;
+    return () => undefined;
+  }, memoryCursor());
+  service.start();
+  const live = (e: LiveEvent) => handlers!.next({ data: { events: e } });
+  const answerInbox = async (sessions: ReturnType<typeof session>[]) => {
+    fake.take("Inbox").answer({
+      data: { sessions: { edges: sessions.map((node) => ({ node })), pageInfo: { hasNextPage: false, endCursor: null } } },
+    });
+    await settle();
+  };
+  const answerConversation = async (id: string, messages: ReturnType<typeof message>[], over = {}) => {
+    fake.take("Conversation").answer({
+      data: {
+        session: {
+          ...session(id, over),
+          messages: { nodes: messages, pageInfo: { hasPreviousPage: false, startCursor: null } },
+        },
+      },
+    });
+    await settle();
+  };
+  return { fake, service, live, answerInbox, answerConversation, state: () => service.store.get() };
+}
+
+const seqs = (n: number) => Array.from({ length: n }, (_, i) => message(i + 1));
+
+describe("ChatService", () => {
+  it("a message that arrives while the conversation's first page is on its way is kept", async () => {
+    const t = setup();
+    await t.answerInbox([session("s")]);
+    const opening = t.service.openConversation("s");
+    // The server answered the query before message 4 existed; its event overtakes the answer.
+    t.live(event("MESSAGE_CREATED", "s", { message: message(4) }, { unreadCount: 1 }));
+    await t.answerConversation("s", seqs(3));
+    await opening;
+    expect(t.state().conversations.s.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
+    expect(t.state().inbox.sessions.s.lastMessage?.seq).toBe(4);
+    expect(t.state().inbox.sessions.s.unreadCount).toBe(1);
+  });
+
+  it("events during the first inbox load are applied over its answer", async () => {
+    const t = setup();
+    t.live(event("MESSAGE_CREATED", "a", { message: message(5) }, { unreadCount: 1 }));
+    await t.answerInbox([session("a")]);
+    expect(t.state().inbox.sessions.a.unreadCount).toBe(1);
+    expect(t.state().inbox.sessions.a.lastMessage?.seq).toBe(5);
+  });
+
+  it("a conversation created during the first inbox load is fetched", async () => {
+    const t = setup();
+    t.live(event("SESSION_CREATED", "n"));
+    await t.answerInbox([session("a")]);
+    const fetch = t.fake.take("SessionById");
+    expect(fetch.variables.id).toBe("n");
+    fetch.answer({ data: { session: session("n") } });
+    await settle();
+    expect(t.state().inbox.order).toContain("n");
+  });
+
+  it("removed from a conversation while a send is on its way: it does not come back", async () => {
+    const t = setup();
+    await t.answerInbox([session("s")]);
+    void t.service.openConversation("s");
+    await t.answerConversation("s", seqs(2));
+    t.service.send("s", "hello", null);
+    const send = t.fake.take("SendMessage");
+    t.live({ ...event("MEMBER_REMOVED", "s", { user: user("me") }), session: null });
+    expect(t.state().conversations.s).toBeUndefined();
+    send.answer({ data: { sendMessage: message(3, { sender: user("me"), clientMessageId: "x" }) } });
+    await settle();
+    expect(t.state().conversations.s).toBeUndefined();
+    expect(t.state().inbox.sessions.s).toBeUndefined();
+  });
+
+  it("a message stored both by the send's answer and by its event shows once", async () => {
+    const t = setup();
+    await t.answerInbox([session("s")]);
+    void t.service.openConversation("s");
+    await t.answerConversation("s", seqs(2));
+    t.service.send("s", "hello", null);
+    const send = t.fake.take("SendMessage");
+    const input = send.variables.input as { clientMessageId: string };
+    const stored = message(3, { sender: user("me"), body: "hello", clientMessageId: input.clientMessageId });
+    t.live(event("MESSAGE_CREATED", "s", { message: stored }));
+    send.answer({ data: { sendMessage: stored } });
+    await settle();
+    const conversation = t.state().conversations.s;
+    expect(conversation.messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+    expect(conversation.pending).toEqual([]);
+  });
+
+  it("a conversation the server no longer shows the viewer leaves the inbox", async () => {
+    const t = setup();
+    await t.answerInbox([session("s")]);
+    const opening = t.service.openConversation("s");
+    t.fake.take("Conversation").answer({
+      error: { graphQLErrors: [{ message: "not found", extensions: { code: "NOT_FOUND" } }] },
+    });
+    expect(await opening).toMatch(/not found/);
+    expect(t.state().inbox.sessions.s).toBeUndefined();
+  });
+});
