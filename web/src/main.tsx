@@ -11,6 +11,12 @@ const session = new AuthSession({
   storage: localStorage,
   refresh: refreshOver(publicClient),
   locks: typeof navigator !== "undefined" && navigator.locks ? navigator.locks : null,
+  // Without Web Locks (no secure context) refreshes take a localStorage lease; another
+  // tab's storage change wakes a tab waiting for it.
+  onStorage: (listener) => {
+    window.addEventListener("storage", listener);
+    return () => window.removeEventListener("storage", listener);
+  },
 });
 // Another tab signed in, out, or rotated the tokens.
 window.addEventListener("storage", (event) => {

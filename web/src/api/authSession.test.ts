@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   AuthSession,
   SESSION_ENDED_MESSAGE,
@@ -6,6 +6,7 @@ import {
   type LockManagerLike,
   type RefreshResult,
 } from "./authSession";
+import { LEASE_KEY_PREFIX, LEASE_MS, storageLease } from "./storageLease";
 import { readTokens, TOKENS_KEY, type AuthPayloadLike } from "./tokens";
 
 /** localStorage in memory (shared by the "tabs" of a test). */
@@ -165,5 +166,126 @@ describe("AuthSession", () => {
     expect(b.tokens).not.toBeNull();
     // About one refresh per 15 s (the token is refreshed in its last quarter), not per call.
     expect(refresh.mock.calls.length).toBeLessThanOrEqual(10);
+  });
+});
+
+/**
+ * One localStorage shared by several simulated tabs: each tab gets a view whose writes
+ * fire `storage` events in the other tabs (as a queued task, like browsers do).
+ * `staleReads` makes a tab's first reads of a key miss the other tabs' writes (the race
+ * of two tabs reading before either write is visible).
+ */
+function sharedStorage() {
+  const shared = memoryStorage();
+  const tabs: { listeners: Set<() => void> }[] = [];
+  return {
+    shared,
+    tab(staleReads: Record<string, number> = {}) {
+      const me = { listeners: new Set<() => void>() };
+      tabs.push(me);
+      const notifyOthers = () => {
+        for (const other of tabs) {
+          if (other !== me) for (const l of [...other.listeners]) setTimeout(l, 0);
+        }
+      };
+      const storage: Storage = {
+        get length() {
+          return shared.length;
+        },
+        clear: () => shared.clear(),
+        getItem: (k) => {
+          if (staleReads[k] > 0) {
+            staleReads[k]--;
+            return null;
+          }
+          return shared.getItem(k);
+        },
+        key: (i) => shared.key(i),
+        removeItem: (k) => {
+          shared.removeItem(k);
+          notifyOthers();
+        },
+        setItem: (k, v) => {
+          shared.setItem(k, v);
+          notifyOthers();
+        },
+      };
+      const onStorage = (listener: () => void) => {
+        me.listeners.add(listener);
+        return () => void me.listeners.delete(listener);
+      };
+      return { storage, onStorage };
+    },
+  };
+}
+
+describe("refresh without Web Locks (localStorage lease)", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("two tabs refreshing at once spend the refresh token once; the waiter uses the winner's tokens", async () => {
+    vi.useFakeTimers();
+    const { shared, tab: openTab } = sharedStorage();
+    const spent = new Set<string>();
+    let n = 1;
+    const refresh = vi.fn(async (token: string): Promise<RefreshResult> => {
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the network
+      if (spent.has(token)) return { ok: false, fatal: true, error: new Error("reused") };
+      spent.add(token);
+      n++;
+      return { ok: true, payload: payload(n) };
+    });
+    // No `locks`: what a page served over plain http gets.
+    const tabA = openTab();
+    const a = new AuthSession({ ...tabA, locks: null, refresh, now: () => NOW });
+    a.signIn(payload(1));
+    const tabB = openTab();
+    const b = new AuthSession({ ...tabB, locks: null, refresh, now: () => NOW });
+    const both = Promise.all([a.accessToken("access-1"), b.accessToken("access-1")]);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(await both).toEqual(["access-2", "access-2"]);
+    expect(refresh).toHaveBeenCalledTimes(1);
+    expect(a.tokens?.refreshToken).toBe("refresh-2");
+    expect(b.tokens?.refreshToken).toBe("refresh-2");
+    expect(b.endMessage).toBeNull();
+    expect(shared.getItem(LEASE_KEY_PREFIX + "messenger.refresh")).toBeNull(); // released
+  });
+
+  it("two tabs that both saw the lease free: the read-back lets only the later writer in", async () => {
+    vi.useFakeTimers();
+    const { tab: openTab } = sharedStorage();
+    const key = LEASE_KEY_PREFIX + "x";
+    const a = storageLease({ ...openTab(), owner: "a" });
+    // B's first read misses A's write: both believe the lease is free and write it.
+    const b = storageLease({ ...openTab({ [key]: 1 }), owner: "b" });
+    const log: string[] = [];
+    let inside = 0;
+    const work = (who: string) => async () => {
+      inside++;
+      expect(inside).toBe(1); // never two holders at once
+      log.push(`${who} in`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      log.push(`${who} out`);
+      inside--;
+      return who;
+    };
+    const both = Promise.all([a.request("x", work("a")), b.request("x", work("b"))]);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(await both).toEqual(["a", "b"]);
+    expect(log).toEqual(["b in", "b out", "a in", "a out"]);
+  });
+
+  it("a lease left by a closed tab blocks only until it expires", async () => {
+    vi.useFakeTimers();
+    const { shared, tab: openTab } = sharedStorage();
+    shared.setItem(LEASE_KEY_PREFIX + "x", JSON.stringify({ owner: "gone", expiresAt: Date.now() + LEASE_MS }));
+    const lease = storageLease({ ...openTab(), owner: "a" });
+    const ran = vi.fn(async () => "done");
+    const result = lease.request("x", ran);
+    await vi.advanceTimersByTimeAsync(LEASE_MS - 1_000);
+    expect(ran).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(await result).toBe("done");
   });
 });

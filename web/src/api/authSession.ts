@@ -8,6 +8,7 @@ import {
   type AuthPayloadLike,
   type StoredTokens,
 } from "./tokens";
+import { storageLease } from "./storageLease";
 
 /** How exchanging a refresh token went. `fatal`: the sign-in is over (token reused,
  *  expired or revoked); otherwise a transient failure (network, rate limit). */
@@ -39,26 +40,34 @@ interface Deps {
   storage: Storage;
   /** Exchanges a refresh token (`refreshToken` mutation). */
   refresh(refreshToken: string): Promise<RefreshResult>;
-  /** `navigator.locks` when the browser has it: serialises refreshes across tabs. */
+  /** `navigator.locks` when the browser has it: serialises refreshes across tabs. Without
+   *  it (plain http to a LAN address is no secure context) a localStorage lease does. */
   locks?: LockManagerLike | null;
+  /** Reports storage changes made by other tabs (the window's `storage` event), which
+   *  wake a tab waiting for the lease. */
+  onStorage?: (listener: () => void) => () => void;
   now?: () => number;
 }
 
 /**
  * The sign-in of this browser: tokens in localStorage, shared by every tab. A refresh
  * token works once, so refreshes are serialised (within the tab by one promise, across
- * tabs by a Web Lock) and the stored tokens are re-read inside the lock: when another
+ * tabs by a Web Lock or, without one, a localStorage lease: see storageLease) and the
+ * stored tokens are re-read inside the lock: when another
  * tab already rotated them, its tokens are used instead of presenting a spent one.
  */
 export class AuthSession {
   private current: StoredTokens | null;
   private inflight: Promise<StoredTokens> | null = null;
+  private readonly locks: LockManagerLike;
   private readonly listeners = new Set<() => void>();
   /** Why the last sign-in ended, for the sign-in screen (null after a sign-in). */
   endMessage: string | null = null;
 
   constructor(private readonly deps: Deps) {
     this.current = readTokens(deps.storage);
+    this.locks =
+      deps.locks ?? storageLease({ storage: deps.storage, onStorage: deps.onStorage, now: () => this.now() });
   }
 
   /** The tokens in use, or null when signed out. */
@@ -126,14 +135,13 @@ export class AuthSession {
 
   /**
    * Rotates the tokens because `stale` (an access token) is expiring or was refused.
-   * One refresh at a time per tab, and per browser when Web Locks exist. A fatal refusal
+   * One refresh at a time per tab and per browser (Web Lock or storage lease). A fatal refusal
    * ends the sign-in; a transient one throws and keeps the tokens.
    */
   refresh(stale: string): Promise<StoredTokens> {
     if (!this.inflight) {
       const run = () => this.refreshLocked(stale);
-      const locked = this.deps.locks ? this.deps.locks.request(LOCK_NAME, run) : run();
-      this.inflight = locked.finally(() => {
+      this.inflight = this.locks.request(LOCK_NAME, run).finally(() => {
         this.inflight = null;
       });
     }

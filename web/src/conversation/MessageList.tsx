@@ -1,14 +1,17 @@
-import { useCallback, useLayoutEffect, useMemo, useRef } from "react";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef } from "react";
 import { VList, type VListHandle } from "virtua";
 import type { InboxSession } from "../inbox/inboxState";
 import { markAfterPaint } from "../ui/perf";
 import { MessageItem, PendingItem, type MessageActions } from "./MessageItem";
-import { readReceipt, type ConversationState } from "./messagesState";
+import { needsOlderToFill, readReceipt, type ConversationState } from "./messagesState";
 
 /** Distance from the top (px) at which the previous page is requested. */
 const LOAD_OLDER_AT = 400;
 /** Distance from the bottom (px) that still counts as "at the newest message". */
 const BOTTOM_SLACK = 48;
+/** When to check, after a page rendered, whether the list fills its viewport: next frame
+ *  (virtua's estimated row heights) and once rows were measured. */
+const FILL_CHECK_DELAYS_MS = [0, 300];
 
 type Row =
   | { key: string; kind: "stored"; message: ConversationState["messages"][number] }
@@ -17,7 +20,8 @@ type Row =
 /**
  * The history as a virtual list (only the rows in view are in the page): it opens at the
  * newest message, stays there while new ones arrive if the reader is there, keeps its
- * place when older pages are prepended (`shift`), and asks for older pages near the top.
+ * place when older pages are prepended (`shift`), and asks for older pages near the top
+ * or, while the history is too short to scroll, right after a page rendered.
  */
 export function MessageList(props: {
   conversation: ConversationState;
@@ -85,6 +89,25 @@ export function MessageList(props: {
     previousFirst.current = firstKey;
     previousCount.current = rows.length;
   });
+
+  // A history that does not fill the list cannot be scrolled up to ask for older pages:
+  // ask after each page until it scrolls or there is no more (loadOlder ignores repeats).
+  const { messages, hasOlder } = conversation;
+  useEffect(() => {
+    if (!hasOlder) return;
+    const check = () => {
+      const handle = list.current;
+      if (handle && needsOlderToFill({ hasOlder, messages }, handle)) onLoadOlder();
+    };
+    const frames: number[] = [];
+    const timers = FILL_CHECK_DELAYS_MS.map((ms) =>
+      setTimeout(() => frames.push(requestAnimationFrame(check)), ms),
+    );
+    return () => {
+      timers.forEach(clearTimeout);
+      frames.forEach(cancelAnimationFrame);
+    };
+  }, [messages, hasOlder, onLoadOlder]);
 
   return (
     <VList

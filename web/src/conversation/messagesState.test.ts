@@ -4,6 +4,7 @@ import {
   applyEventToConversation,
   emptyConversation,
   messageStored,
+  needsOlderToFill,
   newestPageLoaded,
   olderPageLoaded,
   pendingAdded,
@@ -126,5 +127,32 @@ describe("read receipts", () => {
     });
     expect(readReceipt(mine, group, "me")).toBe("Read by 2");
     expect(readReceipt(message(5), group, "me")).toBeNull();
+  });
+});
+
+describe("filling a tall screen with older pages", () => {
+  const page = (count: number, hasPreviousPage: boolean) =>
+    newestPageLoaded(undefined, { messages: range(100 - count + 1, 100), hasPreviousPage, startCursor: "c" });
+
+  it("asks for the previous page while the history does not fill the list", () => {
+    expect(needsOlderToFill(page(3, true), { scrollSize: 240, viewportSize: 900 })).toBe(true);
+    // Exactly as tall as the viewport: still nothing to scroll.
+    expect(needsOlderToFill(page(3, true), { scrollSize: 900, viewportSize: 900 })).toBe(true);
+  });
+
+  it("stops once the list scrolls, or when there is no older page", () => {
+    expect(needsOlderToFill(page(50, true), { scrollSize: 4_000, viewportSize: 900 })).toBe(false);
+    expect(needsOlderToFill(page(3, false), { scrollSize: 240, viewportSize: 900 })).toBe(false);
+  });
+
+  it("asks nothing for an empty history or a list with no height", () => {
+    expect(needsOlderToFill({ ...emptyConversation, hasOlder: true }, { scrollSize: 0, viewportSize: 900 })).toBe(false);
+    expect(needsOlderToFill(page(3, true), { scrollSize: 0, viewportSize: 0 })).toBe(false);
+  });
+
+  it("after an older page arrives it asks again only if the list still does not scroll", () => {
+    const first = page(3, true);
+    const more = olderPageLoaded(first, { messages: range(90, 97), hasPreviousPage: false, startCursor: null });
+    expect(needsOlderToFill(more, { scrollSize: 600, viewportSize: 900 })).toBe(false); // no more history
   });
 });

@@ -45,6 +45,31 @@ export const emptyConversation: ConversationState = {
   pending: [],
 };
 
+/** The sizes of the message list that matter for paging (virtua's VListHandle has them). */
+export interface ListViewport {
+  /** Height of the whole history as laid out (px). */
+  scrollSize: number;
+  /** Height of the visible part (px). */
+  viewportSize: number;
+}
+
+/**
+ * True when the next older page must be requested because the history does not fill the
+ * list: with nothing to scroll, the reader cannot scroll up to ask for it (a short first
+ * page on a tall screen). Called after each render of a page; loading stops once the list
+ * scrolls or the connection has no previous page. A list with no height (not laid out,
+ * hidden) asks for nothing: it would page through the whole history.
+ */
+export function needsOlderToFill(
+  conversation: Pick<ConversationState, "hasOlder" | "messages">,
+  view: ListViewport,
+): boolean {
+  if (!conversation.hasOlder || conversation.messages.length === 0) return false;
+  if (view.viewportSize <= 0) return false;
+  // Not scrollable (a pixel of rounding aside).
+  return view.scrollSize <= view.viewportSize + 1;
+}
+
 /** Merges messages into a sorted, id-unique list; a later copy of an id replaces it. */
 export function mergeMessages(
   list: readonly ChatMessage[],

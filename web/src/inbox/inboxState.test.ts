@@ -4,6 +4,7 @@ import {
   applyEventToInbox,
   emptyInbox,
   inboxPageLoaded,
+  sessionFetched,
   sessionRead,
   shouldMarkRead,
   sessionTitle,
@@ -40,6 +41,52 @@ describe("inbox pages", () => {
     expect(more.hasNextPage).toBe(false);
     const fresh = inboxPageLoaded(more, [session("c")], page, false);
     expect(fresh.order).toEqual(["c"]);
+  });
+});
+
+describe("pages against live updates (merge by freshness)", () => {
+  const more = (nodes: ReturnType<typeof session>[], state = loaded()) =>
+    inboxPageLoaded(state, nodes, { endCursor: null, hasNextPage: false }, true);
+
+  it("a later page does not replace a newer live update of the same conversation", () => {
+    // "c" came into view through an event (fetched on its own) with a new message…
+    const live = sessionFetched(
+      loaded(),
+      session("c", { lastActivityAt: "2025-01-01T12:00:00Z", unreadCount: 1, lastMessage: message(7) }),
+    );
+    expect(live.order).toEqual(["c", "b", "a"]);
+    // …then "Load more" answers with the copy it read before that message.
+    const after = more([session("c", { lastActivityAt: "2025-01-01T09:00:00Z", unreadCount: 0, lastMessage: message(6) }), session("d", { lastActivityAt: "2025-01-01T08:00:00Z" })], live);
+    expect(after.sessions.c.lastActivityAt).toBe("2025-01-01T12:00:00Z");
+    expect(after.sessions.c.lastMessage?.seq).toBe(7);
+    expect(after.sessions.c.unreadCount).toBe(1);
+    expect(after.order).toEqual(["c", "b", "a", "d"]);
+  });
+
+  it("a page read before a read marker moved does not bring unread messages back", () => {
+    let state = applyEventToInbox(loaded(), event("MESSAGE_CREATED", "a", { message: message(9) }, { lastActivityAt: "2025-01-01T10:00:00Z", unreadCount: 9 }), "me").state;
+    // Another tab read everything; Bob read up to 8 (neither moves lastActivityAt).
+    state = applyEventToInbox(state, event("READ_MARKER", "a", { user: user("me"), readUpTo: 9 }, { lastActivityAt: "2025-01-01T10:00:00Z", viewerReadUpTo: 9, unreadCount: 0 }), "me").state;
+    state = applyEventToInbox(state, event("READ_MARKER", "a", { user: user("bob"), readUpTo: 8 }, { lastActivityAt: "2025-01-01T10:00:00Z", viewerReadUpTo: 9, unreadCount: 0 }), "me").state;
+    const stale = session("a", { lastActivityAt: "2025-01-01T10:00:00Z", viewerReadUpTo: 5, unreadCount: 4, lastMessage: message(9) });
+    const after = more([stale], state);
+    expect(after.sessions.a.viewerReadUpTo).toBe(9);
+    expect(after.sessions.a.unreadCount).toBe(0);
+    expect(after.sessions.a.members.find((m) => m.user.id === "bob")?.readUpTo).toBe(8);
+    // Also after markRead's answer, and for the first page (a reload) too.
+    const reloaded = inboxPageLoaded(sessionRead(state, "a", 9, 0), [stale], page, false);
+    expect(reloaded.sessions.a.unreadCount).toBe(0);
+  });
+
+  it("a fetched copy with later activity wins, keeping the further markers, and reorders", () => {
+    const state = applyEventToInbox(loaded(), event("READ_MARKER", "a", { user: user("bob"), readUpTo: 3 }, { lastActivityAt: "2025-01-01T10:00:00Z" }), "me").state;
+    const newer = session("a", { lastActivityAt: "2025-01-01T13:00:00Z", title: "Renamed", kind: "GROUP", unreadCount: 2, lastMessage: message(5) });
+    const after = more([newer], state);
+    expect(after.sessions.a.title).toBe("Renamed");
+    expect(after.sessions.a.unreadCount).toBe(2);
+    expect(after.sessions.a.lastMessage?.seq).toBe(5);
+    expect(after.sessions.a.members.find((m) => m.user.id === "bob")?.readUpTo).toBe(3);
+    expect(after.order).toEqual(["a", "b"]);
   });
 });
 

@@ -38,7 +38,66 @@ function withSessions(state: InboxState, sessions: Record<string, InboxSession>)
   return { ...state, sessions, order: orderSessions(sessions) };
 }
 
-/** A page of `sessions` arrived: the first page replaces the inbox, later pages add to it. */
+/**
+ * What the inbox keeps when a fetched copy of a conversation (a page of `sessions`, or
+ * one conversation) meets the one it holds, which live events may have made newer than
+ * the fetch. The copy with the later `lastActivityAt` (new messages and renames move it;
+ * on a tie the fetched one) gives title, kind, role and members. What only ever moves
+ * forward takes the furthest of the two, whichever copy it comes from:
+ * - the viewer's read marker, with the unread count that goes with it (a `READ_MARKER`
+ *   event or a `markRead` answer clears the count without touching `lastActivityAt`, so
+ *   an older fetch must not bring the count back),
+ * - each member's read marker,
+ * - the last message (highest `seq`; for the same message, the edited or deleted state).
+ */
+export function freshestSession(held: InboxSession, fetched: InboxSession): InboxSession {
+  if (held === fetched) return held;
+  const heldNewer = Date.parse(held.lastActivityAt) > Date.parse(fetched.lastActivityAt);
+  const base = heldNewer ? held : fetched;
+  const other = heldNewer ? fetched : held;
+  // The read state of the copy whose marker is further (on a tie: the fresher copy's
+  // count, unless the other one is lower: counts only go up with new activity).
+  let read = { viewerReadUpTo: base.viewerReadUpTo, unreadCount: base.unreadCount };
+  if (other.viewerReadUpTo > base.viewerReadUpTo) {
+    read = { viewerReadUpTo: other.viewerReadUpTo, unreadCount: other.unreadCount };
+  } else if (
+    other.viewerReadUpTo === base.viewerReadUpTo &&
+    Date.parse(other.lastActivityAt) === Date.parse(base.lastActivityAt) &&
+    other.unreadCount < base.unreadCount
+  ) {
+    read.unreadCount = other.unreadCount;
+  }
+  const otherMarkers = new Map(other.members.map((m) => [m.user.id, m.readUpTo]));
+  const members = base.members.map((m) => {
+    const upTo = otherMarkers.get(m.user.id);
+    return upTo !== undefined && upTo > m.readUpTo ? { ...m, readUpTo: upTo } : m;
+  });
+  return {
+    ...base,
+    ...read,
+    members: members.some((m, i) => m !== base.members[i]) ? members : base.members,
+    lastMessage: laterMessage(base.lastMessage, other.lastMessage),
+  };
+}
+
+type LastMessage = InboxSession["lastMessage"];
+
+/** The later of two "last message" values: higher seq; for the same message, the one
+ *  deleted, else the one edited last. */
+function laterMessage(a: LastMessage, b: LastMessage): LastMessage {
+  if (!a || !b) return a ?? b;
+  if (a.seq !== b.seq) return a.seq > b.seq ? a : b;
+  if (!!a.deletedAt !== !!b.deletedAt) return a.deletedAt ? a : b;
+  const editedA = a.editedAt ? Date.parse(a.editedAt) : 0;
+  const editedB = b.editedAt ? Date.parse(b.editedAt) : 0;
+  return editedB > editedA ? b : a;
+}
+
+/**
+ * A page of `sessions` arrived: the first page replaces the inbox, later pages add to it.
+ * A conversation the inbox already holds keeps what is newer (see freshestSession): a
+ * page fetched before a live update must not undo it.
+ */
 export function inboxPageLoaded(
   state: InboxState,
   nodes: readonly InboxSession[],
@@ -46,7 +105,10 @@ export function inboxPageLoaded(
   append: boolean,
 ): InboxState {
   const sessions: Record<string, InboxSession> = append ? { ...state.sessions } : {};
-  for (const node of nodes) sessions[node.id] = node;
+  for (const node of nodes) {
+    const held = state.sessions[node.id];
+    sessions[node.id] = held ? freshestSession(held, node) : node;
+  }
   return {
     ...withSessions(state, sessions),
     endCursor: pageInfo.endCursor ?? null,
@@ -55,9 +117,15 @@ export function inboxPageLoaded(
   };
 }
 
-/** Adds or replaces one conversation (fetched on its own). */
+/** Adds or replaces one conversation (the result of an event). */
 export function upsertSession(state: InboxState, session: InboxSession): InboxState {
   return withSessions(state, { ...state.sessions, [session.id]: session });
+}
+
+/** Adds one conversation fetched on its own, keeping what the inbox holds that is newer. */
+export function sessionFetched(state: InboxState, session: InboxSession): InboxState {
+  const held = state.sessions[session.id];
+  return upsertSession(state, held ? freshestSession(held, session) : session);
 }
 
 /** Drops a conversation the viewer left or was removed from. */

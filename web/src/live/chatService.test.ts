@@ -133,4 +133,27 @@ describe("ChatService", () => {
     expect(await opening).toMatch(/not found/);
     expect(t.state().inbox.sessions.s).toBeUndefined();
   });
+
+  it("\"Load more\" answering with an older copy of a conversation keeps the live one", async () => {
+    const t = setup();
+    t.fake.take("Inbox").answer({
+      data: { sessions: { edges: [{ node: session("a", { lastActivityAt: "2025-01-01T11:00:00Z" }) }], pageInfo: { hasNextPage: true, endCursor: "e1" } } },
+    });
+    await settle();
+    // A message in "c" (on page 2, not loaded yet): the inbox fetches "c"…
+    t.live(event("MESSAGE_CREATED", "c", { message: message(7) }, { lastActivityAt: "2025-01-01T12:00:00Z", unreadCount: 1 }));
+    const fetch = t.fake.take("SessionById");
+    // …while "Load more conversations" is on its way, read before that message.
+    const loading = t.service.loadInbox(true);
+    fetch.answer({ data: { session: session("c", { lastActivityAt: "2025-01-01T12:00:00Z", unreadCount: 1, lastMessage: message(7) }) } });
+    await settle();
+    t.fake.take("Inbox").answer({
+      data: { sessions: { edges: [{ node: session("c", { lastActivityAt: "2025-01-01T09:00:00Z", lastMessage: message(6) }) }], pageInfo: { hasNextPage: false, endCursor: null } } },
+    });
+    await loading;
+    const c = t.state().inbox.sessions.c;
+    expect(c.lastMessage?.seq).toBe(7);
+    expect(c.unreadCount).toBe(1);
+    expect(t.state().inbox.order).toEqual(["c", "a"]);
+  });
 });

@@ -23,9 +23,9 @@ import { DEFAULT_RETRY_DELAYS, deliver, type OutgoingMessage } from "../conversa
 import {
   inboxPageLoaded,
   removeSession,
+  sessionFetched,
   sessionRead,
   shouldMarkRead,
-  upsertSession,
 } from "../inbox/inboxState";
 import { InboxQuery, SessionQuery } from "../inbox/operations";
 import { errorCode, errorMessage } from "../ui/errors";
@@ -175,7 +175,7 @@ export class ChatService {
   async fetchSession(id: string): Promise<void> {
     const result = await this.client.query(SessionQuery, { id }, NETWORK_ONLY).toPromise();
     const session = result.data?.session;
-    if (session) this.store.update((s) => ({ ...s, inbox: upsertSession(s.inbox, session) }));
+    if (session) this.store.update((s) => ({ ...s, inbox: sessionFetched(s.inbox, session) }));
     else if (errorCode(result.error) === "NOT_FOUND") this.forget(id);
   }
 
@@ -210,7 +210,7 @@ export class ChatService {
       const { messages, ...entry } = session;
       this.store.update((s) => ({
         ...s,
-        inbox: upsertSession(s.inbox, entry),
+        inbox: sessionFetched(s.inbox, entry),
         conversations: {
           ...s.conversations,
           [id]: newestPageLoaded(s.conversations[id], {
