@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { event, message, session, user } from "../live/testing";
 import {
   applyEventToInbox,
+  compareInstants,
   emptyInbox,
   inboxPageLoaded,
   sessionFetched,
@@ -28,6 +29,24 @@ function loaded() {
 describe("inbox pages", () => {
   it("orders by last activity, newest first", () => {
     expect(loaded().order).toEqual(["b", "a"]);
+  });
+
+  it("orders as the server does: to the microsecond, then the higher id first", () => {
+    const state = inboxPageLoaded(
+      emptyInbox,
+      [
+        session("0192-a", { lastActivityAt: "2025-01-01T10:00:00.123401+00:00" }),
+        session("0192-b", { lastActivityAt: "2025-01-01T10:00:00.123456+00:00" }),
+        session("0192-c", { lastActivityAt: "2025-01-01T10:00:00.123401+00:00" }),
+        session("0192-d", { lastActivityAt: "2025-01-01T10:00:00.1234+00:00" }),
+      ],
+      page,
+      false,
+    );
+    // b is 55 µs later than a and c (same millisecond); c beats a on id; d is 1 µs earlier.
+    expect(state.order).toEqual(["0192-b", "0192-c", "0192-a", "0192-d"]);
+    expect(compareInstants("2025-01-01T10:00:00.5Z", "2025-01-01T10:00:00.499999Z")).toBeGreaterThan(0);
+    expect(compareInstants("2025-01-01T10:00:00Z", "2025-01-01T10:00:00.000000+00:00")).toBe(0);
   });
 
   it("appends later pages without duplicates, and the first page replaces", () => {

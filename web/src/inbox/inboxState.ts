@@ -24,12 +24,27 @@ export const emptyInbox: InboxState = {
   loaded: false,
 };
 
-/** Session ids, most recent activity first (ties by id, so the order is stable). */
+/**
+ * Orders two RFC 3339 instants (negative: `a` is earlier) to the nanosecond: the server
+ * keeps microseconds, `Date.parse` stops at the millisecond.
+ */
+export function compareInstants(a: string, b: string): number {
+  const byMillisecond = Date.parse(a) - Date.parse(b);
+  return byMillisecond !== 0 ? byMillisecond : belowMillisecond(a) - belowMillisecond(b);
+}
+
+/** The digits of an instant's fraction after the millisecond, as nanoseconds. */
+function belowMillisecond(instant: string): number {
+  const fraction = /\.(\d+)/.exec(instant)?.[1] ?? "";
+  return Number(fraction.padEnd(9, "0").slice(3, 9));
+}
+
+/** Session ids in the server's order: most recent activity first, then the higher id. */
 export function orderSessions(sessions: Readonly<Record<string, InboxSession>>): string[] {
   return Object.values(sessions)
     .sort((a, b) => {
-      const byTime = Date.parse(b.lastActivityAt) - Date.parse(a.lastActivityAt);
-      return byTime !== 0 ? byTime : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+      const byTime = compareInstants(b.lastActivityAt, a.lastActivityAt);
+      return byTime !== 0 ? byTime : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
     })
     .map((s) => s.id);
 }
@@ -52,7 +67,7 @@ function withSessions(state: InboxState, sessions: Record<string, InboxSession>)
  */
 export function freshestSession(held: InboxSession, fetched: InboxSession): InboxSession {
   if (held === fetched) return held;
-  const heldNewer = Date.parse(held.lastActivityAt) > Date.parse(fetched.lastActivityAt);
+  const heldNewer = compareInstants(held.lastActivityAt, fetched.lastActivityAt) > 0;
   const base = heldNewer ? held : fetched;
   const other = heldNewer ? fetched : held;
   // The read state of the copy whose marker is further (on a tie: the fresher copy's
@@ -62,7 +77,7 @@ export function freshestSession(held: InboxSession, fetched: InboxSession): Inbo
     read = { viewerReadUpTo: other.viewerReadUpTo, unreadCount: other.unreadCount };
   } else if (
     other.viewerReadUpTo === base.viewerReadUpTo &&
-    Date.parse(other.lastActivityAt) === Date.parse(base.lastActivityAt) &&
+    compareInstants(other.lastActivityAt, base.lastActivityAt) === 0 &&
     other.unreadCount < base.unreadCount
   ) {
     read.unreadCount = other.unreadCount;

@@ -1,4 +1,4 @@
-import{a as e}from"./rolldown-runtime-DoHqwKmD.js";import{a as t,n}from"./preload-helper-BGqbAlK5.js";import{c as r,d as i,l as a,p as o,r as s,s as c}from"./index-CeMzT72T.js";import{t as l}from"./UserSearch-DSDC9sqi.js";import{o as u,r as d,s as f,t as p}from"./shared-BcgDlr9b.js";var m=e(t(),1),h=n(),g=r(`
+import{a as e}from"./rolldown-runtime-DoHqwKmD.js";import{a as t,n}from"./preload-helper-BGqbAlK5.js";import{c as r,d as i,l as a,p as o,r as s,s as c}from"./index-D3DEdPjY.js";import{t as l}from"./UserSearch-Bzzw-5Gi.js";import{o as u,r as d,s as f,t as p}from"./shared-BcgDlr9b.js";var m=e(t(),1),h=n(),g=r(`
   mutation StartDirect($userId: ID!) {
     startDirectSession(userId: $userId) {
       id

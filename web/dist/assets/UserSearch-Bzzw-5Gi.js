@@ -1,4 +1,4 @@
-import{a as e}from"./rolldown-runtime-DoHqwKmD.js";import{a as t,n}from"./preload-helper-BGqbAlK5.js";import{c as r,s as i,u as a}from"./index-CeMzT72T.js";import{t as o}from"./useDebounced-C1w2ac5V.js";import{c as s,o as c}from"./shared-BcgDlr9b.js";var l=e(t(),1),u=n(),d=r(`
+import{a as e}from"./rolldown-runtime-DoHqwKmD.js";import{a as t,n}from"./preload-helper-BGqbAlK5.js";import{c as r,s as i,u as a}from"./index-D3DEdPjY.js";import{t as o}from"./useDebounced-C1w2ac5V.js";import{c as s,o as c}from"./shared-BcgDlr9b.js";var l=e(t(),1),u=n(),d=r(`
   query PeopleSearch($search: String!, $first: Int!, $after: String) {
     users(search: $search, first: $first, after: $after) {
       pageInfo {
