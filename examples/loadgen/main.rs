@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo run --release --example loadgen -- seed   # 10,000 users, 20,000 sessions, 1M messages
 //! cargo run --release --example loadgen -- run    # every scenario against its raw-SQL floor
+//! cargo run --release --example loadgen -- instructions   # server instructions per request
 //! ```
 //!
 //! `seed` (re)creates the database (default `postgres://root@127.0.0.1:5432/messenger_bench`;
@@ -16,9 +17,13 @@
 //! Two scenarios measure abuse rather than throughput and run only when named
 //! (`--scenarios user,flood,toolarge`): `flood` runs `user` again while 64 connections send
 //! wrong passwords from random addresses, `toolarge` times the refusal of a 10,000-field query.
+//!
+//! `instructions` counts the instructions the server executes per request under callgrind
+//! (`instructions.rs`): figures a noisy machine does not move.
 
 mod client;
 mod dataset;
+mod instructions;
 mod pgbench;
 mod procstat;
 mod progress;
@@ -57,6 +62,7 @@ loadgen: seeds a benchmark database and measures messenger against its raw-SQL f
 USAGE:
   cargo run --release --example loadgen -- seed [options]
   cargo run --release --example loadgen -- run  [options]
+  cargo run --release --example loadgen -- instructions [options]
 
 SEED OPTIONS:
   --database-url URL   database to (re)create [postgres://root@127.0.0.1:5432/messenger_bench]
@@ -81,6 +87,15 @@ RUN OPTIONS:
   --fanout-rate N      messages a second sent to the group [10]
   --flood-accounts N   the flood guesses passwords of users 1..N [all users]
   --no-write           do not write bench/results/latest.json nor BENCHMARKS.md
+
+INSTRUCTIONS OPTIONS (needs valgrind; one client, requests one after the other):
+  --database-url URL   the seeded database
+  --server-bin PATH    server binary to run under callgrind [target/release/messenger]
+  --requests LIST      counted requests per scenario, in run order
+                       [user=200,history=100,inbox=20,send=100]; a quarter more (at least 5)
+                       warm each fresh server up first
+  --out-dir DIR        where callgrind.<scenario>.out go [$TMPDIR/loadgen-callgrind]
+  --no-write           do not write bench/results/instructions.json
 ";
 
 #[tokio::main]
@@ -103,11 +118,12 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         "run" => run(opts).await.map(drop),
+        "instructions" => instructions(opts).await,
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())
         }
-        other => bail!("unknown command {other:?}: try `seed`, `run` or `--help`"),
+        other => bail!("unknown command {other:?}: try `seed`, `run`, `instructions` or `--help`"),
     }
 }
 
@@ -178,6 +194,18 @@ struct Server {
 
 impl Server {
     async fn start(bin: &Path, database_url: &str, token_key: &str) -> anyhow::Result<Self> {
+        Self::start_with(bin, database_url, token_key, &[], Duration::from_secs(60)).await
+    }
+
+    /// Starts the server through `launcher` (a command line it is appended to, such as
+    /// valgrind's; none if empty) and waits up to `ready_within` for `/readyz`.
+    async fn start_with(
+        bin: &Path,
+        database_url: &str,
+        token_key: &str,
+        launcher: &[String],
+        ready_within: Duration,
+    ) -> anyhow::Result<Self> {
         if !bin.exists() {
             bail!(
                 "{} is missing: build it with `cargo build --release --bin messenger`",
@@ -191,7 +219,15 @@ impl Server {
         let data_dir = std::env::temp_dir().join(format!("loadgen-server-{}", std::process::id()));
         std::fs::create_dir_all(&data_dir)?;
         let log = std::fs::File::create(data_dir.join("server.log"))?;
-        let child = tokio::process::Command::new(bin)
+        let mut command = match launcher.split_first() {
+            Some((program, args)) => {
+                let mut c = tokio::process::Command::new(program);
+                c.args(args).arg(bin);
+                c
+            }
+            None => tokio::process::Command::new(bin),
+        };
+        let child = command
             .env("DATABASE_URL", database_url)
             .env("MESSENGER_LISTEN", addr.to_string())
             .env("MESSENGER_RUN_MIGRATIONS", "true")
@@ -214,7 +250,7 @@ impl Server {
             child: Some(child),
             pid,
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + ready_within;
         loop {
             if let Ok(mut c) = Client::connect(addr).await
                 && c.get("/readyz").await.is_ok_and(|s| s.is_success())
@@ -232,7 +268,12 @@ impl Server {
         Ok(server)
     }
 
-    async fn stop(mut self) {
+    async fn stop(self) {
+        self.stop_within(Duration::from_secs(10)).await;
+    }
+
+    /// Asks the server to stop (SIGTERM) and kills it if it has not exited after `grace`.
+    async fn stop_within(mut self, grace: Duration) {
         if let Some(mut child) = self.child.take() {
             if let Some(pid) = child
                 .id()
@@ -240,10 +281,7 @@ impl Server {
             {
                 let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
             }
-            if tokio::time::timeout(Duration::from_secs(10), child.wait())
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(grace, child.wait()).await.is_err() {
                 let _ = child.kill().await;
             }
         }
@@ -725,6 +763,57 @@ async fn sanity_check(addr: SocketAddr, tokens: &[String]) -> anyhow::Result<()>
             "the server refused a minted token (another MESSENGER_TOKEN_KEY?): {}",
             String::from_utf8_lossy(&body)
         );
+    }
+    Ok(())
+}
+
+/// `loadgen instructions`: instructions per request of each scenario, under callgrind.
+async fn instructions(opts: Options) -> anyhow::Result<()> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut conn = AsyncPgConnection::establish(&opts.database_url)
+        .await
+        .with_context(|| format!("connecting to {}", opts.database_url))?;
+    let d = seed::read_meta(&mut conn).await?;
+    drop(conn);
+    let settings = instructions::Settings {
+        database_url: opts.database_url.clone(),
+        server_bin: opts
+            .get("server-bin")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target/release/messenger")),
+        requests: opts
+            .get("requests")
+            .unwrap_or(instructions::DEFAULT_REQUESTS)
+            .to_owned(),
+        out_dir: opts
+            .get("out-dir")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| std::env::temp_dir().join("loadgen-callgrind")),
+    };
+    let started = Instant::now();
+    let counted = instructions::run(&settings, &d).await?;
+    let report = Report::new(&root, &d, None, 0);
+    println!(
+        "{}, commit `{}`; data set {} users, {} sessions, {} messages; {:.0} s\n\n{}",
+        report.date,
+        report.commit,
+        d.users,
+        d.sessions,
+        d.messages,
+        started.elapsed().as_secs_f64(),
+        instructions::table(&counted)
+    );
+    if !opts.flag("no-write") {
+        let path = root.join("bench/results/instructions.json");
+        let json = json!({
+            "date": report.date,
+            "commit": report.commit,
+            "dataset": report.dataset,
+            "scenarios": counted,
+        });
+        std::fs::write(&path, serde_json::to_string_pretty(&json)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
     }
     Ok(())
 }

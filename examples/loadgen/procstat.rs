@@ -30,6 +30,17 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     stat_times(&format!("/proc/{pid}/stat")).map(|t| t[0] + t[1])
 }
 
+/// CPU time a process has used so far, in nanoseconds (`/proc/<pid>/schedstat`: the
+/// scheduler's own account, finer than `stat`'s clock ticks).
+pub fn cpu_ns(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// CPU seconds of this process, and of its children that have been waited for (pgbench).
 pub fn self_and_children_cpu() -> (f64, f64) {
     stat_times("/proc/self/stat")
