@@ -22,7 +22,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::presented_token;
 use crate::error::AppError;
-use crate::graphql::{AppSchema, build_schema};
+use crate::graphql::build_gateway;
+use crate::graphql::gateway::Gateway;
 use crate::media::{IMMUTABLE_CACHE_CONTROL, ServableObject};
 use crate::services::accounts;
 use crate::state::AppState;
@@ -70,7 +71,7 @@ impl Peer {
 #[derive(Clone)]
 struct HttpState {
     app: AppState,
-    schema: AppSchema,
+    gateway: Gateway,
     pages: Pages,
 }
 
@@ -79,7 +80,7 @@ pub fn router(app: AppState) -> Router {
     // The outer bound admits a multipart request (an upload plus its operations); the
     // GraphQL handler holds JSON bodies to `body_limit_bytes`.
     let body_limit = multipart_limit(&app.config);
-    let schema = build_schema(app.clone());
+    let gateway = build_gateway(app.clone());
     let config = app.config.clone();
     let pages = Pages::new(&config);
     let fallback_pages = pages.clone();
@@ -91,7 +92,7 @@ pub fn router(app: AppState) -> Router {
         .route("/readyz", get(readyz))
         .with_state(HttpState {
             app: app.clone(),
-            schema,
+            gateway,
             pages: pages.clone(),
         })
         .fallback(
@@ -229,7 +230,7 @@ async fn execute(
         }
     };
     let response = state
-        .schema
+        .gateway
         .execute_batch(batch.data(auth).data(client))
         .await;
     let status = match (&response, ty) {
@@ -454,7 +455,7 @@ async fn graphql_ws(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let HttpState { app, schema, .. } = state;
+    let HttpState { app, gateway, .. } = state;
     let client = peer.client(&headers, &app.config);
     let max = app.config.ws_max_message_bytes;
     let upgrade = upgrade
@@ -466,7 +467,7 @@ async fn graphql_ws(
         .write_buffer_size(0);
     let protocol =
         crate::ws::Protocol::from_header(upgrade.selected_protocol().and_then(|p| p.to_str().ok()));
-    upgrade.on_upgrade(move |socket| crate::ws::serve(socket, protocol, app, schema, client))
+    upgrade.on_upgrade(move |socket| crate::ws::serve(socket, protocol, app, gateway, client))
 }
 
 /// Serves a stored picture. Names are content hashes, so the answer is cacheable forever and

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::auth::{Auth, presented_token};
 use crate::events::Kick;
-use crate::graphql::AppSchema;
+use crate::graphql::gateway::Gateway;
 use crate::services::accounts;
 use crate::state::AppState;
 use crate::throttle::ClientAddress;
@@ -72,7 +72,7 @@ struct Connection {
     socket: WebSocket,
     protocol: Protocol,
     app: AppState,
-    schema: AppSchema,
+    gateway: Gateway,
     auth: Option<Auth>,
     ops: SelectAll<BoxStream<'static, OpItem>>,
     active: HashMap<String, (u64, AbortHandle)>,
@@ -87,7 +87,7 @@ pub async fn serve(
     socket: WebSocket,
     protocol: Protocol,
     app: AppState,
-    schema: AppSchema,
+    gateway: Gateway,
     client: ClientAddress,
 ) {
     let _counted = app.hub.connection();
@@ -95,7 +95,7 @@ pub async fn serve(
         socket,
         protocol,
         app,
-        schema,
+        gateway,
         auth: None,
         ops: SelectAll::new(),
         active: HashMap::new(),
@@ -362,7 +362,7 @@ impl Connection {
             request = request.variables(Variables::from_json(vars.clone()));
         }
         let stream = self
-            .schema
+            .gateway
             .execute_stream(request.data(auth).data(self.client));
         let (stream, handle) = futures_util::stream::abortable(stream);
         self.generation += 1;

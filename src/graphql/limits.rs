@@ -4,20 +4,18 @@
 //! a code on every error (`GRAPHQL_PARSE_FAILED`,
 //! `GRAPHQL_VALIDATION_FAILED`, or `BAD_USER_INPUT` for a value the schema could not take).
 //!
-//! Written as an async-graphql extension because the field count needs the parsed document,
-//! which only the schema's own parse step has (counting before it would parse twice).
+//! Plain checks that [`super::gateway::Gateway`] runs before the schema, not an
+//! async-graphql extension: any extension sends every resolved field through async-graphql's
+//! extension chain (a resolve-info lookup and a boxed future per field, about a fifth of an
+//! inbox's instructions). The document parsed here is handed to the schema, which does not
+//! parse it again.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextSubscribe,
-    NextValidation,
-};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Name, Response, ServerError, ServerResult, ValidationResult, Variables};
-use futures_util::StreamExt;
-use futures_util::stream::BoxStream;
+use async_graphql::{Name, Request, Response, ServerError};
+
+use crate::config::Config;
 
 /// Apollo's code for a query that does not parse.
 pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
@@ -25,8 +23,9 @@ pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
 /// and complexity).
 pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
 
-/// The extension: `max_fields` fields at most in one operation; introspection refused with
-/// a code when it is switched off (the schema alone would answer `null` without a word).
+/// The limits of one server: `max_fields` fields at most in one operation; introspection
+/// refused with a code when it is switched off (the schema alone would answer `null` without
+/// a word).
 #[derive(Debug, Clone, Copy)]
 pub struct RequestLimits {
     /// Longest query text, in bytes: refused before it is parsed.
@@ -37,9 +36,53 @@ pub struct RequestLimits {
     pub introspection: bool,
 }
 
-impl ExtensionFactory for RequestLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
+impl RequestLimits {
+    /// The limits `config` sets.
+    pub fn new(config: &Config) -> Self {
+        Self {
+            max_query_bytes: config.max_query_bytes,
+            max_fields: config.max_fields,
+            introspection: config.introspection,
+        }
+    }
+
+    /// Parses the request's document (kept in the request, where the schema takes it) and
+    /// checks it against the limits; the error to answer with, coded, if it breaks one.
+    pub fn admit<'r>(
+        &self,
+        request: &'r mut Request,
+    ) -> Result<&'r ExecutableDocument, ServerError> {
+        // Parsing costs in proportion to the text (about 10 ms for 170 KiB in a release
+        // build): an oversized one is refused before it.
+        if request.query.len() > self.max_query_bytes {
+            let error = ServerError::new(
+                format!(
+                    "the query text is longer than {} bytes (MESSENGER_MAX_QUERY_BYTES)",
+                    self.max_query_bytes
+                ),
+                None,
+            );
+            return Err(with_code(error, "BAD_USER_INPUT"));
+        }
+        let document = request
+            .parsed_query()
+            .map_err(|e| with_code(e, PARSE_FAILED))?;
+        let fields = count_fields(document, self.max_fields);
+        if fields > self.max_fields {
+            let error = ServerError::new(
+                format!(
+                    "the operation selects more than {} fields (aliases and __typename count)",
+                    self.max_fields
+                ),
+                None,
+            );
+            return Err(with_code(error, "BAD_USER_INPUT"));
+        }
+        if !self.introspection && asks_introspection(document) {
+            let error = ServerError::new("introspection is switched off on this server", None);
+            return Err(with_code(error, VALIDATION_FAILED));
+        }
+        Ok(document)
     }
 }
 
@@ -58,8 +101,9 @@ fn with_code(mut error: ServerError, code: &str) -> ServerError {
 }
 
 /// Gives every error of a response a code: before execution (no data, no path) a validation
-/// failure, during it a value the schema could not take (resolvers set their own codes).
-fn coded(mut response: Response) -> Response {
+/// failure (the schema's own limits of depth, complexity, recursion and directives
+/// included), during it a value the schema could not take (resolvers set their own codes).
+pub fn coded(mut response: Response) -> Response {
     let before_execution = matches!(response.data, async_graphql::Value::Null);
     response.errors = response
         .errors
@@ -147,76 +191,6 @@ impl<'a> FieldCounter<'a> {
                 }
             }
         }
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for RequestLimits {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        coded(next.run(ctx).await)
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        next.run(ctx, stream).map(coded).boxed()
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        // Parsing costs in proportion to the text (about 10 ms for 170 KiB in a release
-        // build): an oversized one is refused before it.
-        if query.len() > self.max_query_bytes {
-            let error = ServerError::new(
-                format!(
-                    "the query text is longer than {} bytes (MESSENGER_MAX_QUERY_BYTES)",
-                    self.max_query_bytes
-                ),
-                None,
-            );
-            return Err(with_code(error, "BAD_USER_INPUT"));
-        }
-        let document = next
-            .run(ctx, query, variables)
-            .await
-            .map_err(|e| with_code(e, PARSE_FAILED))?;
-        let fields = count_fields(&document, self.max_fields);
-        if fields > self.max_fields {
-            let error = ServerError::new(
-                format!(
-                    "the operation selects more than {} fields (aliases and __typename count)",
-                    self.max_fields
-                ),
-                None,
-            );
-            return Err(with_code(error, "BAD_USER_INPUT"));
-        }
-        if !self.introspection && asks_introspection(&document) {
-            let error = ServerError::new("introspection is switched off on this server", None);
-            return Err(with_code(error, VALIDATION_FAILED));
-        }
-        Ok(document)
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|e| with_code(e, VALIDATION_FAILED))
-                .collect()
-        })
     }
 }
 

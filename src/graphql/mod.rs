@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod conversations;
+pub mod gateway;
 pub mod limits;
 pub mod live;
 pub mod loaders;
@@ -18,7 +19,6 @@ use uuid::Uuid;
 use crate::auth::{Auth, Viewer};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
-use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::throttle::ClientAddress;
 
@@ -46,30 +46,18 @@ pub struct Subscription(live::LiveSubscription);
 /// The schema type served over HTTP and WebSocket.
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
-/// The schema without server state: enough for the SDL. With `metrics`, every operation is
-/// recorded there (that extension goes first, so it sees the errors as clients do).
-pub fn schema_builder(
-    config: &Config,
-    metrics: Option<Metrics>,
-) -> SchemaBuilder<Query, Mutation, Subscription> {
-    let mut builder = Schema::build(
+/// The schema without server state: enough for the SDL. The request-level rules (limits,
+/// metrics, spans) run around it, in [`gateway::Gateway`], not as extensions.
+pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscription> {
+    let builder = Schema::build(
         Query::default(),
         Mutation::default(),
         Subscription::default(),
-    );
-    if let Some(metrics) = metrics {
-        builder = builder.extension(observe::Observe(metrics));
-    }
-    let builder = builder
-        .extension(limits::RequestLimits {
-            max_query_bytes: config.max_query_bytes,
-            max_fields: config.max_fields,
-            introspection: config.introspection,
-        })
-        .limit_depth(config.max_query_depth)
-        .limit_complexity(config.max_query_complexity)
-        .limit_recursive_depth(64)
-        .limit_directives(16);
+    )
+    .limit_depth(config.max_query_depth)
+    .limit_complexity(config.max_query_complexity)
+    .limit_recursive_depth(64)
+    .limit_directives(16);
     if config.introspection {
         builder
     } else {
@@ -77,18 +65,23 @@ pub fn schema_builder(
     }
 }
 
-/// The one schema the server and the SDL test both use.
-pub fn build_schema(state: AppState) -> AppSchema {
+/// The one schema the server and the SDL test both use, behind its request-level rules.
+pub fn build_gateway(state: AppState) -> gateway::Gateway {
     let config = state.config.clone();
-    schema_builder(&config, Some(state.metrics.clone()))
+    let schema = schema_builder(&config)
         .data(loaders::loaders(state.clone()))
-        .data(state)
-        .finish()
+        .data(state.clone())
+        .finish();
+    gateway::Gateway::new(
+        schema,
+        limits::RequestLimits::new(&config),
+        state.metrics.clone(),
+    )
 }
 
 /// The SDL of the schema, as checked in at `schema.graphql`.
 pub fn sdl() -> String {
-    schema_builder(&Config::default(), None).finish().sdl()
+    schema_builder(&Config::default()).finish().sdl()
 }
 
 /// Resolver helpers on the GraphQL context.

@@ -1,57 +1,103 @@
-//! Records every query and mutation in the server's [`Metrics`]: its name, kind, outcome code
-//! and latency, over HTTP (the whole request) and the socket (its execution: requests refused
-//! before it are not counted there); and, when traces are exported, gives it a span.
-//!
-//! An async-graphql extension, so that it sees the operation the schema itself parsed (no
-//! second parse) and the response after every other extension has given its errors their
-//! codes.
+//! What the server's [`Metrics`] and traces are told about an operation: its name, kind,
+//! outcome code and latency, and, when traces are exported, a span around its execution whose
+//! children are the statements it runs. [`super::gateway::Gateway`] calls these around the
+//! schema (over HTTP the whole request is timed; over the socket its execution, and requests
+//! refused before it are not counted there).
 
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::Duration;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
-    NextRequest,
-};
+use async_graphql::Response;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
-use async_graphql::{Request, Response, ServerResult, Variables};
-use tracing::Instrument;
 
 use crate::metrics::Metrics;
-use crate::sync::lock;
 
-/// The extension's factory: one recorder per request, all writing into `metrics`.
-pub struct Observe(pub Metrics);
+/// What a request asked for, as far as it is known.
+#[derive(Debug, Default, Clone)]
+pub struct Operation {
+    /// The name the client chose (`operationName`), or the document's only name.
+    pub name: Option<String>,
+    /// `query`, `mutation` or `subscription`; `None` until parsed, or when the document does
+    /// not say which of its operations to run.
+    pub kind: Option<&'static str>,
+}
 
-impl ExtensionFactory for Observe {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Recorder {
-            metrics: self.0.clone(),
-            operation: Mutex::new(Operation::default()),
+impl Operation {
+    /// The operation named `name` (the request's `operationName`) of `document`.
+    pub fn of(name: Option<&str>, document: &ExecutableDocument) -> Self {
+        let mut name = name.map(str::to_owned);
+        let kind = match (&document.operations, name.as_deref()) {
+            (DocumentOperations::Single(op), _) => Some(op.node.ty),
+            (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+            (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+                ops.iter().next().map(|(only, op)| {
+                    name = Some(only.to_string());
+                    op.node.ty
+                })
+            }
+            (DocumentOperations::Multiple(_), None) => None,
+        };
+        Self {
+            name,
+            kind: kind.map(kind_of),
+        }
+    }
+
+    /// An operation known only by the name the request gave (its document did not parse).
+    pub fn unparsed(name: Option<&str>) -> Self {
+        Self {
+            name: name.map(str::to_owned),
+            kind: None,
+        }
+    }
+
+    /// Whether it is a subscription.
+    pub fn is_subscription(&self) -> bool {
+        self.kind == Some("subscription")
+    }
+
+    /// Records the answered operation. Its name gets a label of its own only if it
+    /// `executed`: names of requests refused before (unparsable, invalid) cannot take the
+    /// bounded set of labels.
+    pub fn record(&self, metrics: &Metrics, response: &Response, took: Duration, executed: bool) {
+        metrics.request(
+            self.name.as_deref(),
+            // A request that never parsed has no kind.
+            self.kind.unwrap_or("unknown"),
+            first_code(response).as_deref(),
+            took,
+            executed,
+        );
+    }
+
+    /// The span of its execution when traces are exported (see `crate::telemetry`), named by
+    /// its bounded label. The label is admitted here, before validation has run (the schema
+    /// validates and executes in one call): only while traces are exported can an invalid
+    /// operation's name take one of the bounded labels.
+    pub fn span(&self, metrics: &Metrics) -> Option<tracing::Span> {
+        crate::telemetry::tracing_enabled().then(|| {
+            let label = metrics.operation_label(self.name.as_deref(), true);
+            let kind = self.kind.unwrap_or("unknown");
+            tracing::info_span!(
+                "graphql.operation",
+                otel.name = %format_args!("{kind} {label}"),
+                graphql.operation.name = %label,
+                graphql.operation.type = kind,
+                graphql.code = tracing::field::Empty,
+            )
         })
     }
 }
 
-/// What this request asked for, as far as it is known.
-#[derive(Default)]
-struct Operation {
-    /// The name the client chose (`operationName`), or the document's only name.
-    name: Option<String>,
-    /// `query`, `mutation` or `subscription`; `None` until parsed.
-    kind: Option<&'static str>,
-    /// Whether it passed parsing and validation and ran.
-    executed: bool,
-    /// Whether the request hook sees it whole (HTTP); over the socket only execution is.
-    whole_request: bool,
-}
-
-struct Recorder {
-    metrics: Metrics,
-    operation: Mutex<Operation>,
+/// Whether the schema ran the operation: a response without data whose errors have no path
+/// was refused before (validation).
+pub fn executed(response: &Response) -> bool {
+    !(matches!(response.data, async_graphql::Value::Null)
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty()))
 }
 
 /// The first error's `extensions.code` (`INTERNAL` if it has none); `None` without errors.
-fn first_code(response: &Response) -> Option<String> {
+pub fn first_code(response: &Response) -> Option<String> {
     response.errors.first().map(|e| {
         e.extensions
             .as_ref()
@@ -68,111 +114,5 @@ fn kind_of(ty: OperationType) -> &'static str {
         OperationType::Query => "query",
         OperationType::Mutation => "mutation",
         OperationType::Subscription => "subscription",
-    }
-}
-
-impl Recorder {
-    /// Records the answered operation. An operation name gets a label of its own only once
-    /// its operation has executed: names of requests refused before (unparsable, invalid)
-    /// cannot take the bounded set of labels.
-    fn record(&self, code: Option<&str>, took: std::time::Duration) {
-        let operation = lock(&self.operation);
-        self.metrics.request(
-            operation.name.as_deref(),
-            // A request that never parsed has no kind.
-            operation.kind.unwrap_or("unknown"),
-            code,
-            took,
-            operation.executed,
-        );
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for Recorder {
-    /// Over HTTP: the whole request, parse and validation included.
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let started = Instant::now();
-        lock(&self.operation).whole_request = true;
-        let response = next.run(ctx).await;
-        self.record(first_code(&response).as_deref(), started.elapsed());
-        response
-    }
-
-    /// The execution: recorded here for queries and mutations over the socket (they do not
-    /// pass the request hook), and given a span when traces are exported (see
-    /// `crate::telemetry`), whose children are the statements it runs.
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let started = Instant::now();
-        let (whole_request, span) = {
-            let mut operation = lock(&self.operation);
-            operation.executed = true;
-            // The span's name is a bounded label too: only built when traces are exported.
-            let span = crate::telemetry::tracing_enabled().then(|| {
-                let label = self
-                    .metrics
-                    .operation_label(operation.name.as_deref(), true);
-                let kind = operation.kind.unwrap_or("unknown");
-                tracing::info_span!(
-                    "graphql.operation",
-                    otel.name = %format_args!("{kind} {label}"),
-                    graphql.operation.name = %label,
-                    graphql.operation.type = kind,
-                    graphql.code = tracing::field::Empty,
-                )
-            });
-            (operation.whole_request, span)
-        };
-        let response = match &span {
-            Some(span) => next.run(ctx, operation_name).instrument(span.clone()).await,
-            None => next.run(ctx, operation_name).await,
-        };
-        let code = first_code(&response);
-        if let Some(span) = span {
-            span.record("graphql.code", code.as_deref().unwrap_or("OK"));
-        }
-        if !whole_request {
-            self.record(code.as_deref(), started.elapsed());
-        }
-        response
-    }
-
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        lock(&self.operation).name = request.operation_name.clone();
-        next.run(ctx, request).await
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let mut operation = lock(&self.operation);
-        let chosen = match (&document.operations, operation.name.as_deref()) {
-            (DocumentOperations::Single(op), _) => Some(op.node.ty),
-            (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-            (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-                ops.iter().next().map(|(name, op)| {
-                    operation.name = Some(name.to_string());
-                    op.node.ty
-                })
-            }
-            (DocumentOperations::Multiple(_), None) => None,
-        };
-        operation.kind = chosen.map(kind_of);
-        Ok(document)
     }
 }

@@ -1,0 +1,117 @@
+//! The schema behind the rules every request passes first, for HTTP and the socket alike:
+//! the request limits (size, fields, introspection; [`super::limits`]), a code on every error,
+//! the operation's metrics and its span ([`super::observe`]).
+//!
+//! These run around the schema rather than as async-graphql extensions because with any
+//! extension installed, async-graphql sends every resolved field through its extension chain
+//! (a resolve-info lookup by type name and a boxed future per field, per list item too): a
+//! fifth of the instructions of an inbox request, for hooks that only ever look at the
+//! request as a whole. The document is parsed once, here, and handed to the schema.
+
+use std::time::Instant;
+
+use async_graphql::{BatchRequest, BatchResponse, Request, Response};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use tracing::Instrument;
+
+use super::AppSchema;
+use super::limits::{RequestLimits, coded};
+use super::observe::{Operation, executed, first_code};
+use crate::metrics::Metrics;
+
+/// The schema with its request-level rules; cheap to clone.
+#[derive(Clone)]
+pub struct Gateway {
+    schema: AppSchema,
+    limits: RequestLimits,
+    metrics: Metrics,
+}
+
+impl Gateway {
+    /// `schema` under `limits`, recording into `metrics`.
+    pub fn new(schema: AppSchema, limits: RequestLimits, metrics: Metrics) -> Self {
+        Self {
+            schema,
+            limits,
+            metrics,
+        }
+    }
+
+    /// A GraphQL-over-HTTP request (one operation or a batch, run one after the other),
+    /// each timed whole: parse and validation included, refusals counted.
+    pub async fn execute_batch(&self, batch: BatchRequest) -> BatchResponse {
+        match batch {
+            BatchRequest::Single(request) => BatchResponse::Single(self.execute(request).await),
+            BatchRequest::Batch(requests) => {
+                let mut responses = Vec::with_capacity(requests.len());
+                for request in requests {
+                    responses.push(self.execute(request).await);
+                }
+                BatchResponse::Batch(responses)
+            }
+        }
+    }
+
+    /// One operation over HTTP, timed whole.
+    async fn execute(&self, mut request: Request) -> Response {
+        let started = Instant::now();
+        let (operation, refusal) = self.admit(&mut request);
+        let response = match refusal {
+            Some(refusal) => refusal,
+            None => self.run(request, &operation).await,
+        };
+        let ran = executed(&response);
+        operation.record(&self.metrics, &response, started.elapsed(), ran);
+        response
+    }
+
+    /// An operation over the socket: a subscription's stream, or a query's or mutation's one
+    /// answer (recorded when it executed: over the socket only execution is timed).
+    pub fn execute_stream(&self, mut request: Request) -> BoxStream<'static, Response> {
+        let (operation, refusal) = self.admit(&mut request);
+        if let Some(refusal) = refusal {
+            return futures_util::stream::once(async { refusal }).boxed();
+        }
+        if operation.is_subscription() {
+            return self.schema.execute_stream(request).map(coded).boxed();
+        }
+        let gateway = self.clone();
+        futures_util::stream::once(async move {
+            let started = Instant::now();
+            let response = gateway.run(request, &operation).await;
+            if executed(&response) {
+                operation.record(&gateway.metrics, &response, started.elapsed(), true);
+            }
+            response
+        })
+        .boxed()
+    }
+
+    /// Parses the request and checks its limits: the operation it asks for, and the refusal
+    /// to answer with if it breaks one.
+    fn admit(&self, request: &mut Request) -> (Operation, Option<Response>) {
+        let name = request.operation_name.clone();
+        match self.limits.admit(request) {
+            Ok(document) => (Operation::of(name.as_deref(), document), None),
+            Err(error) => (
+                Operation::unparsed(name.as_deref()),
+                Some(Response::from_errors(vec![error])),
+            ),
+        }
+    }
+
+    /// Validates and executes an admitted request, in the operation's span when traces are
+    /// exported.
+    async fn run(&self, request: Request, operation: &Operation) -> Response {
+        match operation.span(&self.metrics) {
+            Some(span) => {
+                let response = coded(self.schema.execute(request).instrument(span.clone()).await);
+                let code = first_code(&response);
+                span.record("graphql.code", code.as_deref().unwrap_or("OK"));
+                response
+            }
+            None => coded(self.schema.execute(request).await),
+        }
+    }
+}
