@@ -133,20 +133,53 @@ pub async fn insert_members(
         .await
 }
 
+/// How a read of the viewer's membership locks the rows it reads.
+enum RowLock {
+    None,
+    KeyShare,
+    Update,
+}
+
+/// The session with this id and the viewer's membership, locked as `lock` says.
+async fn member_of(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    user_id: Uuid,
+    lock: RowLock,
+) -> diesel::QueryResult<Option<(Session, Member)>> {
+    let query = sessions::table
+        .inner_join(session_members::table)
+        .filter(sessions::id.eq(session_id))
+        .filter(session_members::user_id.eq(user_id))
+        .select((Session::as_select(), Member::as_select()));
+    match lock {
+        RowLock::None => query.first(conn).await,
+        RowLock::KeyShare => query.for_key_share().first(conn).await,
+        RowLock::Update => query.for_update().first(conn).await,
+    }
+    .optional()
+}
+
 /// The session with this id, with the viewer's membership, if the viewer is a member.
 pub async fn find_for_member(
     conn: &mut AsyncPgConnection,
     session_id: Uuid,
     user_id: Uuid,
 ) -> diesel::QueryResult<Option<(Session, Member)>> {
-    sessions::table
-        .inner_join(session_members::table)
-        .filter(sessions::id.eq(session_id))
-        .filter(session_members::user_id.eq(user_id))
-        .select((Session::as_select(), Member::as_select()))
-        .first(conn)
-        .await
-        .optional()
+    member_of(conn, session_id, user_id, RowLock::None).await
+}
+
+/// Like [`find_for_member`], holding the session row `FOR KEY SHARE` (the lock the event
+/// row's foreign key takes anyway), for a transaction that then updates the viewer's member
+/// row: taken first, it makes the transaction wait for a membership change (which holds the
+/// session row `FOR UPDATE` and then updates member rows) before it touches a member row.
+/// Member row, then session row, was the other order, and the two deadlocked.
+pub async fn share_for_member(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    user_id: Uuid,
+) -> diesel::QueryResult<Option<(Session, Member)>> {
+    member_of(conn, session_id, user_id, RowLock::KeyShare).await
 }
 
 /// Like [`find_for_member`], locking the session row (serializes membership changes).
@@ -155,15 +188,7 @@ pub async fn lock_for_member(
     session_id: Uuid,
     user_id: Uuid,
 ) -> diesel::QueryResult<Option<(Session, Member)>> {
-    sessions::table
-        .inner_join(session_members::table)
-        .filter(sessions::id.eq(session_id))
-        .filter(session_members::user_id.eq(user_id))
-        .select((Session::as_select(), Member::as_select()))
-        .for_update()
-        .first(conn)
-        .await
-        .optional()
+    member_of(conn, session_id, user_id, RowLock::Update).await
 }
 
 /// The viewer's sessions, most recently active first, after the keyset cursor if any.

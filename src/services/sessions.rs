@@ -518,7 +518,7 @@ pub async fn mark_read(
     let mut conn = state.db().await?;
     events::write(&state.hub, &mut conn, async |conn| {
         let (session, mut membership) =
-            session_model::find_for_member(conn, session_id, viewer.user_id)
+            session_model::share_for_member(conn, session_id, viewer.user_id)
                 .await?
                 .ok_or(SESSION)?;
         let before = membership.last_read_seq;
