@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_graphql::http::MultipartOptions;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql::{BatchRequest, BatchResponse, Response as GqlResponse, ServerError, Value};
+use async_graphql::{BatchRequest, BatchResponse};
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
@@ -23,7 +23,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::presented_token;
 use crate::error::AppError;
 use crate::graphql::build_gateway;
-use crate::graphql::gateway::Gateway;
+use crate::graphql::gateway::{Gateway, failed_before_execution};
 use crate::media::{IMMUTABLE_CACHE_CONTROL, ServableObject};
 use crate::services::accounts;
 use crate::state::AppState;
@@ -193,16 +193,6 @@ fn not_acceptable() -> Response {
         "accepted response types: application/graphql-response+json, application/json",
     )
         .into_response()
-}
-
-/// A parse or validation failure: the request never reached execution, so there is no data.
-fn failed_before_execution(response: &GqlResponse) -> bool {
-    matches!(response.data, Value::Null)
-        && !response.errors.is_empty()
-        && response
-            .errors
-            .iter()
-            .all(|e: &ServerError| e.path.is_empty())
 }
 
 async fn execute(

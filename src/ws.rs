@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::auth::{Auth, presented_token};
 use crate::events::Kick;
-use crate::graphql::gateway::Gateway;
+use crate::graphql::gateway::{Gateway, failed_before_execution};
 use crate::services::accounts;
 use crate::state::AppState;
 use crate::throttle::ClientAddress;
@@ -381,13 +381,6 @@ impl Connection {
         self.ops.push(items.boxed());
         Ok(())
     }
-}
-
-/// A parse or validation failure: the operation never ran.
-fn failed_before_execution(response: &Response) -> bool {
-    matches!(response.data, async_graphql::Value::Null)
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty())
 }
 
 /// The access token of a `connection_init` payload: `{"authorization": "Bearer …"}` (any

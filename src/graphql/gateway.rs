@@ -17,7 +17,7 @@ use tracing::Instrument;
 
 use super::AppSchema;
 use super::limits::{RequestLimits, coded};
-use super::observe::{Operation, executed, first_code};
+use super::observe::{Operation, first_code};
 use crate::metrics::Metrics;
 
 /// The schema with its request-level rules; cheap to clone.
@@ -61,7 +61,7 @@ impl Gateway {
             Some(refusal) => refusal,
             None => self.run(request, &operation).await,
         };
-        let ran = executed(&response);
+        let ran = !failed_before_execution(&response);
         operation.record(&self.metrics, &response, started.elapsed(), ran);
         response
     }
@@ -80,7 +80,7 @@ impl Gateway {
         futures_util::stream::once(async move {
             let started = Instant::now();
             let response = gateway.run(request, &operation).await;
-            if executed(&response) {
+            if !failed_before_execution(&response) {
                 operation.record(&gateway.metrics, &response, started.elapsed(), true);
             }
             response
@@ -114,4 +114,13 @@ impl Gateway {
             None => coded(self.schema.execute(request).await),
         }
     }
+}
+
+/// A parse or validation failure: the operation never ran, so there is no data and no error
+/// has a path (HTTP answers it with 400, the socket with an `error` message, and metrics do
+/// not admit its name).
+pub fn failed_before_execution(response: &Response) -> bool {
+    matches!(response.data, async_graphql::Value::Null)
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
 }

@@ -88,14 +88,6 @@ impl Operation {
     }
 }
 
-/// Whether the schema ran the operation: a response without data whose errors have no path
-/// was refused before (validation).
-pub fn executed(response: &Response) -> bool {
-    !(matches!(response.data, async_graphql::Value::Null)
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty()))
-}
-
 /// The first error's `extensions.code` (`INTERNAL` if it has none); `None` without errors.
 pub fn first_code(response: &Response) -> Option<String> {
     response.errors.first().map(|e| {

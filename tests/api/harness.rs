@@ -880,12 +880,14 @@ impl Answer {
         self.json()
     }
 
+    /// A header's value, if it is there and readable as text.
+    pub fn header(&self, name: header::HeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
     /// The Content-Type header.
     pub fn content_type(&self) -> &str {
-        self.headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
+        self.header(header::CONTENT_TYPE).unwrap_or("")
     }
 }
 

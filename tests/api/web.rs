@@ -23,11 +23,7 @@ fn page_request(path: &str) -> Request<Body> {
 }
 
 fn header_of(answer: &Answer, name: header::HeaderName) -> &str {
-    answer
-        .headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
+    answer.header(name).unwrap_or_default()
 }
 
 /// The `/assets/…` files a page names in `src="…"` and `href="…"`.
