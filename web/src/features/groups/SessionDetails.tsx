@@ -11,6 +11,7 @@ import { errorCode, errorMessage } from "../../ui/errors";
 import { dateLabel } from "../shared/format";
 import { UserSearch } from "../shared/UserSearch";
 import { normalize, TITLE_MAX, titleError } from "../shared/validation";
+import { Alert } from "../shared/Alert";
 import {
   canChangeRole,
   canLeave,
@@ -285,11 +286,7 @@ function RenameForm(props: { sessionId: string; current: string; refetch: () => 
         <p id={`${id}-hint`} className="f-hint">
           1–{TITLE_MAX} characters.
         </p>
-        {problem && (
-          <p role="alert" className="f-error">
-            {problem}
-          </p>
-        )}
+        <Alert message={problem} />
         {done && (
           <p role="status" className="f-ok">
             Renamed.
@@ -398,11 +395,7 @@ function MemberList(props: { session: Details; viewerId: string; refetch: () => 
           );
         })}
       </ul>
-      {error && (
-        <p role="alert" className="f-error">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
       <p role="status" className="f-ok">
         {notice ?? ""}
       </p>
@@ -455,11 +448,7 @@ function AddMembers(props: { session: Details; refetch: () => void }) {
           </>
         )}
       />
-      {error && (
-        <p role="alert" className="f-error">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
       <p role="status" className="f-ok">
         {notice ?? ""}
       </p>
@@ -506,11 +495,7 @@ function LeaveGroup(props: { session: Details; viewerId: string }) {
           onCancel={confirm.cancel}
         />
       )}
-      {error && (
-        <p role="alert" className="f-error">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
     </section>
   );
 }

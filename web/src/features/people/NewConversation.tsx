@@ -7,6 +7,7 @@ import { Avatar } from "../../ui/Avatar";
 import { errorMessage } from "../../ui/errors";
 import { UserSearch, type FoundUser } from "../shared/UserSearch";
 import { charCount, groupMembersError, normalize, TITLE_MAX, titleError } from "../shared/validation";
+import { Alert } from "../shared/Alert";
 import "../shared/shared.css";
 import "./people.css";
 
@@ -84,11 +85,7 @@ function DirectPicker() {
           </button>
         )}
       />
-      {error && (
-        <p role="alert" className="f-error">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
     </section>
   );
 }
@@ -207,18 +204,10 @@ function GroupForm() {
               ))}
             </ul>
           )}
-          {membersProblem && (
-            <p role="alert" className="f-error">
-              {membersProblem}
-            </p>
-          )}
+          <Alert message={membersProblem} />
         </fieldset>
 
-        {serverError && (
-          <p role="alert" className="f-error">
-            {serverError}
-          </p>
-        )}
+        <Alert message={serverError} />
         <div className="f-actions">
           <button type="submit" className="primary" disabled={state.fetching}>
             {state.fetching ? "Creating…" : "Create group"}

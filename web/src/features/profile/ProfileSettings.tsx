@@ -14,6 +14,7 @@ import {
   normalize,
 } from "../shared/validation";
 import { AVATAR_ACCEPT, avatarFileProblem, sizeLabel } from "./avatarFile";
+import { Alert } from "../shared/Alert";
 import "../shared/shared.css";
 import "./profile.css";
 
@@ -167,11 +168,7 @@ function ProfileForm(props: { me: Me; refetch: () => void }) {
           <p id={`${id}-name-hint`} className="f-hint">
             What others see: 1–{DISPLAY_NAME_MAX} characters.
           </p>
-          {errors.name && (
-            <p role="alert" className="f-error">
-              {errors.name}
-            </p>
-          )}
+          <Alert message={errors.name} />
         </div>
         <div className="f-field">
           <label htmlFor={`${id}-location`} className="f-label">
@@ -191,17 +188,9 @@ function ProfileForm(props: { me: Me; refetch: () => void }) {
           <p id={`${id}-location-hint`} className="f-hint">
             Optional, up to {LOCATION_MAX} characters; empty removes it.
           </p>
-          {errors.location && (
-            <p role="alert" className="f-error">
-              {errors.location}
-            </p>
-          )}
+          <Alert message={errors.location} />
         </div>
-        {errors.server && (
-          <p role="alert" className="f-error">
-            {errors.server}
-          </p>
-        )}
+        <Alert message={errors.server} />
         <div className="f-actions">
           <button type="submit" className="primary" disabled={state.fetching}>
             {state.fetching ? "Saving…" : "Save profile"}
@@ -339,11 +328,7 @@ function PictureSection(props: { me: Me; refetch: () => void }) {
           JPEG, PNG, WebP or GIF, up to 5 MB. It is cropped to a square.
         </p>
       </div>
-      {problem && (
-        <p role="alert" className="f-error">
-          {problem}
-        </p>
-      )}
+      <Alert message={problem} />
       <div className="f-actions">
         <button type="button" className="primary" disabled={!file || busy} onClick={() => void onUpload()}>
           {uploadState.fetching ? "Uploading…" : "Upload picture"}
@@ -405,11 +390,7 @@ function SignOutSection() {
           onCancel={confirm.cancel}
         />
       )}
-      {error && (
-        <p role="alert" className="f-error">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
     </section>
   );
 }

@@ -10,6 +10,7 @@ import { useDebounced } from "../shared/useDebounced";
 import { MESSAGE_SEARCH_MAX, messageSearchError, normalize } from "../shared/validation";
 import { highlight, searchTerms, snippet } from "./highlight";
 import { hitPlace, hitSender } from "./hits";
+import { Alert } from "../shared/Alert";
 import "../shared/shared.css";
 import "./search.css";
 
@@ -98,11 +99,7 @@ export function SearchMessages(_props: {}) {
           Whole words, any case. Use "quotes" for a phrase, or between alternatives, and -word
           to leave a word out.
         </p>
-        {problem && (
-          <p role="alert" className="f-error">
-            {problem}
-          </p>
-        )}
+        <Alert message={problem} />
       </form>
       {search !== "" && (
         <ol className="f-hits" aria-label="Results">
@@ -179,7 +176,7 @@ function HitsPage(props: {
                   ·
                 </span>
                 <span className="f-hit-place">
-                  <span className="f-sr-only">in </span>
+                  <span className="visually-hidden">in </span>
                   {hitPlace(hit.session, viewerId)}
                 </span>
                 <time className="f-hit-time f-muted" dateTime={hit.createdAt}>

@@ -5,6 +5,7 @@ import type { PeopleSearchQuery } from "../../gql/graphql";
 import { errorMessage } from "../../ui/errors";
 import { useDebounced } from "./useDebounced";
 import { normalize, userSearchError } from "./validation";
+import { Alert } from "./Alert";
 import "./shared.css";
 
 /** Active users whose username or display name contains the text, a page at a time. */
@@ -78,11 +79,7 @@ export function UserSearch(props: {
       <p id={`${id}-hint`} className="f-hint">
         {props.hint ?? "Type part of a name or username."}
       </p>
-      {invalid && (
-        <p role="alert" className="f-error">
-          {invalid}
-        </p>
-      )}
+      <Alert message={invalid} />
       {search !== "" && (
         <ul className="f-people" aria-label={`Results for “${search}”`}>
           {cursors.map((after, i) => (

@@ -1,0 +1,39 @@
+import{a as e}from"./rolldown-runtime-DoHqwKmD.js";import{a as t,n}from"./preload-helper-BGqbAlK5.js";import{c as r,d as i,i as a,l as o,n as s,s as c,t as l,u}from"./index-B3DJG7wr.js";import{a as d,r as f,s as p,t as m}from"./shared-BEd7kF1C.js";var h=e(t(),1),g=[`image/jpeg`,`image/png`,`image/webp`,`image/gif`],_=g.join(`,`);function v(e){return e<1024?`${e} bytes`:e<1048576?`${Math.round(e/1024)} KB`:`${(e/1048576).toFixed(1)} MB`}function y(e){return e.type&&!g.includes(e.type)?`Choose a JPEG, PNG, WebP or GIF picture.`:e.size===0?`That file is empty.`:e.size>5242880?`That picture is too large (${v(e.size)}): the largest accepted is 5 MB. Choose a smaller one.`:null}var b=n(),x=r(`
+  query ProfileSettings {
+    me {
+      id
+      username
+      displayName
+      location
+      avatar {
+        url(size: 256)
+      }
+    }
+  }
+`),S=r(`
+  mutation UpdateProfile($input: UpdateProfileInput!) {
+    updateProfile(input: $input) {
+      id
+      displayName
+      location
+    }
+  }
+`),C=r(`
+  mutation UploadAvatar($file: Upload!) {
+    uploadAvatar(file: $file) {
+      id
+      avatar {
+        url(size: 256)
+      }
+    }
+  }
+`),w=r(`
+  mutation RemoveAvatar {
+    removeAvatar {
+      id
+      avatar {
+        url(size: 256)
+      }
+    }
+  }
+`);function T(e){let t=(0,h.useId)(),[{data:n,error:r,fetching:i},a]=u({query:x,requestPolicy:`cache-and-network`}),o=()=>a({requestPolicy:`network-only`});return(0,b.jsxs)(`section`,{className:`f-page`,"aria-labelledby":`${t}-h`,children:[(0,b.jsx)(`h2`,{id:`${t}-h`,children:`Profile`}),n?(0,b.jsxs)(b.Fragment,{children:[(0,b.jsx)(O,{me:n.me,refetch:o}),(0,b.jsx)(E,{me:n.me,refetch:o})]}):r?(0,b.jsxs)(`div`,{className:`f-section`,children:[(0,b.jsx)(`p`,{role:`alert`,className:`f-error`,children:c(r)}),(0,b.jsx)(`div`,{className:`f-actions`,children:(0,b.jsx)(`button`,{type:`button`,onClick:o,children:`Try again`})})]}):(0,b.jsx)(`p`,{className:`f-muted`,"aria-live":`polite`,children:i?`Loading your profile…`:``}),(0,b.jsx)(k,{})]})}function E(e){let{me:t}=e,n=(0,h.useId)(),{reloadViewer:r}=i(),[a,s]=o(S),[l,u]=(0,h.useState)(t.displayName),[g,_]=(0,h.useState)(t.location??``),[v,y]=(0,h.useState)({}),[x,C]=(0,h.useState)(!1),[w,T]=(0,h.useState)({name:t.displayName,location:t.location??``});if(w.name!==t.displayName||w.location!==(t.location??``)){let e={name:t.displayName,location:t.location??``};l===w.name&&u(e.name),g===w.location&&_(e.location),T(e)}let E=async t=>{t.preventDefault(),C(!1);let i=f(l)??void 0,a=d(g)??void 0;if(y({name:i,location:a}),i||a){document.getElementById(i?`${n}-name`:`${n}-location`)?.focus();return}let o=await s({input:{displayName:p(l),location:p(g)}});o.error?y({server:c(o.error)}):(C(!0),e.refetch(),await r())};return(0,b.jsxs)(`section`,{className:`f-section`,"aria-labelledby":`${n}-h`,children:[(0,b.jsx)(`h3`,{id:`${n}-h`,children:`About you`}),(0,b.jsxs)(`p`,{className:`f-muted f-hint`,children:[`Signed in as @`,t.username,`.`]}),(0,b.jsxs)(`form`,{className:`f-form`,onSubmit:e=>void E(e),noValidate:!0,children:[(0,b.jsxs)(`div`,{className:`f-field`,children:[(0,b.jsx)(`label`,{htmlFor:`${n}-name`,className:`f-label`,children:`Display name`}),(0,b.jsx)(`input`,{id:`${n}-name`,value:l,autoComplete:`name`,"aria-invalid":v.name?!0:void 0,"aria-describedby":`${n}-name-hint`,onChange:e=>{u(e.target.value),C(!1)}}),(0,b.jsxs)(`p`,{id:`${n}-name-hint`,className:`f-hint`,children:[`What others see: 1–`,64,` characters.`]}),(0,b.jsx)(m,{message:v.name})]}),(0,b.jsxs)(`div`,{className:`f-field`,children:[(0,b.jsx)(`label`,{htmlFor:`${n}-location`,className:`f-label`,children:`Location`}),(0,b.jsx)(`input`,{id:`${n}-location`,value:g,autoComplete:`address-level2`,"aria-invalid":v.location?!0:void 0,"aria-describedby":`${n}-location-hint`,onChange:e=>{_(e.target.value),C(!1)}}),(0,b.jsxs)(`p`,{id:`${n}-location-hint`,className:`f-hint`,children:[`Optional, up to `,100,` characters; empty removes it.`]}),(0,b.jsx)(m,{message:v.location})]}),(0,b.jsx)(m,{message:v.server}),(0,b.jsx)(`div`,{className:`f-actions`,children:(0,b.jsx)(`button`,{type:`submit`,className:`primary`,disabled:a.fetching,children:a.fetching?`Saving…`:`Save profile`})}),(0,b.jsx)(`p`,{role:`status`,className:`f-ok`,children:x?`Profile saved.`:``})]})]})}function D(e){let[t,n]=(0,h.useState)(null);return(0,h.useEffect)(()=>{if(!e){n(null);return}let t=URL.createObjectURL(e);return n(t),()=>URL.revokeObjectURL(t)},[e]),t}function O(e){let{me:t}=e,n=(0,h.useId)(),{reloadViewer:r}=i(),[s,l]=o(C),[u,d]=o(w),[f,p]=(0,h.useState)(null),[g,x]=(0,h.useState)(null),[S,T]=(0,h.useState)(null),E=(0,h.useRef)(null),O=D(f),k=s.fetching||u.fetching,A=()=>{p(null),E.current&&(E.current.value=``)},j=e=>{T(null);let t=e.target.files?.[0]??null;if(!t){p(null),x(null);return}let n=y(t);x(n),p(n?null:t)},M=async()=>{if(!f)return;x(null),T(null);let t=await l({file:f});t.error?x(c(t.error)):(A(),T(`Your new picture is saved.`),e.refetch(),await r())},N=async()=>{x(null),T(null);let t=await d({});t.error?x(c(t.error)):(T(`Your picture was removed.`),e.refetch(),await r())};return(0,b.jsxs)(`section`,{className:`f-section`,"aria-labelledby":`${n}-h`,children:[(0,b.jsx)(`h3`,{id:`${n}-h`,children:`Picture`}),(0,b.jsxs)(`div`,{className:`f-pictures`,children:[(0,b.jsxs)(`figure`,{className:`f-picture`,children:[t.avatar?(0,b.jsx)(`img`,{className:`f-picture-img`,src:t.avatar.url,alt:`Your profile picture`,width:128,height:128}):(0,b.jsx)(`span`,{className:`f-picture-img f-picture-initials`,role:`img`,"aria-label":`No picture yet: your initials`,children:a(t.displayName)||`?`}),(0,b.jsx)(`figcaption`,{className:`f-muted`,children:`Now`})]}),O&&f&&(0,b.jsxs)(`figure`,{className:`f-picture`,children:[(0,b.jsx)(`img`,{className:`f-picture-img`,src:O,alt:`Preview of the new picture`,width:128,height:128}),(0,b.jsxs)(`figcaption`,{className:`f-muted`,children:[`New (`,v(f.size),`), not saved yet`]})]})]}),(0,b.jsxs)(`div`,{className:`f-field`,children:[(0,b.jsx)(`label`,{htmlFor:`${n}-file`,className:`f-label`,children:`Profile picture`}),(0,b.jsx)(`input`,{ref:E,id:`${n}-file`,type:`file`,accept:_,disabled:k,"aria-describedby":`${n}-file-hint`,onChange:j}),(0,b.jsx)(`p`,{id:`${n}-file-hint`,className:`f-hint`,children:`JPEG, PNG, WebP or GIF, up to 5 MB. It is cropped to a square.`})]}),(0,b.jsx)(m,{message:g}),(0,b.jsxs)(`div`,{className:`f-actions`,children:[(0,b.jsx)(`button`,{type:`button`,className:`primary`,disabled:!f||k,onClick:()=>void M(),children:s.fetching?`Uploading…`:`Upload picture`}),f&&(0,b.jsx)(`button`,{type:`button`,disabled:k,onClick:A,children:`Keep the current picture`}),(0,b.jsx)(`button`,{type:`button`,disabled:!t.avatar||k,onClick:()=>void N(),children:u.fetching?`Removing…`:`Remove picture`})]}),(0,b.jsx)(`p`,{role:`status`,className:`f-ok`,children:S??``})]})}function k(){let e=(0,h.useId)(),{signOut:t,signOutEverywhere:n}=i(),[r,a]=(0,h.useState)(!1),o=s(),[u,d]=(0,h.useState)(null),f=async e=>{a(!0),d(null);try{await e()}catch(e){d(c(e)),a(!1)}};return(0,b.jsxs)(`section`,{className:`f-section`,"aria-labelledby":`${e}-h`,children:[(0,b.jsx)(`h3`,{id:`${e}-h`,children:`Signing out`}),(0,b.jsxs)(`div`,{className:`f-actions`,children:[(0,b.jsx)(`button`,{type:`button`,disabled:r,onClick:()=>void f(t),children:`Sign out`}),!o.confirming&&(0,b.jsx)(`button`,{ref:o.trigger,type:`button`,disabled:r,onClick:o.ask,children:`Sign out everywhere`})]}),o.confirming&&(0,b.jsx)(l,{question:`End every sign-in of this account, on all your devices and browsers?`,confirmLabel:`Yes, on every device`,busyLabel:`Signing out…`,busy:r,onConfirm:()=>void f(n),onCancel:o.cancel}),(0,b.jsx)(m,{message:u})]})}export{T as ProfileSettings};
