@@ -569,16 +569,19 @@ async fn a_killed_and_a_restarted_server_lose_nothing_behind_the_balancer() {
         resumed.push(stream.resumed);
     }
 
-    // Back to normal within 5 s of the kill: no failed or slow attempt started later.
+    // Back to normal within 5 s of the kill: no failed or slow attempt started later. An
+    // attempt still under way when the graceful stop began belongs to the stop, whatever
+    // answered it (the stopping node refusing it, or the balancer moving it): counting it
+    // against the kill made the test fail on a busy machine when one was sent just before.
     let attempts = attempts.lock().expect("attempts");
     let last_bad_after_kill = attempts
         .iter()
-        .filter(|a| !a.ok && a.started >= killed_at && a.started < stopped_at)
+        .filter(|a| !a.ok && a.started >= killed_at && a.started + a.took < stopped_at)
         .map(|a| a.started + a.took)
         .max();
     let bad_after_stop = attempts
         .iter()
-        .filter(|a| !a.ok && a.started >= stopped_at)
+        .filter(|a| !a.ok && a.started + a.took >= stopped_at)
         .count();
     eprintln!(
         "cluster: {} messages acknowledged and stored once each, {} attempts ({} failed or slow); \
