@@ -24,7 +24,10 @@
 //! | `MESSENGER_MAX_BATCH` | `10` | most operations in one batched (JSON array) request (more: refused with `BAD_USER_INPUT`); each counts against every other limit |
 //! | `MESSENGER_INTROSPECTION` | `true` | answer introspection queries (`__schema`, `__type`); switch off in production if the schema is not to be browsed |
 //! | `MESSENGER_CORS_ORIGINS` | empty | browser origins allowed to call the API from other sites, comma-separated (`https://app.example.com,http://localhost:5173`), or `*` for any; no credentials mode (tokens travel in headers). Empty: none |
-//! | `MESSENGER_MAX_UPLOAD_BYTES` | `5242880` | largest accepted uploaded file (5 MiB); a multipart request may be this much larger than `MESSENGER_BODY_LIMIT_BYTES` |
+//! | `MESSENGER_MAX_UPLOAD_BYTES` | `5242880` | largest accepted profile picture (5 MiB) |
+//! | `MESSENGER_MAX_ATTACHMENT_BYTES` | `26214400` | largest accepted attachment (25 MiB); a multipart request may be this (or the picture limit, if larger) bigger than `MESSENGER_BODY_LIMIT_BYTES` |
+//! | `MESSENGER_MEDIA_URL_TTL_SECS` | `3600` | how long an attachment URL works (at least 60 s; rounded up to a quarter of it, so URLs repeat and can be cached) |
+//! | `MESSENGER_UPLOAD_TTL_SECS` | `86400` | an upload not sent with a message within this long is removed by `messenger media sweep` |
 //! | `MESSENGER_MAX_IMAGE_PIXELS` | `25000000` | largest accepted image, width × height, read from its header before decoding (and at most 16384 on a side) |
 //! | `MESSENGER_IMAGE_TIMEOUT_MS` | `10000` | time allowed to decode, resize and encode one uploaded image |
 //! | `MEDIA_BASE_URL` | unset | where the media URLs in the API point (a CDN, or the bucket's public address): `https://cdn.example.com` gives `https://cdn.example.com/avatars/…`. Unset: `/media/…` on this server |
@@ -107,8 +110,14 @@ pub struct Config {
     pub introspection: bool,
     /// Browser origins allowed cross-site (`["*"]`: any).
     pub cors_origins: Vec<String>,
-    /// Largest accepted uploaded file in bytes.
+    /// Largest accepted profile picture in bytes.
     pub max_upload_bytes: usize,
+    /// Largest accepted attachment in bytes.
+    pub max_attachment_bytes: usize,
+    /// How long an attachment URL works.
+    pub media_url_ttl: Duration,
+    /// How long an upload may wait to be attached before the sweep removes it.
+    pub upload_ttl: Duration,
     /// Largest accepted image in pixels (width × height), checked before decoding.
     pub max_image_pixels: u64,
     /// Time allowed to decode, resize and encode one image.
@@ -222,6 +231,9 @@ impl Default for Config {
             introspection: true,
             cors_origins: Vec::new(),
             max_upload_bytes: 5 * 1024 * 1024,
+            max_attachment_bytes: 25 * 1024 * 1024,
+            media_url_ttl: Duration::from_secs(3600),
+            upload_ttl: Duration::from_secs(86_400),
             max_image_pixels: 25_000_000,
             image_timeout: Duration::from_secs(10),
             media_base_url: None,
@@ -321,6 +333,21 @@ impl Config {
             introspection: parse_bool(&get, "MESSENGER_INTROSPECTION", d.introspection)?,
             cors_origins: cors_origins(&get)?,
             max_upload_bytes: positive(&get, "MESSENGER_MAX_UPLOAD_BYTES", d.max_upload_bytes)?,
+            max_attachment_bytes: positive(
+                &get,
+                "MESSENGER_MAX_ATTACHMENT_BYTES",
+                d.max_attachment_bytes,
+            )?,
+            media_url_ttl: Duration::from_secs(positive(
+                &get,
+                "MESSENGER_MEDIA_URL_TTL_SECS",
+                d.media_url_ttl.as_secs(),
+            )?),
+            upload_ttl: Duration::from_secs(positive(
+                &get,
+                "MESSENGER_UPLOAD_TTL_SECS",
+                d.upload_ttl.as_secs(),
+            )?),
             max_image_pixels: positive(&get, "MESSENGER_MAX_IMAGE_PIXELS", d.max_image_pixels)?,
             image_timeout: Duration::from_millis(positive(
                 &get,

@@ -24,8 +24,9 @@ use crate::auth::presented_token;
 use crate::error::AppError;
 use crate::graphql::build_gateway;
 use crate::graphql::gateway::{Gateway, failed_before_execution};
+use crate::media::attachments::ATTACHMENT_PREFIX;
 use crate::media::{IMMUTABLE_CACHE_CONTROL, ServableObject};
-use crate::services::accounts;
+use crate::services::{accounts, attachments};
 use crate::state::AppState;
 use crate::throttle::ClientAddress;
 use crate::web::Pages;
@@ -236,9 +237,12 @@ async fn execute(
 
 /// Largest multipart request: one upload plus a JSON-sized rest.
 fn multipart_limit(config: &crate::config::Config) -> usize {
-    config
-        .body_limit_bytes
-        .saturating_add(config.max_upload_bytes)
+    config.body_limit_bytes.saturating_add(largest_file(config))
+}
+
+/// Largest file any upload accepts (each mutation checks its own limit).
+fn largest_file(config: &crate::config::Config) -> usize {
+    config.max_upload_bytes.max(config.max_attachment_bytes)
 }
 
 /// The CSRF rule of the GraphQL multipart request spec. `multipart/form-data` is a "simple"
@@ -311,7 +315,7 @@ async fn graphql_post(
             );
         }
     };
-    let options = MultipartOptions::default().max_file_size(config.max_upload_bytes);
+    let options = MultipartOptions::default().max_file_size(largest_file(config));
     let batch = match async_graphql::http::receive_batch_body(content_type, bytes.as_ref(), options)
         .await
     {
@@ -321,7 +325,7 @@ async fn graphql_post(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 ty,
                 &error_body(
-                    &crate::media::process::too_large_file(config.max_upload_bytes).message(),
+                    &crate::media::process::too_large_file(largest_file(config)).message(),
                     "BAD_USER_INPUT",
                 ),
             );
@@ -466,8 +470,12 @@ async fn graphql_ws(
 async fn media_get(
     State(state): State<HttpState>,
     Path(path): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
+    if path.starts_with(ATTACHMENT_PREFIX) {
+        return attachment_get(&state.app, &path, &query).await;
+    }
     let Some(object) = ServableObject::parse(&path) else {
         return media_not_found();
     };
@@ -491,6 +499,54 @@ async fn media_get(
         Ok(None) => media_not_found(),
         Err(e) => media_unavailable(e),
     }
+}
+
+/// Serves an attachment object to whoever holds a signed URL that has not expired. Files
+/// are downloads (`Content-Disposition: attachment`, `application/octet-stream`, and a
+/// sandbox policy should one be opened anyway); images are shown inline. Nothing here is
+/// shared-cacheable: a CDN must not keep private files.
+async fn attachment_get(app: &AppState, path: &str, query: &HashMap<String, String>) -> Response {
+    let param = |name: &str| query.get(name).map(String::as_str);
+    let served = attachments::serve(app, path, param("expires"), param("sig")).await;
+    let served = match served {
+        Ok(Ok(served)) => served,
+        Ok(Err(attachments::Refused::BadSignature)) => {
+            return (
+                StatusCode::FORBIDDEN,
+                [
+                    (header::CACHE_CONTROL, "no-store"),
+                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                ],
+                "this link has expired or is not valid: fetch the message again for a new one",
+            )
+                .into_response();
+        }
+        Ok(Err(attachments::Refused::Gone)) => return media_not_found(),
+        Err(e) => return media_unavailable(e),
+    };
+    let length = served.bytes.len();
+    let mut response = (StatusCode::OK, Body::from(served.bytes)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(served.content_type),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    if let Ok(value) = HeaderValue::from_str(&served.disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&format!("private, max-age={}", served.max_age)) {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'; img-src 'self'"),
+    );
+    response
 }
 
 /// Whether an `If-None-Match` header matches a strong entity tag (weak comparison, as

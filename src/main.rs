@@ -7,8 +7,8 @@ use messenger::config::Config;
 use messenger::error::AppError;
 use messenger::models::user::Role;
 use messenger::services::accounts::{self, Registration};
-use messenger::services::avatars;
 use messenger::services::input::{DisplayName, Password, Username};
+use messenger::services::{attachments, avatars};
 use messenger::{Server, build_app, db, graphql};
 
 /// mimalloc: the profile of the benchmarks showed a third of the server's CPU in glibc's
@@ -24,8 +24,10 @@ usage:
   messenger admin create-user --username NAME [--display-name NAME] [--admin]
                                     create an account; the password is read from stdin
   messenger media sweep [--min-age-secs N]
-                                    delete stored pictures no user uses, written at least
-                                    N seconds ago (default 3600)
+                                    delete stored pictures no user uses and attachment
+                                    objects without a message, written at least N seconds
+                                    ago (default 3600), and uploads not sent within
+                                    MESSENGER_UPLOAD_TTL_SECS
   messenger healthcheck             exit 0 if the server at MESSENGER_LISTEN answers
                                     /healthz within 3 s (for container health checks)";
 
@@ -245,13 +247,21 @@ async fn sweep_media(config: Config, args: &[&str]) -> anyhow::Result<()> {
             .with_context(|| format!("--min-age-secs takes a number of seconds, not {n:?}"))?,
         _ => bail!("unknown options\n{USAGE}"),
     };
+    let min_age = std::time::Duration::from_secs(min_age_secs);
     let server = Server::start(config).await?;
-    let result = avatars::sweep(&server.state, std::time::Duration::from_secs(min_age_secs)).await;
+    let state = &server.state;
+    let result = async {
+        let pictures = avatars::sweep(state, min_age).await?;
+        let files = attachments::sweep(state, state.config.upload_ttl, min_age).await?;
+        Ok::<_, AppError>((pictures, files))
+    }
+    .await;
     server.shutdown().await?;
-    let report = result.map_err(AppError::into_anyhow)?;
+    let (pictures, files) = result.map_err(AppError::into_anyhow)?;
     println!(
-        "{} stored pictures, {} unused ones deleted",
-        report.found, report.deleted
+        "{} stored pictures, {} unused ones deleted; {} uploads never sent and {} attachment \
+         objects without a message deleted",
+        pictures.found, pictures.deleted, files.unsent, files.orphans
     );
     Ok(())
 }

@@ -51,6 +51,7 @@ impl AppState {
                 ..config.hub()
             },
         );
+        let media = media.with_url_key(token_key.derive("attachment urls"));
         Self {
             pool,
             token_key,

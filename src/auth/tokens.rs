@@ -130,6 +130,15 @@ impl TokenKey {
         format!("{payload}.{signature}")
     }
 
+    /// A key for another purpose (`purpose` names it), derived from this one: servers that
+    /// share the token key share it too, and it changes when the token key does.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let mut mac = self.mac();
+        mac.update(b"derive:");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// Checks a token's signature and expiry at `now`, and returns its claims.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
         let (payload, signature) = token.split_once('.').ok_or(TokenError::Malformed)?;

@@ -16,6 +16,8 @@ diesel::table! {
         joined_at -> Timestamptz,
         /// Sequence number of the last message the member has read.
         last_read_seq -> Int8,
+        /// Muted until then (9999-12-31: for good); null when not muted.
+        muted_until -> Nullable<Timestamptz>,
     }
 }
 
@@ -139,14 +141,22 @@ diesel::joinable!(session_members -> users (user_id));
 diesel::joinable!(token_families -> users (user_id));
 
 diesel::joinable!(events -> sessions (session_id));
+diesel::joinable!(reactions -> messages (message_id));
+diesel::joinable!(reactions -> users (user_id));
+diesel::joinable!(mentions -> messages (message_id));
+diesel::joinable!(attachments -> messages (message_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    attachments,
     events,
+    mentions,
     messages,
+    reactions,
     refresh_tokens,
     session_members,
     sessions,
     token_families,
+    user_blocks,
     users,
 );
 
@@ -183,5 +193,75 @@ diesel::table! {
         pruned_xid -> Int8,
         /// Id of the newest pruned event.
         pruned_id -> Int8,
+    }
+}
+
+diesel::table! {
+    /// Emoji reactions: one row per message, emoji and user.
+    reactions (message_id, emoji, user_id) {
+        /// The message.
+        message_id -> Uuid,
+        /// The emoji (one grapheme cluster).
+        emoji -> Text,
+        /// Who reacted.
+        user_id -> Uuid,
+        /// When.
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Who each message mentions.
+    mentions (message_id, user_id) {
+        /// The message.
+        message_id -> Uuid,
+        /// The member mentioned.
+        user_id -> Uuid,
+        /// The message's session.
+        session_id -> Uuid,
+        /// The message's sequence number.
+        seq -> Int8,
+        /// When.
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Blocks between users.
+    user_blocks (blocker_id, blocked_id) {
+        /// Who blocked.
+        blocker_id -> Uuid,
+        /// Whom.
+        blocked_id -> Uuid,
+        /// When.
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Files attached to messages, and uploads not attached yet.
+    attachments (id) {
+        /// Primary key (uuid v7); names its objects.
+        id -> Uuid,
+        /// Who uploaded it.
+        uploader_id -> Uuid,
+        /// The message it is attached to; null until sent.
+        message_id -> Nullable<Uuid>,
+        /// Its place among the message's attachments.
+        position -> Nullable<Int2>,
+        /// `image` or `file`.
+        kind -> Text,
+        /// The file name shown and offered for download.
+        filename -> Text,
+        /// Its media type.
+        content_type -> Text,
+        /// Size of the stored file in bytes.
+        byte_size -> Int8,
+        /// Width of an image in pixels.
+        width -> Nullable<Int4>,
+        /// Height of an image in pixels.
+        height -> Nullable<Int4>,
+        /// Upload time.
+        created_at -> Timestamptz,
     }
 }

@@ -64,6 +64,27 @@ pub enum Change {
         /// The `seq` of the last message read.
         up_to: i64,
     },
+    /// The actor reacted to `message` with `emoji`.
+    ReactionAdded {
+        /// The message.
+        message: Uuid,
+        /// The emoji.
+        emoji: String,
+    },
+    /// The actor took back their `emoji` reaction to `message`.
+    ReactionRemoved {
+        /// The message.
+        message: Uuid,
+        /// The emoji.
+        emoji: String,
+    },
+    /// `member` was mentioned in `message` (sent or edited by the actor). Only they get it.
+    Mentioned {
+        /// The message.
+        message: Uuid,
+        /// Who was mentioned.
+        member: Uuid,
+    },
 }
 
 /// An event read from the log, with its place in it.
@@ -86,6 +107,8 @@ struct Detail {
     title: Option<String>,
     #[serde(default, rename = "upTo", skip_serializing_if = "Option::is_none")]
     up_to: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    emoji: Option<String>,
 }
 
 /// How a reader keeps track of who belongs to which session, so that [`Event::route`] can
@@ -122,6 +145,9 @@ impl Event {
             Change::MemberRoleChanged { .. } => EventKind::MemberRoleChanged,
             Change::SessionRenamed { .. } => EventKind::SessionRenamed,
             Change::ReadMarker { .. } => EventKind::ReadMarker,
+            Change::ReactionAdded { .. } => EventKind::ReactionAdded,
+            Change::ReactionRemoved { .. } => EventKind::ReactionRemoved,
+            Change::Mentioned { .. } => EventKind::Mentioned,
         }
     }
 
@@ -131,11 +157,14 @@ impl Event {
             Change::SessionCreated { member }
             | Change::MemberAdded { member }
             | Change::MemberRemoved { member }
-            | Change::MemberRoleChanged { member, .. } => Some(member),
+            | Change::MemberRoleChanged { member, .. }
+            | Change::Mentioned { member, .. } => Some(member),
             Change::MemberLeft | Change::ReadMarker { .. } => Some(self.actor),
             Change::MessageCreated(_)
             | Change::MessageEdited(_)
             | Change::MessageDeleted(_)
+            | Change::ReactionAdded { .. }
+            | Change::ReactionRemoved { .. }
             | Change::SessionRenamed { .. } => None,
         }
     }
@@ -146,6 +175,9 @@ impl Event {
             Change::MessageCreated(id) | Change::MessageEdited(id) | Change::MessageDeleted(id) => {
                 Some(id)
             }
+            Change::ReactionAdded { message, .. }
+            | Change::ReactionRemoved { message, .. }
+            | Change::Mentioned { message, .. } => Some(message),
             _ => None,
         }
     }
@@ -171,13 +203,14 @@ impl Event {
 
     /// The routing rule, the one place it is written: applies the event's membership change
     /// to `members` and returns who receives it. A session's creation goes to the member it
-    /// names only; everything else to every member, the joiner included and the leaver too.
+    /// names only, and so does a mention; everything else to every member, the joiner
+    /// included and the leaver too.
     pub fn route(&self, members: &mut impl Memberships) -> Vec<Uuid> {
         if let Some(user) = self.joiner() {
             members.join(self.session_id, user);
         }
         let to = match self.change {
-            Change::SessionCreated { member } => members
+            Change::SessionCreated { member } | Change::Mentioned { member, .. } => members
                 .members(self.session_id)
                 .into_iter()
                 .filter(|u| *u == member)
@@ -197,9 +230,15 @@ impl Event {
             Change::MemberRoleChanged { role, .. } => detail.role = Some(role.as_str().into()),
             Change::SessionRenamed { title } => detail.title = Some(title.clone()),
             Change::ReadMarker { up_to } => detail.up_to = Some(*up_to),
+            Change::ReactionAdded { emoji, .. } | Change::ReactionRemoved { emoji, .. } => {
+                detail.emoji = Some(emoji.clone());
+            }
             _ => {}
         }
-        let has_detail = detail.role.is_some() || detail.title.is_some() || detail.up_to.is_some();
+        let has_detail = detail.role.is_some()
+            || detail.title.is_some()
+            || detail.up_to.is_some()
+            || detail.emoji.is_some();
         NewEvent {
             session_id: self.session_id,
             kind: self.kind().as_str(),
@@ -237,6 +276,18 @@ impl Event {
             },
             EventKind::ReadMarker => Change::ReadMarker {
                 up_to: detail.up_to?,
+            },
+            EventKind::ReactionAdded => Change::ReactionAdded {
+                message: row.message_id?,
+                emoji: detail.emoji?,
+            },
+            EventKind::ReactionRemoved => Change::ReactionRemoved {
+                message: row.message_id?,
+                emoji: detail.emoji?,
+            },
+            EventKind::Mentioned => Change::Mentioned {
+                message: row.message_id?,
+                member: member?,
             },
             EventKind::Typing | EventKind::Lagged | EventKind::Resync => return None,
         };
@@ -289,6 +340,18 @@ mod tests {
                 title: "Plans".into(),
             },
             Change::ReadMarker { up_to: 12 },
+            Change::ReactionAdded {
+                message: b,
+                emoji: "👍".into(),
+            },
+            Change::ReactionRemoved {
+                message: b,
+                emoji: "🎉".into(),
+            },
+            Change::Mentioned {
+                message: b,
+                member: a,
+            },
         ] {
             round_trip(Event::new(s, a, change));
         }
@@ -323,5 +386,20 @@ mod tests {
         assert_eq!(removed.route(&mut members), vec![owner, new]);
         let sent = Event::new(s, owner, Change::MessageCreated(Uuid::now_v7()));
         assert_eq!(sent.route(&mut members), vec![owner]);
+    }
+
+    #[test]
+    fn a_mention_goes_to_the_member_mentioned_only() {
+        let (s, a, b) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let mut members = OneSession(vec![a, b]);
+        let mentioned = Event::new(
+            s,
+            a,
+            Change::Mentioned {
+                message: Uuid::now_v7(),
+                member: b,
+            },
+        );
+        assert_eq!(mentioned.route(&mut members), vec![b]);
     }
 }

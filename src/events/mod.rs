@@ -56,6 +56,13 @@ pub enum EventKind {
     SessionRenamed,
     /// A member moved their read marker (`user`, `readUpTo`).
     ReadMarker,
+    /// A member reacted to a message (`actor`, `message`, `emoji`).
+    ReactionAdded,
+    /// A member took a reaction back (`actor`, `message`, `emoji`).
+    ReactionRemoved,
+    /// The viewer was mentioned in a message (`message`; `actor` wrote it). Only the member
+    /// mentioned receives it.
+    Mentioned,
     /// A member is typing (not stored; not replayed).
     Typing,
     /// The subscriber fell too far behind: resubscribe with `after: cursor`.
@@ -78,6 +85,9 @@ impl EventKind {
             Self::MemberRoleChanged => "member_role_changed",
             Self::SessionRenamed => "session_renamed",
             Self::ReadMarker => "read_marker",
+            Self::ReactionAdded => "reaction_added",
+            Self::ReactionRemoved => "reaction_removed",
+            Self::Mentioned => "mentioned",
             Self::Typing => "typing",
             Self::Lagged => "lagged",
             Self::Resync => "resync",
@@ -97,6 +107,9 @@ impl EventKind {
             "member_role_changed" => Self::MemberRoleChanged,
             "session_renamed" => Self::SessionRenamed,
             "read_marker" => Self::ReadMarker,
+            "reaction_added" => Self::ReactionAdded,
+            "reaction_removed" => Self::ReactionRemoved,
+            "mentioned" => Self::Mentioned,
             _ => return None,
         })
     }

@@ -10,9 +10,12 @@ use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 use crate::graphql::loaders::{
-    HistoryKey, LastMessageKey, Loaders, MembersKey, MembershipKey, MessageKey, UnreadKey, UserKey,
+    AttachmentsKey, BlockedKey, HistoryKey, LastMessageKey, Loaders, MembersKey, MembershipKey,
+    MentionCountKey, MentionedKey, MessageKey, ReactionsKey, UnreadKey, UserKey,
 };
+use crate::graphql::media::Attachment;
 use crate::graphql::prefetch::{HistoryArgs, PagePrefetch, connection_nodes};
+use crate::graphql::social::Reaction;
 use crate::graphql::types::{
     User, decode_cursor, decode_keyset, encode_cursor, encode_keyset, page_size,
 };
@@ -122,6 +125,30 @@ impl Session {
             user_id: self.view.membership.user_id,
         };
         Ok(loaders(ctx).load_one(key).await?.unwrap_or(0))
+    }
+
+    /// Messages after the viewer's read marker that mention them, counted up to 1,000 like
+    /// `unreadCount`.
+    async fn unread_mention_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        let id = self.view.session.id;
+        if let Some(n) = self.page.as_ref().and_then(|p| p.mention_count(id)) {
+            return Ok(n);
+        }
+        let key = MentionCountKey {
+            session_id: id,
+            user_id: self.view.membership.user_id,
+        };
+        Ok(loaders(ctx).load_one(key).await?.unwrap_or(0))
+    }
+
+    /// Until when the viewer muted this conversation: null when not muted,
+    /// `9999-12-31T23:59:59Z` when muted for good. A muted conversation keeps its place in
+    /// the inbox and its counts; it raises no notices (`Event.notice` is `NONE`).
+    async fn muted_until(&self) -> Option<DateTime<Utc>> {
+        self.view
+            .membership
+            .muted_until
+            .filter(|until| *until > Utc::now())
     }
 
     /// The members, longest-standing first (at most 1,000 in a group).
@@ -279,7 +306,11 @@ pub struct Message {
 }
 
 impl Message {
-    fn new(row: MessageRow, sender: Option<UserRow>, page: Option<Arc<PagePrefetch>>) -> Self {
+    pub(crate) fn new(
+        row: MessageRow,
+        sender: Option<UserRow>,
+        page: Option<Arc<PagePrefetch>>,
+    ) -> Self {
         Self { row, sender, page }
     }
 }
@@ -376,6 +407,74 @@ impl Message {
     /// When it was deleted, if it was.
     async fn deleted_at(&self) -> Option<DateTime<Utc>> {
         self.row.deleted_at
+    }
+
+    /// The files attached, in the order they were sent (at most 10). Empty once deleted.
+    async fn attachments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Attachment>> {
+        let id = self.row.id;
+        let rows = match self.page.as_ref().and_then(|p| p.attachments(id)) {
+            Some(rows) => rows,
+            None => loaders(ctx)
+                .load_one(AttachmentsKey(id))
+                .await?
+                .unwrap_or_default(),
+        };
+        Ok(rows.into_iter().map(Attachment).collect())
+    }
+
+    /// The emoji reactions, one entry per emoji in the order each first appeared, with how
+    /// many reacted and whether the viewer did. Empty once deleted.
+    async fn reactions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Reaction>> {
+        let viewer = ctx.viewer()?;
+        let id = self.row.id;
+        let summaries = match self.page.as_ref().and_then(|p| p.reactions(id)) {
+            Some(found) => found,
+            None => {
+                let key = ReactionsKey {
+                    message_id: id,
+                    viewer: viewer.user_id,
+                };
+                loaders(ctx).load_one(key).await?.unwrap_or_default()
+            }
+        };
+        Ok(summaries.into_iter().map(Reaction).collect())
+    }
+
+    /// The members this message mentions (by `@username` in its text or picked by id when it
+    /// was sent), never its sender; empty once deleted.
+    async fn mentions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
+        if let Some(users) = self.page.as_ref().and_then(|p| p.mentions(self.row.id)) {
+            return Ok(users.into_iter().map(User::from).collect());
+        }
+        let ids = loaders(ctx)
+            .load_one(MentionedKey(self.row.id))
+            .await?
+            .unwrap_or_default();
+        let users = loaders(ctx)
+            .load_many(ids.iter().copied().map(UserKey))
+            .await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| users.get(&UserKey(*id)).cloned())
+            .map(User::from)
+            .collect())
+    }
+
+    /// True when the viewer has blocked the sender: clients collapse such messages (in groups,
+    /// where both stay members).
+    async fn sender_blocked(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let viewer = ctx.viewer()?;
+        if viewer.user_id == self.row.sender_id {
+            return Ok(false);
+        }
+        let blocked = match self.page.as_ref().and_then(|p| p.blocked()) {
+            Some(blocked) => blocked,
+            None => loaders(ctx)
+                .load_one(BlockedKey(viewer.user_id))
+                .await?
+                .unwrap_or_default(),
+        };
+        Ok(blocked.contains(&self.row.sender_id))
     }
 }
 
@@ -476,14 +575,20 @@ pub struct CreateGroupInput {
 pub struct SendMessageInput {
     /// The conversation (the viewer must be a member).
     pub session_id: ID,
-    /// 1–4,000 characters after trimming; newlines and tabs allowed, other control characters
-    /// and NUL refused. Stored NFC-normalized.
+    /// 1–4,000 characters after trimming (0 with attachments); newlines and tabs allowed,
+    /// other control characters and NUL refused. Stored NFC-normalized.
     pub body: String,
     /// A message of the same session this one answers.
     pub reply_to_id: Option<ID>,
     /// An id the client chooses (1–100 printable ASCII characters). Sending again with the
     /// same id returns the first message instead of a duplicate.
     pub client_message_id: Option<String>,
+    /// Members to mention besides those written as `@username` in the body (at most 50), for
+    /// clients that pick from a menu. Ids of non-members are ignored, and so is the sender.
+    pub mention_ids: Option<Vec<ID>>,
+    /// The viewer's uploads (`uploadAttachment`) to attach, in this order: at most 10, each
+    /// not sent before. With attachments, `body` may be empty.
+    pub attachment_ids: Option<Vec<ID>>,
 }
 
 fn parse_ids(ids: &[ID], what: &str) -> AppResult<Vec<Uuid>> {
@@ -622,9 +727,13 @@ impl ConversationMutation {
         input: SendMessageInput,
     ) -> async_graphql::Result<Message> {
         let viewer = ctx.viewer()?;
+        let attachment_ids = parse_ids(
+            input.attachment_ids.as_deref().unwrap_or(&[]),
+            "attachmentIds",
+        )?;
         let outgoing = Outgoing {
             session_id: parse_id(&input.session_id, "sessionId")?,
-            body: MessageBody::parse(&input.body)?,
+            body: MessageBody::parse_beside(&input.body, !attachment_ids.is_empty())?,
             reply_to: input
                 .reply_to_id
                 .as_ref()
@@ -635,23 +744,29 @@ impl ConversationMutation {
                 .as_deref()
                 .map(ClientMessageId::parse)
                 .transpose()?,
+            mention_ids: parse_ids(input.mention_ids.as_deref().unwrap_or(&[]), "mentionIds")?,
+            attachment_ids,
         };
         let sent = messages::send(ctx.state(), viewer, outgoing).await?;
         Ok(Message::from(sent.message))
     }
 
-    /// Replaces the text of the viewer's own message; sets `editedAt`.
+    /// Replaces the text of the viewer's own message; sets `editedAt`. Mentions follow the
+    /// new text and `mentionIds` (as in `sendMessage`): members newly mentioned get a
+    /// `MENTIONED` event, and members no longer mentioned lose the mention.
     async fn edit_message(
         &self,
         ctx: &Context<'_>,
         id: ID,
         body: String,
+        mention_ids: Option<Vec<ID>>,
     ) -> async_graphql::Result<Message> {
         let viewer = ctx.viewer()?;
         let id = parse_id(&id, "id")?;
         let body = MessageBody::parse(&body)?;
+        let mention_ids = parse_ids(mention_ids.as_deref().unwrap_or(&[]), "mentionIds")?;
         Ok(Message::from(
-            messages::edit(ctx.state(), viewer, id, body).await?,
+            messages::edit(ctx.state(), viewer, id, body, mention_ids).await?,
         ))
     }
 

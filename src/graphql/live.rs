@@ -9,10 +9,13 @@ use futures_util::Stream;
 use crate::error::AppError;
 use crate::events::{Change, EventKind, decode_cursor, encode_cursor};
 use crate::graphql::conversations::{Message, Session};
-use crate::graphql::loaders::{Loaders, MembershipKey, MessageKey, UserKey};
+use crate::graphql::loaders::{
+    BlockedKey, Loaders, MembershipKey, MentionedKey, MessageKey, UserKey,
+};
 use crate::graphql::types::User;
 use crate::graphql::{ContextExt, parse_id};
 use crate::services::live::{self, LiveEvent, Scope};
+use crate::services::notify::{self, Notice};
 use crate::services::sessions::{MemberRole, SessionView};
 
 /// Something that happened in one of the viewer's conversations.
@@ -61,8 +64,8 @@ impl Event {
         }))
     }
 
-    /// The message, as it is now, for `MESSAGE_CREATED`, `MESSAGE_EDITED` and
-    /// `MESSAGE_DELETED`.
+    /// The message, as it is now, for `MESSAGE_CREATED`, `MESSAGE_EDITED`,
+    /// `MESSAGE_DELETED`, `REACTION_ADDED`, `REACTION_REMOVED` and `MENTIONED`.
     async fn message(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Message>> {
         let Some(id) = self.0.stored().and_then(crate::events::Event::message_id) else {
             return Ok(None);
@@ -80,7 +83,7 @@ impl Event {
     }
 
     /// Whom it concerns: the member added, removed or leaving, whose role or read marker
-    /// changed, or who is typing.
+    /// changed, who is typing, or who was mentioned.
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         load_user(ctx, self.0.subject_id()).await
     }
@@ -99,6 +102,52 @@ impl Event {
             Change::SessionRenamed { title } => Some(title),
             _ => None,
         }
+    }
+
+    /// The emoji, for `REACTION_ADDED` and `REACTION_REMOVED`.
+    async fn emoji(&self) -> Option<&str> {
+        match self.change()? {
+            Change::ReactionAdded { emoji, .. } | Change::ReactionRemoved { emoji, .. } => {
+                Some(emoji)
+            }
+            _ => None,
+        }
+    }
+
+    /// What this event should raise for the viewer, for `MESSAGE_CREATED`: `MENTION` when
+    /// the message mentions them, `MESSAGE` otherwise, and `NONE` for their own messages, in a
+    /// conversation they muted, or from someone they blocked. `NONE` for every other kind.
+    async fn notice(&self, ctx: &Context<'_>) -> async_graphql::Result<Notice> {
+        let (Some(Change::MessageCreated(message)), Some(session_id), Some(sender), Ok(viewer)) = (
+            self.change(),
+            self.0.session_id(),
+            self.0.actor_id(),
+            ctx.viewer(),
+        ) else {
+            return Ok(Notice::None);
+        };
+        let loaders = ctx.data_unchecked::<Loaders>();
+        let key = MembershipKey {
+            session_id,
+            user_id: viewer.user_id,
+        };
+        let (membership, mentioned, blocked) = futures_util::try_join!(
+            loaders.load_one(key),
+            loaders.load_one(MentionedKey(*message)),
+            loaders.load_one(BlockedKey(viewer.user_id)),
+        )?;
+        let Some((_, member)) = membership else {
+            return Ok(Notice::None);
+        };
+        let mentioned = mentioned.is_some_and(|users| users.contains(&viewer.user_id));
+        let blocked = blocked.is_some_and(|users| users.contains(&sender));
+        Ok(notify::notice(
+            &member,
+            sender,
+            Utc::now(),
+            mentioned,
+            blocked,
+        ))
     }
 
     /// The new role, for `MEMBER_ROLE_CHANGED`.
@@ -142,8 +191,9 @@ pub struct LiveSubscription;
 #[Subscription]
 impl LiveSubscription {
     /// Everything a chat screen needs about the viewer's conversations: messages created,
-    /// edited and deleted; sessions created; members added, removed, leaving, changing role;
-    /// renames; others' read markers; typing. With `after` (a cursor from an earlier event),
+    /// edited and deleted; reactions added and removed; mentions of the viewer; sessions
+    /// created; members added, removed, leaving, changing role; renames; others' read
+    /// markers; typing. With `after` (a cursor from an earlier event),
     /// first every stored event missed since, in order, then live ones, with nothing lost or
     /// repeated. A cursor too old to replay gets one `RESYNC` event; a subscriber that falls
     /// too far behind gets `LAGGED` with the cursor to resume from, and the stream ends.

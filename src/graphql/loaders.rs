@@ -2,13 +2,18 @@
 //! request's SQL round trips do not grow with the number of sessions or messages in it.
 //! One key type per lookup; one query per batch; results in a map.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::models::attachment as attachment_model;
+use crate::models::block as block_model;
+use crate::models::mention as mention_model;
 use crate::models::message::{self as message_model, Message, PageFrom, Window};
+use crate::models::reaction as reaction_model;
 use crate::models::session::{self as session_model, Member, Session};
 use crate::models::user::{self as user_model, User};
 use crate::state::AppState;
@@ -288,6 +293,148 @@ impl Loader<HistoryKey> for DbLoader {
                     })
                     .collect();
                 out.insert(HistoryKey(window), with_senders);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The reactions to a message as one viewer sees them (whether they reacted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReactionsKey {
+    /// The message.
+    pub message_id: Uuid,
+    /// The viewer.
+    pub viewer: Uuid,
+}
+
+impl Loader<ReactionsKey> for DbLoader {
+    type Value = Vec<reaction_model::Summary>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[ReactionsKey],
+    ) -> LoadResult<ReactionsKey, Vec<reaction_model::Summary>> {
+        let by_viewer = sessions_by_user(keys.iter().map(|k| (k.viewer, k.message_id)));
+        let mut conn = self.state.db().await.map_err(fail)?;
+        let mut out: HashMap<ReactionsKey, Vec<reaction_model::Summary>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for (viewer, message_ids) in by_viewer {
+            let rows = reaction_model::summaries(&mut conn, &message_ids, viewer)
+                .await
+                .map_err(fail)?;
+            for row in rows {
+                let key = ReactionsKey {
+                    message_id: row.message_id,
+                    viewer,
+                };
+                out.entry(key).or_default().push(row);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The members a message mentions, in the order they were recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MentionedKey(pub Uuid);
+
+impl Loader<MentionedKey> for DbLoader {
+    type Value = Vec<Uuid>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[MentionedKey]) -> LoadResult<MentionedKey, Vec<Uuid>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let mut conn = self.state.db().await.map_err(fail)?;
+        let pairs = mention_model::of_messages(&mut conn, &ids)
+            .await
+            .map_err(fail)?;
+        let mut out: HashMap<MentionedKey, Vec<Uuid>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for (message, user) in pairs {
+            out.entry(MentionedKey(message)).or_default().push(user);
+        }
+        Ok(out)
+    }
+}
+
+/// A member's unread mentions in a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MentionCountKey {
+    /// The session.
+    pub session_id: Uuid,
+    /// The member.
+    pub user_id: Uuid,
+}
+
+impl Loader<MentionCountKey> for DbLoader {
+    type Value = i64;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[MentionCountKey]) -> LoadResult<MentionCountKey, i64> {
+        let by_user = sessions_by_user(keys.iter().map(|k| (k.user_id, k.session_id)));
+        let mut conn = self.state.db().await.map_err(fail)?;
+        let mut out = HashMap::new();
+        for (user_id, session_ids) in by_user {
+            let counts = mention_model::unread_counts(&mut conn, user_id, &session_ids)
+                .await
+                .map_err(fail)?;
+            out.extend(counts.into_iter().map(|(session_id, n)| {
+                let key = MentionCountKey {
+                    session_id,
+                    user_id,
+                };
+                (key, n)
+            }));
+        }
+        Ok(out)
+    }
+}
+
+/// Everyone a user has blocked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BlockedKey(pub Uuid);
+
+impl Loader<BlockedKey> for DbLoader {
+    type Value = Arc<HashSet<Uuid>>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[BlockedKey]) -> LoadResult<BlockedKey, Arc<HashSet<Uuid>>> {
+        let mut conn = self.state.db().await.map_err(fail)?;
+        let mut out = HashMap::new();
+        for key in keys {
+            let blocked = block_model::blocked_by(&mut conn, key.0)
+                .await
+                .map_err(fail)?;
+            out.insert(*key, Arc::new(blocked.into_iter().collect()));
+        }
+        Ok(out)
+    }
+}
+
+/// The attachments of a message, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AttachmentsKey(pub Uuid);
+
+impl Loader<AttachmentsKey> for DbLoader {
+    type Value = Vec<attachment_model::Attachment>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[AttachmentsKey],
+    ) -> LoadResult<AttachmentsKey, Vec<attachment_model::Attachment>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let mut conn = self.state.db().await.map_err(fail)?;
+        let rows = attachment_model::of_messages(&mut conn, &ids)
+            .await
+            .map_err(fail)?;
+        let mut out: HashMap<AttachmentsKey, Vec<attachment_model::Attachment>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            if let Some(message) = row.message_id {
+                out.entry(AttachmentsKey(message)).or_default().push(row);
             }
         }
         Ok(out)

@@ -11,6 +11,7 @@ pub mod loaders;
 pub mod media;
 pub mod observe;
 pub mod prefetch;
+pub mod social;
 pub mod types;
 
 use async_graphql::{Context, ID, MergedObject, MergedSubscription, Schema, SchemaBuilder};
@@ -27,6 +28,7 @@ use crate::throttle::ClientAddress;
 pub struct Query(
     accounts::AccountQuery,
     conversations::ConversationQuery,
+    social::SocialQuery,
     admin::AdminQuery,
 );
 
@@ -35,6 +37,7 @@ pub struct Query(
 pub struct Mutation(
     accounts::AccountMutation,
     conversations::ConversationMutation,
+    social::SocialMutation,
     admin::AdminMutation,
     media::MediaMutation,
 );

@@ -7,15 +7,19 @@
 //! asks each loader once with every key of the page, and hands the results to the sessions it
 //! returns: one batch per level by construction, whatever the scheduling.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use async_graphql::{Lookahead, SelectionField, Value};
 use uuid::Uuid;
 
 use crate::graphql::loaders::{
-    HistoryKey, LastMessageKey, Loaders, MembersKey, MessageKey, UnreadKey, UserKey,
+    AttachmentsKey, BlockedKey, HistoryKey, LastMessageKey, Loaders, MembersKey, MentionCountKey,
+    MentionedKey, MessageKey, ReactionsKey, UnreadKey, UserKey,
 };
+use crate::models::attachment::Attachment;
 use crate::models::message::{Message, Window};
+use crate::models::reaction::Summary;
 use crate::models::session::Member;
 use crate::models::user::User;
 use crate::services::sessions::SessionView;
@@ -64,6 +68,17 @@ pub struct PagePrefetch {
     last: Option<HashMap<Uuid, WithSender>>,
     history: HashMap<Window, Vec<WithSender>>,
     replies: Option<HashMap<Uuid, WithSender>>,
+    mention_counts: Option<HashMap<Uuid, i64>>,
+    extras: MessageExtras,
+}
+
+/// What the page's messages (last messages and history) ask for besides their own row.
+#[derive(Debug, Default)]
+struct MessageExtras {
+    attachments: Option<HashMap<Uuid, Vec<Attachment>>>,
+    reactions: Option<HashMap<Uuid, Vec<Summary>>>,
+    mentions: Option<HashMap<Uuid, Vec<User>>>,
+    blocked: Option<Arc<HashSet<Uuid>>>,
 }
 
 /// Joins the selections of several look-aheads into one (`edges.node` and `nodes`, say).
@@ -146,27 +161,137 @@ impl PagePrefetch {
             let windows = loaders.load_many(keys).await?;
             Ok(windows.into_iter().map(|(k, rows)| (k.0, rows)).collect())
         };
-        let (unread, members, last, history) = tokio::try_join!(unread, members, last, history)?;
+        let mention_counts = async {
+            if !node.field("unreadMentionCount").exists() {
+                return Ok(None);
+            }
+            let keys = views.iter().map(|v| MentionCountKey {
+                session_id: v.session.id,
+                user_id: v.membership.user_id,
+            });
+            let counts = loaders.load_many(keys).await?;
+            Ok(Some(
+                counts.into_iter().map(|(k, n)| (k.session_id, n)).collect(),
+            ))
+        };
+        let (unread, members, last, history, mention_counts) =
+            tokio::try_join!(unread, members, last, history, mention_counts)?;
         let mut page = Self {
             unread,
             members,
             last,
             history,
             replies: None,
+            mention_counts,
+            extras: MessageExtras::default(),
         };
         let history_nodes = connection_nodes(&history_field);
-        let reply_fields = merged(
-            [
-                Some(last_field.field("replyTo")),
-                history_nodes.map(|n| n.field("replyTo")),
-            ]
-            .into_iter()
-            .flatten(),
+        let messages = merged(
+            [Some(last_field), history_nodes]
+                .into_iter()
+                .flatten()
+                .filter(|l| l.exists()),
         );
-        if let Some(reply) = reply_fields {
-            page.replies = Some(page.load_replies(loaders, &reply).await?);
-        }
+        let Some(messages) = messages else {
+            return Ok(page);
+        };
+        let viewer = views.first().map(|v| v.membership.user_id);
+        let reply = messages.field("replyTo");
+        let (replies, extras) = tokio::try_join!(
+            page.load_replies(loaders, &reply),
+            page.load_extras(loaders, &messages, viewer),
+        )?;
+        page.replies = replies;
+        page.extras = extras;
         Ok(page)
+    }
+
+    /// The ids of the page's messages: last messages and history.
+    fn message_ids(&self) -> Vec<Uuid> {
+        let mut ids: Vec<Uuid> = self
+            .last
+            .iter()
+            .flat_map(|last| last.values())
+            .chain(self.history.values().flatten())
+            .map(|(m, _)| m.id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Reactions, mentions and the viewer's blocks, where the messages' selection asks.
+    async fn load_extras(
+        &self,
+        loaders: &Loaders,
+        messages: &Lookahead<'_>,
+        viewer: Option<Uuid>,
+    ) -> async_graphql::Result<MessageExtras> {
+        let Some(viewer) = viewer else {
+            return Ok(MessageExtras::default());
+        };
+        let ids = self.message_ids();
+        let reactions = async {
+            if !messages.field("reactions").exists() {
+                return Ok(None);
+            }
+            let keys = ids
+                .iter()
+                .map(|&message_id| ReactionsKey { message_id, viewer });
+            let found = loaders.load_many(keys).await?;
+            Ok(Some(
+                found.into_iter().map(|(k, r)| (k.message_id, r)).collect(),
+            ))
+        };
+        let mentions = async {
+            if !messages.field("mentions").exists() {
+                return Ok(None);
+            }
+            let found = loaders
+                .load_many(ids.iter().copied().map(MentionedKey))
+                .await?;
+            let users = loaders
+                .load_many(found.values().flatten().copied().map(UserKey))
+                .await?;
+            Ok(Some(
+                found
+                    .into_iter()
+                    .map(|(k, ids)| {
+                        let named = ids
+                            .iter()
+                            .filter_map(|id| users.get(&UserKey(*id)).cloned())
+                            .collect();
+                        (k.0, named)
+                    })
+                    .collect(),
+            ))
+        };
+        let blocked = async {
+            if !messages.field("senderBlocked").exists() {
+                return Ok(None);
+            }
+            loaders.load_one(BlockedKey(viewer)).await
+        };
+        let attachments = async {
+            if !messages.field("attachments").exists() {
+                return Ok(None);
+            }
+            let found = loaders
+                .load_many(ids.iter().copied().map(AttachmentsKey))
+                .await?;
+            Ok(Some(
+                found.into_iter().map(|(k, rows)| (k.0, rows)).collect(),
+            ))
+        };
+        let (attachments, reactions, mentions, blocked) =
+            tokio::try_join!(attachments, reactions, mentions, blocked)
+                .map_err(|e: async_graphql::Error| e)?;
+        Ok(MessageExtras {
+            attachments,
+            reactions,
+            mentions,
+            blocked,
+        })
     }
 
     /// The messages that the page's messages answer, with their senders if asked for.
@@ -174,7 +299,10 @@ impl PagePrefetch {
         &self,
         loaders: &Loaders,
         reply: &Lookahead<'_>,
-    ) -> async_graphql::Result<HashMap<Uuid, WithSender>> {
+    ) -> async_graphql::Result<Option<HashMap<Uuid, WithSender>>> {
+        if !reply.exists() {
+            return Ok(None);
+        }
         let answered = self
             .last
             .iter()
@@ -188,13 +316,15 @@ impl PagePrefetch {
             let ids = targets.values().map(|m| UserKey(m.sender_id));
             senders = loaders.load_many(ids).await?;
         }
-        Ok(targets
-            .into_values()
-            .map(|m| {
-                let sender = senders.get(&UserKey(m.sender_id)).cloned();
-                (m.id, (m, sender))
-            })
-            .collect())
+        Ok(Some(
+            targets
+                .into_values()
+                .map(|m| {
+                    let sender = senders.get(&UserKey(m.sender_id)).cloned();
+                    (m.id, (m, sender))
+                })
+                .collect(),
+        ))
     }
 
     /// The viewer's unread count in a session, if loaded.
@@ -217,6 +347,35 @@ impl PagePrefetch {
     /// A history window as the loader gives it, if loaded.
     pub fn history(&self, window: &Window) -> Option<Vec<WithSender>> {
         self.history.get(window).cloned()
+    }
+
+    /// The viewer's unread mentions in a session, if loaded.
+    pub fn mention_count(&self, session_id: Uuid) -> Option<i64> {
+        let counts = self.mention_counts.as_ref()?;
+        Some(counts.get(&session_id).copied().unwrap_or(0))
+    }
+
+    /// The attachments of a message of the page, if loaded.
+    pub fn attachments(&self, message_id: Uuid) -> Option<Vec<Attachment>> {
+        let attachments = self.extras.attachments.as_ref()?;
+        Some(attachments.get(&message_id).cloned().unwrap_or_default())
+    }
+
+    /// The reactions to a message of the page, if loaded.
+    pub fn reactions(&self, message_id: Uuid) -> Option<Vec<Summary>> {
+        let reactions = self.extras.reactions.as_ref()?;
+        Some(reactions.get(&message_id).cloned().unwrap_or_default())
+    }
+
+    /// The members a message of the page mentions, if loaded.
+    pub fn mentions(&self, message_id: Uuid) -> Option<Vec<User>> {
+        let mentions = self.extras.mentions.as_ref()?;
+        Some(mentions.get(&message_id).cloned().unwrap_or_default())
+    }
+
+    /// Everyone the viewer blocked, if loaded.
+    pub fn blocked(&self) -> Option<Arc<HashSet<Uuid>>> {
+        self.extras.blocked.clone()
     }
 
     /// The message `id` that a message of the page answers, if loaded.

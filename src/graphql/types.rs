@@ -77,6 +77,21 @@ impl User {
         })
     }
 
+    /// Whether the viewer has blocked this user (`blockUser`).
+    async fn blocked_by_viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let Some(viewer) = ctx.viewer_opt() else {
+            return Ok(false);
+        };
+        if viewer.user_id == self.row.id {
+            return Ok(false);
+        }
+        let blocked = ctx
+            .data_unchecked::<crate::graphql::loaders::Loaders>()
+            .load_one(crate::graphql::loaders::BlockedKey(viewer.user_id))
+            .await?;
+        Ok(blocked.is_some_and(|users| users.contains(&self.row.id)))
+    }
+
     /// Private account details: visible to the user themself and to admins, null to others.
     async fn account(&self, ctx: &Context<'_>) -> Option<AccountInfo> {
         let visible = self.own_account

@@ -7,12 +7,14 @@
 //! name, so a URL never changes meaning and may be cached forever; identical pictures share
 //! their objects.
 
+pub mod attachments;
 pub mod process;
 pub mod store;
 
 use std::fmt;
 use std::sync::Arc;
 
+pub use attachments::UrlSigner;
 pub use process::{ImageLimits, ImageProcessor};
 pub use store::MediaStore;
 
@@ -28,6 +30,8 @@ pub struct Media {
     pub images: ImageProcessor,
     /// Prefix of media URLs, without a trailing slash.
     base_url: Arc<str>,
+    /// Signs the private URLs of attachments.
+    pub signer: UrlSigner,
 }
 
 impl Media {
@@ -38,12 +42,42 @@ impl Media {
             store: MediaStore::from_config(config)?,
             images: ImageProcessor::new(ImageLimits::from_config(config)),
             base_url: config.media_base_url.as_deref().unwrap_or("/media").into(),
+            // Replaced by the deployment's key in `AppState::new` (see `with_url_key`).
+            signer: UrlSigner::new(
+                crate::auth::tokens::random_bytes::<32>()?,
+                config.media_url_ttl,
+            ),
         })
+    }
+
+    /// The same media, signing attachment URLs with `key` (derived from the token key, so
+    /// that every server of a deployment makes and accepts the same URLs).
+    pub fn with_url_key(mut self, key: [u8; 32]) -> Self {
+        self.signer = UrlSigner::new(key, self.signer.ttl());
+        self
     }
 
     /// The URL clients fetch an object at.
     pub fn url(&self, object_path: &str) -> String {
         format!("{}/{object_path}", self.base_url)
+    }
+
+    /// A private, expiring URL of an attachment object, and when it expires: presigned by
+    /// the bucket when the store is S3, else signed for this server's `/media` route (under
+    /// `MEDIA_BASE_URL` if set: a CDN in front passes the query through to be checked here).
+    pub async fn private_url(
+        &self,
+        object_path: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(String, chrono::DateTime<chrono::Utc>), crate::error::AppError> {
+        let expires = self.signer.expiry(now);
+        let at = chrono::DateTime::from_timestamp(expires, 0).unwrap_or(now);
+        let lifetime = std::time::Duration::from_secs((expires - now.timestamp()).max(1) as u64);
+        if let Some(url) = self.store.presigned_get(object_path, lifetime).await? {
+            return Ok((url, at));
+        }
+        let query = self.signer.query(object_path, expires);
+        Ok((format!("{}?{query}", self.url(object_path)), at))
     }
 }
 
@@ -56,7 +90,10 @@ pub const AVATAR_PREFIX: &str = "avatars";
 /// Hex digits of an avatar's hash (128 bits of SHA-256).
 const HASH_HEX_LEN: usize = 32;
 
-/// `Cache-Control` of every stored object: content-addressed, so never stale.
+/// `Cache-Control` of attachment objects: the browser may keep them, shared caches may not.
+pub const PRIVATE_CACHE_CONTROL: &str = "private, max-age=3600";
+
+/// `Cache-Control` of avatars: content-addressed, so never stale.
 pub const IMMUTABLE_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
 /// The format thumbnails are encoded in.

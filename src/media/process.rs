@@ -85,10 +85,10 @@ impl ImageProcessor {
         self.limits
     }
 
-    /// Reads an uploaded file, at most one byte past the limit (so that [`Self::avatar`]
-    /// can tell it is too large without reading it all).
-    pub async fn read_upload(&self, file: std::fs::File) -> AppResult<Vec<u8>> {
-        let cap = self.limits.max_bytes as u64 + 1;
+    /// Reads an uploaded file, at most one byte past `limit` (so that a caller can tell it
+    /// is too large without reading it all).
+    pub async fn read_upload(&self, file: std::fs::File, limit: usize) -> AppResult<Vec<u8>> {
+        let cap = limit as u64 + 1;
         tokio::task::spawn_blocking(move || {
             let mut bytes = Vec::new();
             file.take(cap).read_to_end(&mut bytes).map(|_| bytes)
@@ -100,11 +100,27 @@ impl ImageProcessor {
 
     /// Checks an upload and makes its avatar images, or says what is wrong with it.
     pub async fn avatar(&self, bytes: Vec<u8>) -> AppResult<AvatarImages> {
-        if bytes.is_empty() {
-            return Err(AppError::bad_input("the file is empty"));
-        }
         if bytes.len() > self.limits.max_bytes {
             return Err(too_large_file(self.limits.max_bytes));
+        }
+        self.run(bytes, make_avatar).await
+    }
+
+    /// Checks an image attached to a message and makes its re-encoded copy and thumbnails.
+    /// The caller checked its size against the attachment limit.
+    pub async fn attachment(&self, bytes: Vec<u8>) -> AppResult<AttachmentImages> {
+        self.run(bytes, make_attachment_images).await
+    }
+
+    /// Runs `work` on an image upload: on the blocking pool, one job per core, within the
+    /// deadline.
+    async fn run<T: Send + 'static>(
+        &self,
+        bytes: Vec<u8>,
+        work: fn(&[u8], u64) -> AppResult<T>,
+    ) -> AppResult<T> {
+        if bytes.is_empty() {
+            return Err(AppError::bad_input("the file is empty"));
         }
         // Refuse what is not an image before queueing for a permit.
         sniff(&bytes)?;
@@ -122,7 +138,7 @@ impl ImageProcessor {
         let job = tokio::task::spawn_blocking(move || {
             // Held until the work really ends, even if the request stopped waiting for it.
             let _permit = permit;
-            make_avatar(&bytes, max_pixels)
+            work(&bytes, max_pixels)
         });
         match timeout_at(deadline, job).await {
             Err(_) => Err(AppError::bad_input(
@@ -180,9 +196,9 @@ pub fn check_dimensions(width: u32, height: u32, max_pixels: u64) -> AppResult<(
     Ok(())
 }
 
-/// The whole synchronous pipeline: sniff, check the header, decode within limits, turn
-/// upright, crop, resize, encode, hash.
-pub fn make_avatar(bytes: &[u8], max_pixels: u64) -> AppResult<AvatarImages> {
+/// Sniffs, checks the header, decodes within limits (a GIF's first frame) and turns the
+/// picture upright.
+fn decode_upright(bytes: &[u8], max_pixels: u64) -> AppResult<DynamicImage> {
     let format = sniff(bytes)?;
     let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
         .into_dimensions()
@@ -199,11 +215,28 @@ pub fn make_avatar(bytes: &[u8], max_pixels: u64) -> AppResult<AvatarImages> {
         .into_decoder()
         .map_err(|e| decode_error(e, max_pixels))?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    // For a GIF this is the first frame.
     let mut picture =
         DynamicImage::from_decoder(decoder).map_err(|e| decode_error(e, max_pixels))?;
     picture.apply_orientation(orientation);
+    Ok(picture)
+}
 
+/// JPEG for an opaque picture, PNG (keeping the alpha channel) for one with transparency.
+fn output_of(picture: DynamicImage) -> (OutputFormat, DynamicImage) {
+    let rgba = picture.to_rgba8();
+    if rgba.pixels().any(|p| p.0[3] < u8::MAX) {
+        (OutputFormat::Png, DynamicImage::ImageRgba8(rgba))
+    } else {
+        (
+            OutputFormat::Jpeg,
+            DynamicImage::ImageRgb8(picture.to_rgb8()),
+        )
+    }
+}
+
+/// The whole synchronous pipeline: decode upright, crop, resize, encode, hash.
+pub fn make_avatar(bytes: &[u8], max_pixels: u64) -> AppResult<AvatarImages> {
+    let picture = decode_upright(bytes, max_pixels)?;
     let side = picture.width().min(picture.height());
     let square = picture.crop_imm(
         (picture.width() - side) / 2,
@@ -216,13 +249,7 @@ pub fn make_avatar(bytes: &[u8], max_pixels: u64) -> AppResult<AvatarImages> {
     let top = square.resize_exact(largest, largest, FilterType::CatmullRom);
     drop(square);
 
-    let rgba = top.to_rgba8();
-    let transparent = rgba.pixels().any(|p| p.0[3] < u8::MAX);
-    let (format, top) = if transparent {
-        (OutputFormat::Png, DynamicImage::ImageRgba8(rgba))
-    } else {
-        (OutputFormat::Jpeg, DynamicImage::ImageRgb8(top.to_rgb8()))
-    };
+    let (format, top) = output_of(top);
 
     let mut images = Vec::with_capacity(AVATAR_SIZES.len());
     for &size in &AVATAR_SIZES {
@@ -244,6 +271,45 @@ pub fn make_avatar(bytes: &[u8], max_pixels: u64) -> AppResult<AvatarImages> {
     Ok(AvatarImages {
         key: AvatarKey::from_digest(&hasher.finalize(), format),
         images,
+    })
+}
+
+/// An image attached to a message, re-encoded without metadata, with its thumbnails.
+#[derive(Debug, Clone)]
+pub struct AttachmentImages {
+    /// JPEG, or PNG for pictures with transparency.
+    pub format: OutputFormat,
+    /// Width of the upright picture.
+    pub width: u32,
+    /// Height of the upright picture.
+    pub height: u32,
+    /// The picture at its own size.
+    pub full: Vec<u8>,
+    /// `(width, height, bytes)` of each thumbnail narrower than the picture, smallest first.
+    pub thumbnails: Vec<(u32, u32, Vec<u8>)>,
+}
+
+/// Decodes an attached image upright and encodes it again at its own size and at each
+/// thumbnail width narrower than it, keeping its proportions.
+pub fn make_attachment_images(bytes: &[u8], max_pixels: u64) -> AppResult<AttachmentImages> {
+    let picture = decode_upright(bytes, max_pixels)?;
+    let (format, picture) = output_of(picture);
+    let (width, height) = (picture.width(), picture.height());
+    let mut thumbnails = Vec::new();
+    for &target in &super::attachments::THUMBNAIL_WIDTHS {
+        if target >= width {
+            break;
+        }
+        let scaled_height = ((u64::from(height) * u64::from(target)) / u64::from(width)).max(1);
+        let scaled = picture.resize_exact(target, scaled_height as u32, FilterType::CatmullRom);
+        thumbnails.push((target, scaled_height as u32, encode(&scaled, format)?));
+    }
+    Ok(AttachmentImages {
+        format,
+        width,
+        height,
+        full: encode(&picture, format)?,
+        thumbnails,
     })
 }
 
@@ -297,6 +363,23 @@ mod tests {
         let c = make_avatar(&png(90, 120, 255), 1_000_000).expect("valid");
         assert_eq!(a.key, b.key);
         assert_ne!(a.key, c.key);
+    }
+
+    #[test]
+    fn attached_images_keep_their_proportions_and_get_smaller_thumbnails() {
+        let made = make_attachment_images(&png(1500, 600, 255), 10_000_000).expect("valid");
+        assert_eq!(
+            (made.format, made.width, made.height),
+            (OutputFormat::Jpeg, 1500, 600)
+        );
+        let sizes: Vec<(u32, u32)> = made.thumbnails.iter().map(|(w, h, _)| (*w, *h)).collect();
+        assert_eq!(sizes, [(320, 128), (1024, 409)]);
+        let small = make_attachment_images(&png(200, 100, 128), 10_000_000).expect("valid");
+        assert_eq!(small.format, OutputFormat::Png);
+        assert!(
+            small.thumbnails.is_empty(),
+            "no thumbnail wider than the picture"
+        );
     }
 
     #[test]

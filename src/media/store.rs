@@ -8,13 +8,17 @@ use anyhow::Context;
 use axum::body::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
+use object_store::signer::Signer;
 use object_store::{Attribute, Attributes, ObjectStore, ObjectStoreExt, PutOptions, PutPayload};
 
+use super::attachments::{ATTACHMENT_PREFIX, parse_path};
 use super::process::AvatarImages;
-use super::{AVATAR_PREFIX, AvatarKey, IMMUTABLE_CACHE_CONTROL, ServableObject};
+use super::{
+    AVATAR_PREFIX, AvatarKey, IMMUTABLE_CACHE_CONTROL, PRIVATE_CACHE_CONTROL, ServableObject,
+};
 use crate::config::{Config, S3Config};
 use crate::error::AppError;
 
@@ -22,6 +26,8 @@ use crate::error::AppError;
 #[derive(Clone, Debug)]
 pub struct MediaStore {
     store: Arc<dyn ObjectStore>,
+    /// The same store when it is S3, to presign URLs with.
+    s3: Option<Arc<AmazonS3>>,
     /// S3 keeps `Content-Type` and `Cache-Control` with each object (so a CDN in front of the
     /// bucket serves them right); the local folder keeps bytes only.
     keeps_attributes: bool,
@@ -55,6 +61,7 @@ impl MediaStore {
             .with_context(|| format!("opening the media folder {}", dir.display()))?;
         Ok(Self {
             store: Arc::new(store),
+            s3: None,
             keeps_attributes: false,
         })
     }
@@ -86,8 +93,10 @@ impl MediaStore {
                 s3.bucket
             )
         })?;
+        let store = Arc::new(store);
         Ok(Self {
-            store: Arc::new(store),
+            store: store.clone(),
+            s3: Some(store),
             keeps_attributes: true,
         })
     }
@@ -115,6 +124,96 @@ impl MediaStore {
                 .map_err(store_error)?;
         }
         Ok(())
+    }
+
+    /// Writes one object of an attachment, with the headers S3 serves it with (the `/media`
+    /// route sets its own).
+    pub async fn put_attachment_object(
+        &self,
+        path: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+        disposition: &str,
+    ) -> Result<(), AppError> {
+        let mut options = PutOptions::default();
+        if self.keeps_attributes {
+            let mut attributes = Attributes::new();
+            attributes.insert(Attribute::ContentType, content_type.to_owned().into());
+            attributes.insert(Attribute::ContentDisposition, disposition.to_owned().into());
+            attributes.insert(Attribute::CacheControl, PRIVATE_CACHE_CONTROL.into());
+            options.attributes = attributes;
+        }
+        self.store
+            .put_opts(&Path::from(path), PutPayload::from(bytes), options)
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    /// Deletes every object of an attachment; ones already gone are fine.
+    pub async fn delete_attachment(&self, id: uuid::Uuid) -> Result<(), AppError> {
+        let prefix = Path::from(format!("{ATTACHMENT_PREFIX}/{id}"));
+        let objects: Vec<_> = self
+            .store
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        for meta in objects {
+            match self.store.delete(&meta.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// The ids of the attachments in the store, each with its newest object's time.
+    pub async fn list_attachments(&self) -> Result<Vec<(uuid::Uuid, DateTime<Utc>)>, AppError> {
+        let objects: Vec<_> = self
+            .store
+            .list(Some(&Path::from(ATTACHMENT_PREFIX)))
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        let mut found: BTreeMap<uuid::Uuid, DateTime<Utc>> = BTreeMap::new();
+        for meta in objects {
+            if let Some((id, _)) = parse_path(meta.location.as_ref()) {
+                let newest = found.entry(id).or_insert(meta.last_modified);
+                *newest = (*newest).max(meta.last_modified);
+            }
+        }
+        Ok(found.into_iter().collect())
+    }
+
+    /// An object's bytes, or `None` if it is not there.
+    pub async fn get_path(&self, path: &str) -> Result<Option<Bytes>, AppError> {
+        let result = match self.store.get(&Path::from(path)).await {
+            Ok(result) => result,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(store_error(e)),
+        };
+        match result.bytes().await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    /// A presigned GET URL valid for `lifetime`, when the store is S3; `None` otherwise.
+    pub async fn presigned_get(
+        &self,
+        path: &str,
+        lifetime: std::time::Duration,
+    ) -> Result<Option<String>, AppError> {
+        let Some(s3) = &self.s3 else {
+            return Ok(None);
+        };
+        let url = s3
+            .signed_url(reqwest::Method::GET, &Path::from(path), lifetime)
+            .await
+            .map_err(store_error)?;
+        Ok(Some(url.to_string()))
     }
 
     /// Deletes an avatar's images; ones already gone are fine.

@@ -56,20 +56,42 @@ pub struct NewMessage<'a> {
     pub client_message_id: Option<&'a str>,
 }
 
-/// Takes the next sequence number of a session, if `user_id` is a member, and bumps its
-/// activity. Locks the session row until commit, so sequence numbers have no ties.
+/// Takes the next sequence number of a session, if `user_id` is a member and, in a direct
+/// session, neither of the two has blocked the other; bumps its activity. Locks the session
+/// row until commit, so sequence numbers have no ties. `None` says no without saying why
+/// (the caller asks only then, so a send pays for no extra statement).
 pub async fn next_seq_for_member(
     conn: &mut AsyncPgConnection,
     session_id: Uuid,
     user_id: Uuid,
 ) -> diesel::QueryResult<Option<i64>> {
-    use crate::db::schema::{session_members, sessions};
+    use crate::db::schema::{session_members, sessions, user_blocks};
+    use diesel::{BoolExpressionMethods, NullableExpressionMethods};
     let member = session_members::table
         .filter(session_members::session_id.eq(session_id))
         .filter(session_members::user_id.eq(user_id));
+    let block = user_blocks::table.filter(
+        user_blocks::blocker_id
+            .nullable()
+            .eq(sessions::direct_user_low)
+            .and(
+                user_blocks::blocked_id
+                    .nullable()
+                    .eq(sessions::direct_user_high),
+            )
+            .or(user_blocks::blocker_id
+                .nullable()
+                .eq(sessions::direct_user_high)
+                .and(
+                    user_blocks::blocked_id
+                        .nullable()
+                        .eq(sessions::direct_user_low),
+                )),
+    );
     diesel::update(sessions::table)
         .filter(sessions::id.eq(session_id))
         .filter(diesel::dsl::exists(member))
+        .filter(diesel::dsl::not(diesel::dsl::exists(block)))
         .set((
             sessions::last_message_seq.eq(sessions::last_message_seq + 1),
             sessions::last_message_at.eq(diesel::dsl::now),
@@ -113,6 +135,17 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> diesel::QueryResult
     messages::table
         .find(id)
         .select(Message::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// One message, its row locked until the transaction ends.
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> diesel::QueryResult<Option<Message>> {
+    messages::table
+        .find(id)
+        .select(Message::as_select())
+        .for_no_key_update()
         .first(conn)
         .await
         .optional()

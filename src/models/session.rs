@@ -58,6 +58,20 @@ pub struct Member {
     pub joined_at: DateTime<Utc>,
     /// Sequence number of the last message they read.
     pub last_read_seq: i64,
+    /// Muted until then ([`muted_for_good`]: for good).
+    pub muted_until: Option<DateTime<Utc>>,
+}
+
+impl Member {
+    /// Whether the conversation is muted for this member at `now`.
+    pub fn muted_at(&self, now: DateTime<Utc>) -> bool {
+        self.muted_until.is_some_and(|until| until > now)
+    }
+}
+
+/// The `muted_until` of a conversation muted for good: the last second of year 9999.
+pub fn muted_for_good() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// A new conversation.
@@ -431,4 +445,19 @@ pub async fn unread_counts(
     .load(conn)
     .await?;
     Ok(rows.into_iter().map(|r| (r.session_id, r.unread)).collect())
+}
+
+/// Sets (or with `None` clears) a member's mute; `None` when they are not a member.
+pub async fn set_muted_until(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    user_id: Uuid,
+    until: Option<DateTime<Utc>>,
+) -> diesel::QueryResult<Option<Member>> {
+    diesel::update(session_members::table.find((session_id, user_id)))
+        .set(session_members::muted_until.eq(until))
+        .returning(Member::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
 }

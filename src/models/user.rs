@@ -205,6 +205,8 @@ pub struct UserFilter {
     pub include_deactivated: bool,
     /// Only accounts after this username (the cursor).
     pub after_username: Option<String>,
+    /// Leave out the accounts that have blocked this user (the searcher).
+    pub hidden_from: Option<Uuid>,
 }
 
 /// Users ordered by username, at most `limit` of them.
@@ -226,6 +228,13 @@ pub async fn list(
     }
     if let Some(after) = &filter.after_username {
         query = query.filter(users::username.gt(after.clone()));
+    }
+    if let Some(searcher) = filter.hidden_from {
+        use crate::db::schema::user_blocks;
+        let blocked_by = user_blocks::table
+            .filter(user_blocks::blocker_id.eq(users::id))
+            .filter(user_blocks::blocked_id.eq(searcher));
+        query = query.filter(diesel::dsl::not(diesel::dsl::exists(blocked_by)));
     }
     query
         .order(users::username.asc())

@@ -383,6 +383,7 @@ pub struct UserPage {
 }
 
 /// Lists users matching `search`; deactivated accounts only when an admin asks for them.
+/// Someone who blocked the viewer is not listed (admins see everyone).
 pub async fn list_users(
     state: &AppState,
     viewer: &Viewer,
@@ -398,6 +399,7 @@ pub async fn list_users(
         like_pattern: search.as_ref().map(SearchText::like_pattern),
         include_deactivated,
         after_username,
+        hidden_from: (!viewer.is_admin()).then_some(viewer.user_id),
     };
     let mut conn = state.db().await?;
     let mut users = user_model::list(&mut conn, &filter, first as i64 + 1).await?;

@@ -51,6 +51,32 @@ impl Username {
     }
 }
 
+/// A reaction: one emoji (a single grapheme cluster that Unicode lists as an emoji, any skin
+/// tone) or its GitHub short code (`thumbsup`, `:tada:`), stored as the fully qualified emoji.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emoji(&'static str);
+
+impl Emoji {
+    /// Looks the input up as an emoji, then as a short code.
+    pub fn parse(raw: &str) -> AppResult<Self> {
+        let raw = raw.trim();
+        let code = raw.strip_prefix(':').and_then(|c| c.strip_suffix(':'));
+        emojis::get(raw)
+            .or_else(|| emojis::get_by_shortcode(code.unwrap_or(raw)))
+            .map(|e| Self(e.as_str()))
+            .ok_or_else(|| {
+                AppError::bad_input(
+                    "emoji must be one emoji (\"👍\") or its short code (\"thumbsup\" or \":thumbsup:\")",
+                )
+            })
+    }
+
+    /// The stored form: the fully qualified emoji.
+    pub fn as_str(&self) -> &'static str {
+        self.0
+    }
+}
+
 /// A valid display name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayName(String);
@@ -179,6 +205,11 @@ impl MessageBody {
     /// NFC-normalizes and trims a body; refuses empty or whitespace-only text, NUL and control
     /// characters other than newline and tab, and more than 4,000 characters.
     pub fn parse(raw: &str) -> AppResult<Self> {
+        Self::parse_beside(raw, false)
+    }
+
+    /// As [`Self::parse`], but empty text is allowed when the message carries attachments.
+    pub fn parse_beside(raw: &str, attachments: bool) -> AppResult<Self> {
         if raw
             .chars()
             .any(|c| c.is_control() && c != '\n' && c != '\t')
@@ -189,9 +220,9 @@ impl MessageBody {
         }
         let text = raw.nfc().collect::<String>().trim().to_owned();
         let len = text.chars().count();
-        if len == 0 {
+        if len == 0 && !attachments {
             return Err(AppError::bad_input(
-                "body must not be empty or only whitespace",
+                "body must not be empty or only whitespace (unless the message has attachments)",
             ));
         }
         if len > MESSAGE_MAX {

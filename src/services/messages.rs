@@ -7,10 +7,15 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, unique_violation};
 use crate::events::{self, Change, Event};
+use crate::models::attachment as attachment_model;
+use crate::models::block as block_model;
+use crate::models::mention as mention_model;
 use crate::models::message::{self as message_model, Message, NewMessage, PageFrom, Window};
 use crate::models::session as session_model;
 use crate::services::input::{ClientMessageId, MessageBody, MessageSearch};
+use crate::services::mentions::{self, Asked};
 use crate::services::sessions::MemberRole;
+use crate::services::{attachments, blocks};
 use crate::state::AppState;
 
 /// Largest page of history or search results.
@@ -29,6 +34,10 @@ pub struct Outgoing {
     pub reply_to: Option<Uuid>,
     /// The client's idempotency key.
     pub client_message_id: Option<ClientMessageId>,
+    /// Ids of members the client picked to mention (besides `@name` in the body).
+    pub mention_ids: Vec<Uuid>,
+    /// The sender's uploads to attach, in order (at most [`attachments::MAX_PER_MESSAGE`]).
+    pub attachment_ids: Vec<Uuid>,
 }
 
 /// What a send did.
@@ -78,10 +87,18 @@ pub async fn send(state: &AppState, viewer: &Viewer, out: Outgoing) -> AppResult
     {
         return same_send(existing, out.session_id);
     }
+    let asked = Asked::new(out.body.as_str(), out.mention_ids.clone())?;
+    if out.attachment_ids.len() > attachments::MAX_PER_MESSAGE {
+        return Err(AppError::bad_input(format!(
+            "a message carries at most {} attachments",
+            attachments::MAX_PER_MESSAGE
+        )));
+    }
     let outcome = events::write(&state.hub, &mut conn, async |conn| {
-        let seq = message_model::next_seq_for_member(conn, out.session_id, sender)
-            .await?
-            .ok_or(AppError::NotFound("session"))?;
+        let Some(seq) = message_model::next_seq_for_member(conn, out.session_id, sender).await?
+        else {
+            return Err(why_not_sent(conn, out.session_id, sender).await.into());
+        };
         if let Some(reply_to) = out.reply_to {
             let same_session = message_model::session_of(conn, reply_to).await?;
             if same_session != Some(out.session_id) {
@@ -107,9 +124,15 @@ pub async fn send(state: &AppState, viewer: &Viewer, out: Outgoing) -> AppResult
             }
             Err(e) => return Err(e.into()),
         };
+        attachments::attach(conn, &out.attachment_ids, sender, message.id).await?;
         session_model::advance_own_marker(conn, out.session_id, sender, seq).await?;
-        let created = Event::new(out.session_id, sender, Change::MessageCreated(message.id));
-        Ok((message, vec![created]))
+        let mut events = vec![Event::new(
+            out.session_id,
+            sender,
+            Change::MessageCreated(message.id),
+        )];
+        events.extend(mentions::record(conn, &message, &asked, &[]).await?);
+        Ok((message, events))
     })
     .await;
     match outcome {
@@ -120,6 +143,31 @@ pub async fn send(state: &AppState, viewer: &Viewer, out: Outgoing) -> AppResult
         Err(SendFailure::Duplicate) => send_duplicate(&mut conn, sender, &out).await,
         Err(SendFailure::App(e)) => Err(e),
     }
+}
+
+/// Why a member could not take a sequence number: not a member (`NOT_FOUND`), or a block
+/// between the two users of a direct session (`FORBIDDEN`).
+async fn why_not_sent(
+    conn: &mut diesel_async::AsyncPgConnection,
+    session_id: Uuid,
+    sender: Uuid,
+) -> AppError {
+    let diagnosis = async {
+        let Some((session, _)) = session_model::find_for_member(conn, session_id, sender).await?
+        else {
+            return Ok(AppError::NotFound("session"));
+        };
+        let (Some(low), Some(high)) = (session.direct_user_low, session.direct_user_high) else {
+            return Ok(AppError::NotFound("session"));
+        };
+        let blocks = block_model::between(conn, low, high).await?;
+        Ok::<_, diesel::result::Error>(if blocks.iter().any(|(by, _)| *by == sender) {
+            blocks::blocking_sender()
+        } else {
+            blocks::blocked_sender()
+        })
+    };
+    diagnosis.await.unwrap_or_else(Into::into)
 }
 
 /// Loads the message that won a race on the same client message id.
@@ -170,17 +218,20 @@ async fn visible_message(
     ))
 }
 
-/// Edits the viewer's own message. Deleted messages cannot be edited.
+/// Edits the viewer's own message. Deleted messages cannot be edited. Mentions follow the new
+/// text (with `mention_ids`): members newly mentioned get their event, dropped ones lose it.
 pub async fn edit(
     state: &AppState,
     viewer: &Viewer,
     id: Uuid,
     body: MessageBody,
+    mention_ids: Vec<Uuid>,
 ) -> AppResult<Message> {
     state
         .throttle
         .write_by(|r| &r.messages_per_user, viewer.user_id)
         .await?;
+    let asked = Asked::new(body.as_str(), mention_ids)?;
     let mut conn = state.db().await?;
     events::write(&state.hub, &mut conn, async |conn| {
         let (message, _, _) = visible_message(conn, viewer, id).await?;
@@ -191,8 +242,18 @@ pub async fn edit(
             return Err(AppError::bad_input("a deleted message cannot be edited"));
         }
         let edited = message_model::update_body(conn, id, body.as_str()).await?;
-        let event = Event::new(edited.session_id, viewer.user_id, Change::MessageEdited(id));
-        Ok((edited, vec![event]))
+        let mut events = vec![Event::new(
+            edited.session_id,
+            viewer.user_id,
+            Change::MessageEdited(id),
+        )];
+        let already: Vec<Uuid> = mention_model::of_messages(conn, &[id])
+            .await?
+            .into_iter()
+            .map(|(_, user)| user)
+            .collect();
+        events.extend(mentions::record(conn, &edited, &asked, &already).await?);
+        Ok((edited, events))
     })
     .await
 }
@@ -205,7 +266,7 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<Me
         .write_by(|r| &r.messages_per_user, viewer.user_id)
         .await?;
     let mut conn = state.db().await?;
-    events::write(&state.hub, &mut conn, async |conn| {
+    let (deleted, removed) = events::write(&state.hub, &mut conn, async |conn| {
         let (message, role, is_group) = visible_message(conn, viewer, id).await?;
         let allowed = message.sender_id == viewer.user_id || (is_group && role.manages());
         if !allowed {
@@ -214,17 +275,24 @@ pub async fn delete(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<Me
             ));
         }
         if message.deleted_at.is_some() {
-            return Ok((message, Vec::new()));
+            return Ok(((message, Vec::new()), Vec::new()));
         }
         let deleted = message_model::soft_delete(conn, id).await?;
+        // A deleted message mentions nobody any more, and keeps no reactions or files.
+        mention_model::delete_for_message(conn, id, None).await?;
+        crate::models::reaction::delete_for_message(conn, id).await?;
+        let removed = attachment_model::delete_for_message(conn, id).await?;
         let event = Event::new(
             deleted.session_id,
             viewer.user_id,
             Change::MessageDeleted(id),
         );
-        Ok((deleted, vec![event]))
+        Ok(((deleted, removed), vec![event]))
     })
-    .await
+    .await?;
+    // The rows are gone with the commit; their objects go now (or with the sweep).
+    attachments::release(state, &removed).await;
+    Ok(deleted)
 }
 
 /// Relay arguments of a history page, checked and turned into a window.

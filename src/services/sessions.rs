@@ -10,8 +10,10 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::events::{self, Change, Event};
+use crate::models::block as block_model;
 use crate::models::session::{self as session_model, Member, NewSession, Session};
 use crate::models::user as user_model;
+use crate::services::blocks;
 use crate::services::input::SessionTitle;
 use crate::state::AppState;
 
@@ -76,6 +78,7 @@ fn new_member(session_id: Uuid, user_id: Uuid, role: MemberRole) -> Member {
         role: role.as_str().to_owned(),
         joined_at: Utc::now(),
         last_read_seq: 0,
+        muted_until: None,
     }
 }
 
@@ -130,6 +133,13 @@ pub async fn start_direct(
             return Ok((view, Vec::new()));
         }
         require_active_users(conn, &[other]).await?;
+        if block_model::between(conn, me, other)
+            .await?
+            .iter()
+            .any(|(by, _)| *by == other)
+        {
+            return Err(blocks::blocked_sender());
+        }
         let new = NewSession {
             id: Uuid::now_v7(),
             kind: "direct",
@@ -538,4 +548,61 @@ pub async fn mark_read(
         Ok((view, events))
     })
     .await
+}
+
+/// Longest a mute with an end may last; longer is "for good".
+pub const MAX_MUTE_DAYS: i64 = 366;
+
+/// Mutes a conversation for the viewer until `until` (in the future, at most a year ahead),
+/// or for good with `None`. The conversation keeps its place in the inbox; it raises no
+/// notices (see [`crate::services::notify`]).
+pub async fn mute(
+    state: &AppState,
+    viewer: &Viewer,
+    session_id: Uuid,
+    until: Option<DateTime<Utc>>,
+) -> AppResult<SessionView> {
+    let now = Utc::now();
+    let until = match until {
+        None => session_model::muted_for_good(),
+        Some(t) if t <= now => {
+            return Err(AppError::bad_input("until must be in the future"));
+        }
+        Some(t) if t > now + chrono::Duration::days(MAX_MUTE_DAYS) => {
+            return Err(AppError::bad_input(format!(
+                "until must be within {MAX_MUTE_DAYS} days: leave it out to mute for good"
+            )));
+        }
+        Some(t) => t,
+    };
+    set_mute(state, viewer, session_id, Some(until)).await
+}
+
+/// Unmutes a conversation for the viewer (harmless if it was not muted).
+pub async fn unmute(state: &AppState, viewer: &Viewer, session_id: Uuid) -> AppResult<SessionView> {
+    set_mute(state, viewer, session_id, None).await
+}
+
+async fn set_mute(
+    state: &AppState,
+    viewer: &Viewer,
+    session_id: Uuid,
+    until: Option<DateTime<Utc>>,
+) -> AppResult<SessionView> {
+    state
+        .throttle
+        .write_by(|r| &r.group_changes_per_user, viewer.user_id)
+        .await?;
+    let mut conn = state.db().await?;
+    let session = session_model::find_for_member(&mut conn, session_id, viewer.user_id)
+        .await?
+        .ok_or(SESSION)?
+        .0;
+    let membership = session_model::set_muted_until(&mut conn, session_id, viewer.user_id, until)
+        .await?
+        .ok_or(SESSION)?;
+    Ok(SessionView {
+        session,
+        membership,
+    })
 }

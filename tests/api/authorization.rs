@@ -73,6 +73,26 @@ fn operations(
             "mutation($s: ID!) { leaveSession(sessionId: $s) }",
             json!({ "s": session }),
         ),
+        (
+            "addReaction",
+            "mutation($m: ID!) { addReaction(messageId: $m, emoji: \"👍\") { id } }",
+            json!({ "m": message }),
+        ),
+        (
+            "removeReaction",
+            "mutation($m: ID!) { removeReaction(messageId: $m, emoji: \"👍\") { id } }",
+            json!({ "m": message }),
+        ),
+        (
+            "muteSession",
+            "mutation($s: ID!) { muteSession(sessionId: $s) { id } }",
+            json!({ "s": session }),
+        ),
+        (
+            "unmuteSession",
+            "mutation($s: ID!) { unmuteSession(sessionId: $s) { id } }",
+            json!({ "s": session }),
+        ),
     ]
 }
 

@@ -2,16 +2,18 @@
 
 use serde_json::json;
 
-use crate::chat::{SEND, direct, group, send};
+use crate::attachments::uploaded;
+use crate::chat::{direct, group, send};
 use crate::harness::{TestApp, TestUser};
 
-const INBOX: &str = "query($s: Int!, $m: Int!) { sessions(first: $s) { edges { cursor node { id kind title unreadCount viewerReadUpTo members { role user { id username displayName } } lastMessage { id body sender { username } replyTo { id } } messages(last: $m) { edges { node { id seq body createdAt sender { id username } replyTo { id } } } pageInfo { hasPreviousPage } } } } } }";
+const INBOX: &str = "query($s: Int!, $m: Int!) { sessions(first: $s) { edges { cursor node { id kind title unreadCount unreadMentionCount mutedUntil viewerReadUpTo members { role user { id username displayName } } lastMessage { id body sender { username } replyTo { id } reactions { emoji count reactedByViewer } mentions { username } senderBlocked attachments { id kind filename thumbnailUrl } } messages(last: $m) { edges { node { id seq body createdAt sender { id username } replyTo { id } reactions { emoji count reactedByViewer } mentions { username } senderBlocked attachments { id kind filename thumbnailUrl } } } pageInfo { hasPreviousPage } } } } } }";
 
 async fn statements_for(
     app: &TestApp,
     viewer: &TestUser,
     sessions: i32,
     messages: i32,
+    first_session: &str,
 ) -> (u64, usize) {
     let before = app.statements.get();
     let response = app
@@ -38,7 +40,35 @@ async fn statements_for(
             .and_then(|page| page.last())
             .expect("history");
         assert_eq!(&newest["node"]["replyTo"]["id"], answered, "{node}");
+        // The reply carries the viewer's reaction; the friend's first message mentions them.
+        assert_eq!(
+            node["lastMessage"]["reactions"],
+            json!([{ "emoji": "👍", "count": 1, "reactedByViewer": true }]),
+            "{node}"
+        );
+        assert_eq!(node["lastMessage"]["senderBlocked"], false, "{node}");
+        if node["id"] == first_session {
+            assert_eq!(
+                node["lastMessage"]["attachments"][0]["kind"], "IMAGE",
+                "{node}"
+            );
+            assert!(node["lastMessage"]["attachments"][0]["thumbnailUrl"].is_string());
+        }
+        assert!(node["unreadMentionCount"].as_i64() >= Some(0), "{node}");
     }
+    assert!(
+        sessions < 20 || edges.iter().any(|e| e["node"]["id"] == first_session),
+        "the session with a picture is in the full inbox"
+    );
+    let mentioned = edges.iter().any(|e| {
+        e["node"]["messages"]["edges"]
+            .as_array()
+            .is_some_and(|page| {
+                page.iter()
+                    .any(|m| m["node"]["mentions"] == json!([{ "username": "myself" }]))
+            })
+    });
+    assert!(mentioned || sessions < 20, "no mention in the whole inbox");
     let shown = edges
         .iter()
         .map(|e| {
@@ -80,34 +110,53 @@ async fn inbox_round_trips_do_not_grow_with_page_sizes() {
         for j in 0..(3 + i % 4) {
             // Direct sessions alternate authors; groups hear from me and their owner.
             let author = if j % 2 == 0 { &me } else { &friends[i % 6] };
-            let sent = send(&app, author, s, &format!("message {j} in {i}")).await;
+            let sent = send(&app, author, s, &format!("@myself message {j} in {i}")).await;
             first.get_or_insert(sent["id"].clone());
         }
-        // Every session ends with a reply, so every page of history holds one.
+        // Every session ends with a reply, so every page of history holds one; the first
+        // session's carries a picture.
+        let author = &friends[i % 6];
+        let attachments = if i == 0 {
+            let png = crate::media::png(40, 30, 255);
+            let picture = uploaded(&app, author, "p.png", "image/png", &png).await;
+            json!([picture["id"]])
+        } else {
+            json!([])
+        };
         let reply = app
             .gql(
-                Some(&friends[i % 6].access),
-                SEND,
-                json!({ "s": s, "b": format!("reply in {i}"), "r": first }),
+                Some(&author.access),
+                "mutation($s: ID!, $b: String!, $r: ID, $a: [ID!]) { sendMessage(input: {sessionId: $s, body: $b, replyToId: $r, attachmentIds: $a}) { id } }",
+                json!({ "s": s, "b": format!("reply in {i}"), "r": first, "a": attachments }),
             )
             .await;
         assert!(reply["errors"].is_null(), "{reply}");
+        let reacted = app
+            .gql(
+                Some(&me.access),
+                "mutation($m: ID!) { addReaction(messageId: $m, emoji: \"👍\") { id } }",
+                json!({ "m": reply["data"]["sendMessage"]["id"] }),
+            )
+            .await;
+        assert!(reacted["errors"].is_null(), "{reacted}");
     }
 
-    let (small, small_shown) = statements_for(&app, &me, 2, 2).await;
-    let (large, large_shown) = statements_for(&app, &me, 20, 20).await;
+    let (small, small_shown) = statements_for(&app, &me, 2, 2, &sessions[0]).await;
+    let (large, large_shown) = statements_for(&app, &me, 20, 20, &sessions[0]).await;
     assert!(
         large_shown > small_shown * 5,
         "{small_shown} vs {large_shown}"
     );
-    // Authentication, the session page, unread counts, members with their accounts, last
-    // messages and their senders, history windows and their senders, the messages they
-    // answer: nine statements, whatever the page sizes and however busy the machine (the
-    // page loads its children for all its sessions at once). Without that, 20×20 would take
-    // hundreds.
+    // Authentication, the session page, unread counts, unread mention counts, members with
+    // their accounts, last messages and their senders, history windows and their senders,
+    // then for all those messages at once: the messages they answer, their attachments,
+    // their reactions, whom they mention and those users, and the viewer's blocks. Fifteen
+    // statements, whatever
+    // the page sizes and however busy the machine (the page loads its children for all its
+    // sessions at once). Without that, 20×20 would take hundreds.
     assert_eq!(
         small, large,
         "2×2 ran {small} statements, 20×20 ran {large}"
     );
-    assert_eq!(large, 9, "the inbox ran {large} statements");
+    assert_eq!(large, 15, "the inbox ran {large} statements");
 }

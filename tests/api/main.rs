@@ -3,6 +3,7 @@
 mod abuse;
 mod accounts;
 mod admin;
+mod attachments;
 mod authorization;
 mod chat;
 mod cluster;
@@ -18,6 +19,7 @@ mod messages;
 mod observability;
 mod randomized;
 mod schema;
+mod social;
 mod validation;
 mod web;
 mod websocket;

@@ -47,14 +47,14 @@ fn encode(image: DynamicImage, format: ImageFormat) -> Vec<u8> {
     out
 }
 
-fn jpeg(width: u32, height: u32) -> Vec<u8> {
+pub fn jpeg(width: u32, height: u32) -> Vec<u8> {
     encode(
         DynamicImage::ImageRgb8(DynamicImage::ImageRgba8(picture(width, height, 255)).to_rgb8()),
         ImageFormat::Jpeg,
     )
 }
 
-fn png(width: u32, height: u32, alpha: u8) -> Vec<u8> {
+pub fn png(width: u32, height: u32, alpha: u8) -> Vec<u8> {
     encode(
         DynamicImage::ImageRgba8(picture(width, height, alpha)),
         ImageFormat::Png,
@@ -69,7 +69,7 @@ fn webp(width: u32, height: u32) -> Vec<u8> {
 }
 
 /// A two-frame GIF: a green first frame, then a red one. Only the first counts.
-fn gif(width: u32, height: u32) -> Vec<u8> {
+pub fn gif(width: u32, height: u32) -> Vec<u8> {
     let mut out = Vec::new();
     {
         let mut encoder = image::codecs::gif::GifEncoder::new(&mut out);
@@ -81,7 +81,7 @@ fn gif(width: u32, height: u32) -> Vec<u8> {
     out
 }
 
-const GPS_MARKER: &str = "SECRET-GPS-MARKER";
+pub const GPS_MARKER: &str = "SECRET-GPS-MARKER";
 /// 48° 51' 24.33": written as rationals, so their bytes can be looked for.
 const LATITUDE: [(u32, u32); 3] = [(48, 1), (51, 1), (2433, 100)];
 
@@ -137,7 +137,7 @@ fn latitude_bytes() -> Vec<u8> {
 }
 
 /// A JPEG with an EXIF APP1 segment spliced in right after its start-of-image marker.
-fn jpeg_with_gps(width: u32, height: u32) -> Vec<u8> {
+pub fn jpeg_with_gps(width: u32, height: u32) -> Vec<u8> {
     let plain = jpeg(width, height);
     assert_eq!(&plain[..2], [0xFF, 0xD8]);
     let mut payload = b"Exif\0\0".to_vec();
@@ -171,7 +171,7 @@ fn crc32(bytes: &[u8]) -> u32 {
 
 /// A valid PNG signature and header declaring `width` × `height`, and almost no data: a
 /// decompression bomb's shape.
-fn png_declaring(width: u32, height: u32) -> Vec<u8> {
+pub fn png_declaring(width: u32, height: u32) -> Vec<u8> {
     let chunk = |out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]| {
         out.extend(u32::try_from(data.len()).expect("fits").to_be_bytes());
         let mut body = kind.to_vec();
@@ -197,10 +197,10 @@ fn png_declaring(width: u32, height: u32) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------
 // Requests.
 
-const BOUNDARY: &str = "----messenger-test-boundary-7MA4YWxkTrZu0gW";
+pub const BOUNDARY: &str = "----messenger-test-boundary-7MA4YWxkTrZu0gW";
 
 /// A GraphQL multipart request (operations, map, one file at `variables.file`).
-fn multipart_body(query: &str, filename: &str, content_type: &str, file: &[u8]) -> Vec<u8> {
+pub fn multipart_body(query: &str, filename: &str, content_type: &str, file: &[u8]) -> Vec<u8> {
     let operations = json!({ "query": query, "variables": { "file": null } }).to_string();
     let map = json!({ "0": ["variables.file"] }).to_string();
     let mut body = Vec::new();
@@ -276,7 +276,7 @@ fn images(response: &Value) -> Vec<(u64, String, String)> {
         .collect()
 }
 
-async fn get(app: &TestApp, url: &str, if_none_match: Option<&str>) -> Answer {
+pub async fn get(app: &TestApp, url: &str, if_none_match: Option<&str>) -> Answer {
     let mut request = Request::get(url);
     if let Some(tag) = if_none_match {
         request = request.header(header::IF_NONE_MATCH, tag);
@@ -286,7 +286,7 @@ async fn get(app: &TestApp, url: &str, if_none_match: Option<&str>) -> Answer {
 }
 
 /// The names of every object in the app's store.
-async fn stored(app: &TestApp) -> Vec<String> {
+pub async fn stored(app: &TestApp) -> Vec<String> {
     let mut names: Vec<String> = app
         .state
         .media
@@ -301,7 +301,7 @@ async fn stored(app: &TestApp) -> Vec<String> {
     names
 }
 
-fn header(answer: &Answer, name: header::HeaderName) -> &str {
+pub fn header(answer: &Answer, name: header::HeaderName) -> &str {
     answer
         .headers
         .get(name)
@@ -442,6 +442,7 @@ async fn exif_and_gps_are_stripped_and_the_orientation_applied() {
 async fn refused_files_get_typed_errors_and_nothing_is_stored() {
     let app = TestApp::spawn_with(|c| {
         c.max_upload_bytes = 64 * 1024;
+        c.max_attachment_bytes = 64 * 1024;
         c.max_image_pixels = 4_000_000;
     })
     .await;
@@ -503,6 +504,19 @@ async fn refused_files_get_typed_errors_and_nothing_is_stored() {
             .unwrap_or("")
             .contains("65536")
     );
+    // Larger than a picture may be but within what an attachment may: refused by the
+    // mutation, with the picture limit in the message.
+    let roomy = TestApp::spawn_with(|c| c.max_upload_bytes = 64 * 1024).await;
+    let bob = roomy.register("bob").await;
+    let refused = upload(&roomy, &bob.access, "big.png", &oversized).await;
+    assert_eq!(error_code(&refused), Some("BAD_USER_INPUT"), "{refused}");
+    assert!(
+        refused["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("65536")
+    );
+    assert!(stored(&roomy).await.is_empty());
 
     assert_eq!(app.fingerprint().await, before, "the database is unchanged");
     assert!(stored(&app).await.is_empty(), "nothing was stored");
@@ -809,8 +823,9 @@ async fn the_sweep_deletes_only_unused_old_avatars() {
 // S3, against a real S3-compatible server.
 
 /// moto's S3 server on a loopback port, stopped on drop.
-struct S3Server {
-    endpoint: String,
+pub struct S3Server {
+    /// Its address.
+    pub endpoint: String,
     child: Option<std::process::Child>,
 }
 
@@ -826,7 +841,7 @@ impl Drop for S3Server {
 /// `TEST_S3_ENDPOINT` if set (a server someone else runs), else moto started here
 /// (`pip install 'moto[server]'`; `.ci/run` installs it). A server that cannot be had goes
 /// through [`skip_or_fail`]: a failure under CI, a visible skip elsewhere.
-async fn s3_server() -> Option<S3Server> {
+pub async fn s3_server() -> Option<S3Server> {
     if let Ok(endpoint) = std::env::var("TEST_S3_ENDPOINT") {
         return Some(S3Server {
             endpoint,
