@@ -127,14 +127,20 @@ impl Pages {
 /// The pages' content security policy: scripts, styles and connections of this origin only
 /// (WebSockets included: `'self'` covers `ws:` to the same host), fonts and pictures also as
 /// `data:` (GraphiQL's icons) and `blob:` (a picture previewed before its upload), plus the
-/// media origin when `MEDIA_BASE_URL` puts pictures on a CDN.
+/// media origin when `MEDIA_BASE_URL` puts pictures on a CDN, and the bucket's when attachment
+/// URLs are presigned by S3.
 fn policy(config: &Config) -> HeaderValue {
-    let media = config
-        .media_base_url
-        .as_deref()
-        .and_then(origin)
+    let bucket = config.s3.as_ref().map(|s3| match &s3.endpoint {
+        Some(endpoint) => endpoint.trim_end_matches('/').to_owned(),
+        // object_store addresses AWS path-style: https://s3.<region>.amazonaws.com/<bucket>/….
+        None => format!("https://s3.{}.amazonaws.com", s3.region),
+    });
+    let media: String = [config.media_base_url.as_deref(), bucket.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter_map(origin)
         .map(|origin| format!(" {origin}"))
-        .unwrap_or_default();
+        .collect();
     let policy = format!(
         "default-src 'self'; script-src 'self'; style-src 'self'; \
          img-src 'self' data: blob:{media}; font-src 'self' data:; connect-src 'self'; \

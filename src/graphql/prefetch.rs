@@ -220,7 +220,8 @@ impl PagePrefetch {
         ids
     }
 
-    /// Reactions, mentions and the viewer's blocks, where the messages' selection asks.
+    /// Attachments, reactions, mentions and the viewer's blocks, where the messages' selection
+    /// asks.
     async fn load_extras(
         &self,
         loaders: &Loaders,
