@@ -1,5 +1,23 @@
 // What a person does in the client, by the accessible names of the contract
 // (/tmp/web-contract.md → "Accessible names the end-to-end tests rely on").
+//
+// The social features add these names (social.spec.ts relies on them):
+// - under a message, a group "Reactions" of chips: buttons named "<emoji> <n> reaction(s)",
+//   with ", you reacted" and aria-pressed="true" when the viewer is one of them;
+// - in a message's actions, a menu button "Add reaction" whose menu holds
+//   menuitemcheckbox items named "Thumbs up", "Red heart", "Face with tears of joy",
+//   "Party popper", "Surprised face", "Crying face", "Folded hands", "Eyes";
+// - in the composer, while "@" and letters are typed, a listbox "Members to mention" of
+//   options "<display name> @<username>"; mentions in bodies are spans of class "mention"
+//   ("mention mention-viewer" for the viewer's own);
+// - on an inbox entry, images "n unread mention(s)" (the "@" badge) and "Muted";
+// - in the conversation header (the region named by the title), an image "Muted" and a
+//   menu button "Conversation options" with menu items "Mute for 1 hour", "Mute for 8
+//   hours", "Mute until I unmute", "Unmute" (when muted) and, in a direct conversation,
+//   "Block <name>" / "Unblock <name>"; blocking asks first ("Yes, block");
+// - a message from a blocked user in a group reads "Message from a blocked user" with a
+//   button "Show";
+// - on the profile page, a section "Blocked users" with buttons "Unblock <name>".
 
 import { expect, type Locator, type Page } from "@playwright/test";
 
@@ -82,3 +100,19 @@ export async function expectExactlyOnce(page: Page, body: string, settle = 0) {
     await expect(messagesWith(page, body), `"${body}" still shown once`).toHaveCount(1);
   }
 }
+
+/** The open conversation: the region named by its title. */
+export const conversationRegion = (page: Page, title: string) =>
+  page.getByRole("region", { name: title, exact: true });
+
+/** Opens the conversation's "Conversation options" menu and picks `item`. */
+export async function conversationOption(page: Page, item: string) {
+  await page.getByRole("button", { name: "Conversation options", exact: true }).click();
+  await page.getByRole("menu").getByRole("menuitem", { name: item, exact: true }).click();
+}
+
+/** The reaction chip of `emoji` on a message (any count). */
+export const reactionChip = (message: Locator, emoji: string) =>
+  message
+    .getByRole("group", { name: "Reactions", exact: true })
+    .getByRole("button", { name: new RegExp(`^${escape(emoji)} \\d+ reactions?`) });

@@ -12,7 +12,8 @@ export const UserFieldsFragment = graphql(`
   }
 `);
 
-/** A message with what a bubble shows: sender, reply quote, edit and delete state. */
+/** A message with what a bubble shows: sender, reply quote, edit and delete state,
+ *  reactions, the members it mentions, and whether the viewer blocked its sender. */
 export const MessageFieldsFragment = graphql(`
   fragment MessageFields on Message {
     id
@@ -22,8 +23,21 @@ export const MessageFieldsFragment = graphql(`
     editedAt
     deletedAt
     clientMessageId
+    senderBlocked
     sender {
       ...UserFields
+    }
+    reactions {
+      emoji
+      count
+      reactedByViewer
+    }
+    mentions {
+      id
+      username
+    }
+    attachments {
+      ...AttachmentFields
     }
     replyTo {
       id
@@ -46,6 +60,8 @@ export const SessionFieldsFragment = graphql(`
     title
     lastActivityAt
     unreadCount
+    unreadMentionCount
+    mutedUntil
     viewerReadUpTo
     viewerRole
     members {
@@ -53,6 +69,7 @@ export const SessionFieldsFragment = graphql(`
       readUpTo
       user {
         ...UserFields
+        blockedByViewer
       }
     }
     lastMessage {

@@ -1,10 +1,10 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link } from "wouter";
 import { useViewer } from "../auth/AuthContext";
-import { sessionAvatarUrl, sessionTitle } from "../inbox/inboxState";
+import { sessionTitle } from "../inbox/inboxState";
 import { useChat, useChatService } from "../live/ChatContext";
-import { Avatar } from "../ui/Avatar";
 import { Composer } from "./Composer";
+import { ConversationHeader } from "./ConversationHeader";
 import type { MessageActions } from "./MessageItem";
 import { MessageList } from "./MessageList";
 import type { ReplyQuote } from "./messagesState";
@@ -42,11 +42,15 @@ export function Conversation(props: { sessionId: string }) {
       reply: setReplyTo,
       edit: (message, body) => service.edit(sessionId, message.id, body),
       remove: (message) => service.remove(sessionId, message.id),
+      react: (message, emoji) => service.toggleReaction(sessionId, message.id, emoji),
       retry: (pending) => service.retry(sessionId, pending.clientMessageId),
       dismiss: (pending) => service.dismiss(sessionId, pending.clientMessageId),
     }),
     [service, sessionId],
   );
+
+  const members = session?.members;
+  const mentionable = useMemo(() => (members ?? []).map((m) => m.user), [members]);
 
   if (!session || !conversation) {
     return (
@@ -71,17 +75,7 @@ export function Conversation(props: { sessionId: string }) {
   const title = sessionTitle(session, viewer.id);
   return (
     <section className="conversation" aria-labelledby="conversation-title">
-      <header className="conversation-header">
-        <Link href="/" className="back">
-          <span aria-hidden="true">←</span>
-          <span className="visually-hidden">All conversations</span>
-        </Link>
-        <Avatar name={title} url={sessionAvatarUrl(session, viewer.id)} size={36} />
-        <h2 id="conversation-title">{title}</h2>
-        <Link href={`/c/${sessionId}/details`} className="details-link">
-          Details
-        </Link>
-      </header>
+      <ConversationHeader session={session} title={title} viewerId={viewer.id} onError={setError} />
       {conversation.hasOlder && messages && messages.length > 0 && (
         <p className="visually-hidden">Scroll up to load older messages.</p>
       )}
@@ -90,6 +84,7 @@ export function Conversation(props: { sessionId: string }) {
         session={session}
         viewerId={viewer.id}
         viewerName={viewer.displayName}
+        viewerUsername={viewer.username}
         actions={actions}
         onLoadOlder={onLoadOlder}
         onBottomChange={onBottomChange}
@@ -104,11 +99,13 @@ export function Conversation(props: { sessionId: string }) {
         replyTo={replyTo}
         focusKey={`${sessionId}:${replyTo?.id ?? ""}`}
         onCancelReply={() => setReplyTo(null)}
-        onSend={(body) => {
-          service.send(sessionId, body, replyTo);
+        onSend={(body, mentionIds, attachments) => {
+          service.send(sessionId, body, replyTo, mentionIds, attachments);
           setReplyTo(null);
         }}
         onTyping={() => service.typing(sessionId)}
+        members={mentionable}
+        viewerId={viewer.id}
       />
     </section>
   );

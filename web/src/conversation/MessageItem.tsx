@@ -1,15 +1,47 @@
-import { memo, useEffect, useRef, useState, type KeyboardEvent } from "react";
+import { memo, useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
 import { ConfirmInline, useConfirm } from "../ui/ConfirmInline";
 import { fullTime, shortTime } from "../ui/time";
+import { mentionSegments } from "./mentions";
 import type { ChatMessage, PendingMessage, ReplyQuote } from "./messagesState";
+import { MessageAttachments, PaperclipIcon } from "./MessageAttachments";
+import { ReactionChips, ReactionPicker } from "./Reactions";
 
 /** What a message row can ask of the conversation. */
 export interface MessageActions {
   reply(quote: ReplyQuote): void;
   edit(message: ChatMessage, body: string): Promise<string | null>;
   remove(message: ChatMessage): Promise<string | null>;
+  /** Toggles the viewer's reaction with `emoji`; an error sentence if refused. */
+  react(message: ChatMessage, emoji: string): Promise<string | null>;
   retry(pending: PendingMessage): void;
   dismiss(pending: PendingMessage): void;
+}
+
+/** A body with the `@username` mentions the server recorded marked (the viewer's more
+ *  strongly). */
+function MessageText(props: {
+  body: string;
+  mentions: readonly { username: string }[];
+  viewerUsername: string;
+}) {
+  const { body, mentions, viewerUsername } = props;
+  const segments = useMemo(
+    () => mentionSegments(body, mentions, viewerUsername),
+    [body, mentions, viewerUsername],
+  );
+  return (
+    <>
+      {segments.map((segment, i) =>
+        segment.mention ? (
+          <span key={i} className={segment.mention === "viewer" ? "mention mention-viewer" : "mention"}>
+            {segment.text}
+          </span>
+        ) : (
+          segment.text
+        ),
+      )}
+    </>
+  );
 }
 
 function Quote(props: { quote: ReplyQuote }) {
@@ -23,14 +55,20 @@ function Quote(props: { quote: ReplyQuote }) {
   );
 }
 
-/** A stored message: sender, time, reply quote, body, read receipt, actions. */
+/** A stored message: sender, time, reply quote, body (mentions marked), reactions, read
+ *  receipt, actions. In a group, a message from someone the viewer blocked is collapsed
+ *  until they ask to see it. */
 export const MessageItem = memo(function MessageItem(props: {
   message: ChatMessage;
   own: boolean;
   receipt: string | null;
   actions: MessageActions;
+  viewerUsername: string;
+  /** In a group (where messages from blocked senders collapse). */
+  group: boolean;
 }) {
   const { message, own, actions } = props;
+  const [revealed, setRevealed] = useState(false);
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -42,6 +80,9 @@ export const MessageItem = memo(function MessageItem(props: {
   const focusNext = useRef<"edit" | "body" | null>(null);
   const deleted = !!message.deletedAt || message.body == null;
   const base = `m-${message.id}`;
+  const fromBlocked = props.group && message.senderBlocked && !own;
+  const mentionsViewer =
+    !deleted && message.mentions.some((u) => u.username.toLowerCase() === props.viewerUsername.toLowerCase());
 
   useEffect(() => {
     const target = focusNext.current === "edit" ? editButton.current : focusNext.current === "body" ? body.current : null;
@@ -79,6 +120,11 @@ export const MessageItem = memo(function MessageItem(props: {
     }
   }
 
+  async function react(emoji: string) {
+    const result = await actions.react(message, emoji);
+    setError(result);
+  }
+
   function editKeys(event: KeyboardEvent<HTMLTextAreaElement>) {
     if (event.key === "Escape") stopEditing();
     if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
@@ -87,8 +133,29 @@ export const MessageItem = memo(function MessageItem(props: {
     }
   }
 
+  if (fromBlocked && !revealed) {
+    return (
+      <article className="message collapsed" aria-labelledby={`${base}-body`}>
+        <p className="body blocked" id={`${base}-body`}>
+          Message from a blocked user
+        </p>
+        <button
+          type="button"
+          className="link-button"
+          aria-describedby={`${base}-body`}
+          onClick={() => setRevealed(true)}
+        >
+          Show
+        </button>
+      </article>
+    );
+  }
+
   return (
-    <article className={`message${own ? " own" : ""}`} aria-labelledby={`${base}-from ${base}-body`}>
+    <article
+      className={`message${own ? " own" : ""}${mentionsViewer ? " mentions-viewer" : ""}`}
+      aria-labelledby={`${base}-from ${base}-body`}
+    >
       <header className="message-meta">
         <span className="sender" id={`${base}-from`}>
           {message.sender.displayName}
@@ -97,6 +164,14 @@ export const MessageItem = memo(function MessageItem(props: {
           {shortTime(message.createdAt)}
         </time>
         {message.editedAt && !deleted && <span className="muted">(edited)</span>}
+        {fromBlocked && (
+          <>
+            <span className="muted">(blocked)</span>
+            <button type="button" className="link-button" onClick={() => setRevealed(false)}>
+              Hide
+            </button>
+          </>
+        )}
       </header>
       {message.replyTo && <Quote quote={message.replyTo} />}
       {editing ? (
@@ -118,8 +193,20 @@ export const MessageItem = memo(function MessageItem(props: {
         </div>
       ) : (
         <p className={`body${deleted ? " deleted" : ""}`} id={`${base}-body`} ref={body} tabIndex={-1}>
-          {deleted ? "Message deleted" : message.body}
+          {deleted ? (
+            "Message deleted"
+          ) : (
+            <MessageText
+              body={message.body ?? ""}
+              mentions={message.mentions}
+              viewerUsername={props.viewerUsername}
+            />
+          )}
         </p>
+      )}
+      {!deleted && <MessageAttachments attachments={message.attachments} />}
+      {!deleted && (
+        <ReactionChips reactions={message.reactions} onToggle={(emoji) => void react(emoji)} />
       )}
       {props.receipt && <p className="receipt">{props.receipt}</p>}
       {error && (
@@ -154,6 +241,7 @@ export const MessageItem = memo(function MessageItem(props: {
           >
             Reply
           </button>
+          <ReactionPicker reactions={message.reactions} onPick={(emoji) => void react(emoji)} />
           {own && (
             <>
               <button
@@ -199,6 +287,16 @@ export const PendingItem = memo(function PendingItem(props: {
       <p className="body" id={`${base}-body`}>
         {pending.body}
       </p>
+      {pending.attachments && pending.attachments.length > 0 && (
+        <ul className="attachments pending-files" aria-label="Attachments">
+          {pending.attachments.map((a) => (
+            <li key={a.id} className="file-chip">
+              <PaperclipIcon />
+              <span className="file-chip-name">{a.name}</span>
+            </li>
+          ))}
+        </ul>
+      )}
       {pending.status === "sending" && <p className="receipt">Sending…</p>}
       {pending.status !== "sending" && (
         <div className="send-failed">

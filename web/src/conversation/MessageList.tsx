@@ -4,6 +4,7 @@ import type { InboxSession } from "../inbox/inboxState";
 import { markAfterPaint } from "../ui/perf";
 import { MessageItem, PendingItem, type MessageActions } from "./MessageItem";
 import { needsOlderToFill, readReceipt, type ConversationState } from "./messagesState";
+import { shownMessage } from "./reactions";
 
 /** Distance from the top (px) at which the previous page is requested. */
 const LOAD_OLDER_AT = 400;
@@ -28,6 +29,7 @@ export function MessageList(props: {
   session: InboxSession;
   viewerId: string;
   viewerName: string;
+  viewerUsername: string;
   actions: MessageActions;
   onLoadOlder(): void;
   /** Reports whether the newest message is in view. */
@@ -39,16 +41,21 @@ export function MessageList(props: {
   const previousFirst = useRef<string | null>(null);
   const previousCount = useRef(0);
 
+  // Messages as shown: with the viewer's reaction toggles on their way.
   const rows = useMemo<Row[]>(
     () => [
-      ...conversation.messages.map((message) => ({ key: message.id, kind: "stored" as const, message })),
+      ...conversation.messages.map((message) => ({
+        key: message.id,
+        kind: "stored" as const,
+        message: shownMessage(message, conversation.reacting),
+      })),
       ...conversation.pending.map((pending) => ({
         key: pending.clientMessageId,
         kind: "pending" as const,
         pending,
       })),
     ],
-    [conversation.messages, conversation.pending],
+    [conversation.messages, conversation.pending, conversation.reacting],
   );
 
   // Rows were added above the first one (an older page): keep the reader's place.
@@ -129,6 +136,8 @@ export function MessageList(props: {
               own={row.message.sender.id === viewerId}
               receipt={readReceipt(row.message, session, viewerId)}
               actions={props.actions}
+              viewerUsername={props.viewerUsername}
+              group={session.kind === "GROUP"}
             />
           </div>
         ) : (

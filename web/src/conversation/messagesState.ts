@@ -1,6 +1,7 @@
 import type { MessageFieldsFragment } from "../gql/graphql";
 import type { InboxSession } from "../inbox/inboxState";
 import type { LiveEvent } from "../live/operations";
+import type { ReactionOverlay } from "./reactions";
 
 /** A stored message. */
 export type ChatMessage = MessageFieldsFragment;
@@ -10,10 +11,20 @@ export type ReplyQuote = NonNullable<ChatMessage["replyTo"]>;
 
 /** An own message not stored yet: "Sending…", or "Not sent" (failed, may be retried),
  *  or refused by the server (shows why; sending it again would not help). */
+/** A file a message on its way carries. */
+export interface PendingAttachment {
+  id: string;
+  name: string;
+}
+
 export interface PendingMessage {
   clientMessageId: string;
   body: string;
   replyTo: ReplyQuote | null;
+  /** Members picked from the mention menu (sent as `mentionIds`). */
+  mentionIds?: readonly string[];
+  /** Uploaded files it carries (sent as `attachmentIds`), shown by name until stored. */
+  attachments?: readonly PendingAttachment[];
   createdAt: string;
   status: "sending" | "failed" | "refused";
   error: string | null;
@@ -28,6 +39,8 @@ export interface ConversationState {
   /** Cursor for `messages(last:, before:)`. */
   startCursor: string | null;
   pending: readonly PendingMessage[];
+  /** The viewer's reaction toggles on their way (see reactions.ts). */
+  reacting: ReactionOverlay;
 }
 
 /** One page of `Session.messages`, oldest first. */
@@ -43,6 +56,7 @@ export const emptyConversation: ConversationState = {
   hasOlder: false,
   startCursor: null,
   pending: [],
+  reacting: {},
 };
 
 /** The sizes of the message list that matter for paging (virtua's VListHandle has them). */
@@ -111,6 +125,7 @@ export function newestPageLoaded(
     hasOlder: page.hasPreviousPage,
     startCursor: page.startCursor,
     pending: dropStoredPending(previous?.pending ?? [], messages),
+    reacting: previous?.reacting ?? {},
   };
 }
 
@@ -145,20 +160,44 @@ export function messageStored(state: ConversationState, message: ChatMessage): C
   return { ...state, messages, pending: dropStoredPending(state.pending, [message]) };
 }
 
-/** Applies a live event to a loaded conversation (only message events change it). */
+/** Event kinds whose `message` is the message as it is now, to store. */
+const MESSAGE_EVENTS = new Set<LiveEvent["kind"]>([
+  "MESSAGE_CREATED",
+  "MESSAGE_EDITED",
+  "MESSAGE_DELETED",
+  "REACTION_ADDED",
+  "REACTION_REMOVED",
+  "MENTIONED",
+]);
+
+/** Applies a live event to a loaded conversation (only message events change it: a new
+ *  message, an edit, a deletion, a reaction, a mention). */
 export function applyEventToConversation(
   state: ConversationState,
   event: LiveEvent,
 ): ConversationState {
-  if (
-    event.message &&
-    (event.kind === "MESSAGE_CREATED" ||
-      event.kind === "MESSAGE_EDITED" ||
-      event.kind === "MESSAGE_DELETED")
-  ) {
+  if (event.message && MESSAGE_EVENTS.has(event.kind)) {
+    // A reaction to a message of a page not loaded changes nothing here.
+    const reaction = event.kind === "REACTION_ADDED" || event.kind === "REACTION_REMOVED";
+    if (reaction && !state.messages.some((m) => m.id === event.message!.id)) return state;
     return messageStored(state, event.message);
   }
   return state;
+}
+
+/** The viewer blocked (or unblocked) `userId`: their messages read `senderBlocked`. */
+export function senderBlockChanged(
+  state: ConversationState,
+  userId: string,
+  blocked: boolean,
+): ConversationState {
+  if (!state.messages.some((m) => m.sender.id === userId && m.senderBlocked !== blocked)) return state;
+  return {
+    ...state,
+    messages: state.messages.map((m) =>
+      m.sender.id === userId && m.senderBlocked !== blocked ? { ...m, senderBlocked: blocked } : m,
+    ),
+  };
 }
 
 /** Adds an optimistic bubble ("Sending…"). */

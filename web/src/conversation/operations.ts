@@ -45,8 +45,8 @@ export const SendMessageMutation = graphql(`
 `);
 
 export const EditMessageMutation = graphql(`
-  mutation EditMessage($id: ID!, $body: String!) {
-    editMessage(id: $id, body: $body) {
+  mutation EditMessage($id: ID!, $body: String!, $mentionIds: [ID!]) {
+    editMessage(id: $id, body: $body, mentionIds: $mentionIds) {
       ...MessageFields
     }
   }
@@ -66,6 +66,7 @@ export const MarkReadMutation = graphql(`
       id
       viewerReadUpTo
       unreadCount
+      unreadMentionCount
     }
   }
 `);
@@ -73,5 +74,60 @@ export const MarkReadMutation = graphql(`
 export const TypingMutation = graphql(`
   mutation Typing($sessionId: ID!) {
     typing(sessionId: $sessionId)
+  }
+`);
+
+/** Reacts with an emoji; the answer is the message with its reactions as they are now. */
+export const AddReactionMutation = graphql(`
+  mutation AddReaction($messageId: ID!, $emoji: String!) {
+    addReaction(messageId: $messageId, emoji: $emoji) {
+      ...MessageFields
+    }
+  }
+`);
+
+/** Takes a reaction back. */
+export const RemoveReactionMutation = graphql(`
+  mutation RemoveReaction($messageId: ID!, $emoji: String!) {
+    removeReaction(messageId: $messageId, emoji: $emoji) {
+      ...MessageFields
+    }
+  }
+`);
+
+/** Mutes a conversation until `until`, or for good without it. */
+export const MuteSessionMutation = graphql(`
+  mutation MuteSession($sessionId: ID!, $until: DateTime) {
+    muteSession(sessionId: $sessionId, until: $until) {
+      id
+      mutedUntil
+    }
+  }
+`);
+
+export const UnmuteSessionMutation = graphql(`
+  mutation UnmuteSession($sessionId: ID!) {
+    unmuteSession(sessionId: $sessionId) {
+      id
+      mutedUntil
+    }
+  }
+`);
+
+export const BlockUserMutation = graphql(`
+  mutation BlockUser($userId: ID!) {
+    blockUser(userId: $userId) {
+      id
+      blockedByViewer
+    }
+  }
+`);
+
+export const UnblockUserMutation = graphql(`
+  mutation UnblockUser($userId: ID!) {
+    unblockUser(userId: $userId) {
+      id
+      blockedByViewer
+    }
   }
 `);

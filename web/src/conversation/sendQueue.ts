@@ -10,6 +10,10 @@ export interface OutgoingMessage {
   clientMessageId: string;
   body: string;
   replyToId: string | null;
+  /** Members picked from the mention menu. */
+  mentionIds?: readonly string[];
+  /** Uploaded files to attach, in order. */
+  attachmentIds?: readonly string[];
 }
 
 export interface SendDeps {

@@ -5,11 +5,14 @@ import {
   compareInstants,
   emptyInbox,
   inboxPageLoaded,
+  mentionBadgeLabel,
   sessionFetched,
+  sessionMuted,
   sessionRead,
   shouldMarkRead,
   sessionTitle,
   unreadBadge,
+  userBlockChanged,
 } from "./inboxState";
 
 const page = { endCursor: "e1", hasNextPage: true };
@@ -208,5 +211,80 @@ describe("display helpers", () => {
   it("a direct conversation is titled with the other person's name", () => {
     expect(sessionTitle(session("a"), "me")).toBe("Bob");
     expect(sessionTitle(session("a"), "bob")).toBe("Me");
+  });
+});
+
+describe("mentions, mutes and blocks in the inbox", () => {
+  it("takes the unread mention count and the mute from each event's snapshot", () => {
+    const { state } = applyEventToInbox(
+      loaded(),
+      event(
+        "MESSAGE_CREATED",
+        "a",
+        { message: message(3, { mentions: [{ id: "me", username: "me" }] }) },
+        { unreadCount: 1, unreadMentionCount: 1, mutedUntil: "9999-12-31T23:59:59Z", lastActivityAt: "2025-01-01T12:00:00Z" },
+      ),
+      "me",
+    );
+    expect(state.sessions.a).toMatchObject({ unreadMentionCount: 1, mutedUntil: "9999-12-31T23:59:59Z" });
+    // A MENTIONED event (only to the one mentioned) says the same: applying it changes nothing more.
+    const again = applyEventToInbox(
+      state,
+      event("MENTIONED", "a", { message: message(3) }, { unreadCount: 1, unreadMentionCount: 1, mutedUntil: "9999-12-31T23:59:59Z", lastActivityAt: "2025-01-01T12:00:00Z" }),
+      "me",
+    ).state;
+    expect(again.sessions.a.unreadMentionCount).toBe(1);
+  });
+
+  it("a reaction event updates the last message only when it is that message", () => {
+    let state = applyEventToInbox(
+      loaded(),
+      event("MESSAGE_CREATED", "a", { message: message(3) }, { lastActivityAt: "2025-01-01T12:00:00Z" }),
+      "me",
+    ).state;
+    const reacted = message(3, { reactions: [{ emoji: "👍", count: 1, reactedByViewer: false }] });
+    state = applyEventToInbox(state, event("REACTION_ADDED", "a", { message: reacted, emoji: "👍" }, { lastActivityAt: "2025-01-01T12:00:00Z" }), "me").state;
+    expect(state.sessions.a.lastMessage?.reactions).toHaveLength(1);
+    state = applyEventToInbox(state, event("REACTION_ADDED", "a", { message: message(1), emoji: "👍" }, { lastActivityAt: "2025-01-01T12:00:00Z" }), "me").state;
+    expect(state.sessions.a.lastMessage?.seq).toBe(3);
+  });
+
+  it("reading clears the mention count with the unread count, and an older fetch does not bring it back", () => {
+    let state = sessionFetched(loaded(), session("a", { lastActivityAt: "2025-01-01T10:00:00Z", unreadCount: 2, unreadMentionCount: 1 }));
+    state = sessionRead(state, "a", 5, 0, 0);
+    expect(state.sessions.a).toMatchObject({ viewerReadUpTo: 5, unreadCount: 0, unreadMentionCount: 0 });
+    state = sessionFetched(state, session("a", { lastActivityAt: "2025-01-01T10:00:00Z", unreadCount: 2, unreadMentionCount: 1 }));
+    expect(state.sessions.a).toMatchObject({ unreadCount: 0, unreadMentionCount: 0 });
+  });
+
+  it("records a mute and keeps the order", () => {
+    const before = loaded();
+    const state = sessionMuted(before, "a", "2025-01-01T13:00:00Z");
+    expect(state.sessions.a.mutedUntil).toBe("2025-01-01T13:00:00Z");
+    expect(state.order).toEqual(before.order);
+    expect(sessionMuted(state, "a", "2025-01-01T13:00:00Z")).toBe(state);
+    expect(sessionMuted(state, "a", null).sessions.a.mutedUntil).toBeNull();
+  });
+
+  it("marks a blocked user in members and last messages, and only them", () => {
+    let state = applyEventToInbox(
+      loaded(),
+      event("MESSAGE_CREATED", "a", { message: message(3) }, { lastActivityAt: "2025-01-01T12:00:00Z" }),
+      "me",
+    ).state;
+    state = userBlockChanged(state, "bob", true);
+    const bob = state.sessions.a.members.find((m) => m.user.id === "bob")!;
+    expect(bob.user.blockedByViewer).toBe(true);
+    expect(state.sessions.a.members.find((m) => m.user.id === "me")!.user.blockedByViewer).toBe(false);
+    expect(state.sessions.a.lastMessage?.senderBlocked).toBe(true);
+    expect(userBlockChanged(state, "bob", true)).toBe(state);
+    expect(userBlockChanged(state, "bob", false).sessions.b.members[1].user.blockedByViewer).toBe(false);
+  });
+
+  it("names the @ badge with the count", () => {
+    expect(mentionBadgeLabel(0)).toBeNull();
+    expect(mentionBadgeLabel(1)).toBe("1 unread mention");
+    expect(mentionBadgeLabel(3)).toBe("3 unread mentions");
+    expect(mentionBadgeLabel(1000)).toBe("999+ unread mentions");
   });
 });

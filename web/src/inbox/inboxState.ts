@@ -59,7 +59,7 @@ function withSessions(state: InboxState, sessions: Record<string, InboxSession>)
  * the fetch. The copy with the later `lastActivityAt` (new messages and renames move it;
  * on a tie the fetched one) gives title, kind, role and members. What only ever moves
  * forward takes the furthest of the two, whichever copy it comes from:
- * - the viewer's read marker, with the unread count that goes with it (a `READ_MARKER`
+ * - the viewer's read marker, with the unread counts that go with it (a `READ_MARKER`
  *   event or a `markRead` answer clears the count without touching `lastActivityAt`, so
  *   an older fetch must not bring the count back),
  * - each member's read marker,
@@ -72,15 +72,21 @@ export function freshestSession(held: InboxSession, fetched: InboxSession): Inbo
   const other = heldNewer ? fetched : held;
   // The read state of the copy whose marker is further (on a tie: the fresher copy's
   // count, unless the other one is lower: counts only go up with new activity).
-  let read = { viewerReadUpTo: base.viewerReadUpTo, unreadCount: base.unreadCount };
+  const readOf = (s: InboxSession) => ({
+    viewerReadUpTo: s.viewerReadUpTo,
+    unreadCount: s.unreadCount,
+    unreadMentionCount: s.unreadMentionCount,
+  });
+  let read = readOf(base);
   if (other.viewerReadUpTo > base.viewerReadUpTo) {
-    read = { viewerReadUpTo: other.viewerReadUpTo, unreadCount: other.unreadCount };
+    read = readOf(other);
   } else if (
     other.viewerReadUpTo === base.viewerReadUpTo &&
     compareInstants(other.lastActivityAt, base.lastActivityAt) === 0 &&
     other.unreadCount < base.unreadCount
   ) {
     read.unreadCount = other.unreadCount;
+    read.unreadMentionCount = Math.min(other.unreadMentionCount, base.unreadMentionCount);
   }
   const otherMarkers = new Map(other.members.map((m) => [m.user.id, m.readUpTo]));
   const members = base.members.map((m) => {
@@ -151,23 +157,65 @@ export function removeSession(state: InboxState, id: string): InboxState {
   return withSessions(state, sessions);
 }
 
-/** Sets the viewer's read marker and unread count (the answer of `markRead`). */
+/** Sets the viewer's read marker and unread counts (the answer of `markRead`). */
 export function sessionRead(
   state: InboxState,
   id: string,
   viewerReadUpTo: number,
   unreadCount: number,
+  unreadMentionCount: number = 0,
 ): InboxState {
   const session = state.sessions[id];
   if (!session) return state;
   // An answer older than what the inbox knows (another tab, or a later request of this
   // one, read further meanwhile): the marker never moves back.
   if (viewerReadUpTo < session.viewerReadUpTo) return state;
-  if (session.viewerReadUpTo === viewerReadUpTo && session.unreadCount === unreadCount) return state;
+  if (
+    session.viewerReadUpTo === viewerReadUpTo &&
+    session.unreadCount === unreadCount &&
+    session.unreadMentionCount === unreadMentionCount
+  ) {
+    return state;
+  }
   return {
     ...state,
-    sessions: { ...state.sessions, [id]: { ...session, viewerReadUpTo, unreadCount } },
+    sessions: {
+      ...state.sessions,
+      [id]: { ...session, viewerReadUpTo, unreadCount, unreadMentionCount },
+    },
   };
+}
+
+/** Sets until when the viewer muted a conversation (the answer of mute / unmute). */
+export function sessionMuted(state: InboxState, id: string, mutedUntil: string | null): InboxState {
+  const session = state.sessions[id];
+  if (!session || session.mutedUntil === mutedUntil) return state;
+  return { ...state, sessions: { ...state.sessions, [id]: { ...session, mutedUntil } } };
+}
+
+/** The viewer blocked (or unblocked) `userId`: every conversation's member entry and last
+ *  message say so. Keeps the order (blocking moves nothing). */
+export function userBlockChanged(state: InboxState, userId: string, blocked: boolean): InboxState {
+  let changed = false;
+  const sessions: Record<string, InboxSession> = {};
+  for (const [id, session] of Object.entries(state.sessions)) {
+    let next = session;
+    if (session.members.some((m) => m.user.id === userId && m.user.blockedByViewer !== blocked)) {
+      next = {
+        ...next,
+        members: session.members.map((m) =>
+          m.user.id === userId ? { ...m, user: { ...m.user, blockedByViewer: blocked } } : m,
+        ),
+      };
+    }
+    const last = session.lastMessage;
+    if (last && last.sender.id === userId && last.senderBlocked !== blocked) {
+      next = { ...next, lastMessage: { ...last, senderBlocked: blocked } };
+    }
+    if (next !== session) changed = true;
+    sessions[id] = next;
+  }
+  return changed ? { ...state, sessions } : state;
 }
 
 /** True when reading up to `upTo` would tell the server something new: the marker is
@@ -198,7 +246,7 @@ export interface InboxEventResult {
 
 /**
  * Applies one live event. The event's `session` snapshot is the truth for the title,
- * activity time, unread count and the viewer's marker; members, roles, read markers and
+ * activity time, unread counts, mute and the viewer's marker; members, roles, read markers and
  * the last message follow from the event itself. Applying an event twice changes
  * nothing more than applying it once (replays after a resume are harmless).
  */
@@ -224,6 +272,8 @@ export function applyEventToInbox(
     title: snapshot.title,
     lastActivityAt: snapshot.lastActivityAt,
     unreadCount: snapshot.unreadCount,
+    unreadMentionCount: snapshot.unreadMentionCount,
+    mutedUntil: snapshot.mutedUntil,
     viewerReadUpTo: snapshot.viewerReadUpTo,
     viewerRole: snapshot.viewerRole,
   };
@@ -236,6 +286,12 @@ export function applyEventToInbox(
       if (message && (!next.lastMessage || message.seq >= next.lastMessage.seq)) {
         next = { ...next, lastMessage: message };
       }
+      break;
+    case "REACTION_ADDED":
+    case "REACTION_REMOVED":
+    case "MENTIONED":
+      // The message as it is now; the last message only if it is that one.
+      if (message && next.lastMessage?.id === message.id) next = { ...next, lastMessage: message };
       break;
     case "MEMBER_ADDED":
       if (user && !next.members.some((m) => m.user.id === user.id)) {
@@ -295,4 +351,11 @@ export function sessionAvatarUrl(session: InboxSession, viewerId: string): strin
 export function unreadBadge(count: number): string | null {
   if (count <= 0) return null;
   return count >= 1000 ? "999+" : String(count);
+}
+
+/** The accessible name of the "@" badge: "2 unread mentions"; none at 0. */
+export function mentionBadgeLabel(count: number): string | null {
+  const shown = unreadBadge(count);
+  if (!shown) return null;
+  return `${shown} unread ${count === 1 ? "mention" : "mentions"}`;
 }

@@ -4,6 +4,7 @@ import { ChatService } from "./chatService";
 import { memoryCursor } from "./cursorStore";
 import type { SourceHandlers } from "./eventStream";
 import type { LiveEvent } from "./operations";
+import { shownMessage } from "../conversation/reactions";
 import { event, message, session, user } from "./testing";
 
 /** An urql client whose every operation waits until the test answers it. */
@@ -155,5 +156,89 @@ describe("ChatService", () => {
     expect(c.lastMessage?.seq).toBe(7);
     expect(c.unreadCount).toBe(1);
     expect(t.state().inbox.order).toEqual(["c", "a"]);
+  });
+  it("a reaction shows at once, then as the server answers; an event meanwhile does not undo it", async () => {
+    const t = setup();
+    await t.answerInbox([session("s")]);
+    void t.service.openConversation("s");
+    await t.answerConversation("s", [message(1, { reactions: [{ emoji: "👍", count: 1, reactedByViewer: false }] })]);
+    const shown = () => {
+      const c = t.state().conversations.s;
+      return shownMessage(c.messages[0], c.reacting).reactions;
+    };
+    const toggling = t.service.toggleReaction("s", "m1", "👍");
+    expect(shown()).toEqual([{ emoji: "👍", count: 2, reactedByViewer: true }]);
+    const add = t.fake.take("AddReaction");
+    expect(add.variables).toEqual({ messageId: "m1", emoji: "👍" });
+    // Someone else reacts with 🎉 while the request is on its way (read before it was stored).
+    t.live(event("REACTION_ADDED", "s", {
+      emoji: "🎉",
+      message: message(1, { reactions: [{ emoji: "👍", count: 1, reactedByViewer: false }, { emoji: "🎉", count: 1, reactedByViewer: false }] }),
+    }));
+    expect(shown()).toEqual([
+      { emoji: "👍", count: 2, reactedByViewer: true },
+      { emoji: "🎉", count: 1, reactedByViewer: false },
+    ]);
+    add.answer({ data: { addReaction: message(1, { reactions: [{ emoji: "👍", count: 2, reactedByViewer: true }] }) } });
+    expect(await toggling).toBeNull();
+    expect(t.state().conversations.s.reacting).toEqual({});
+    expect(shown()).toEqual([
+      { emoji: "👍", count: 2, reactedByViewer: true },
+      { emoji: "🎉", count: 1, reactedByViewer: false },
+    ]);
+  });
+
+  it("toggling again while a reaction is on its way sends the last wish after it", async () => {
+    const t = setup();
+    await t.answerInbox([session("s")]);
+    void t.service.openConversation("s");
+    await t.answerConversation("s", [message(1)]);
+    const first = t.service.toggleReaction("s", "m1", "🎉");
+    const second = t.service.toggleReaction("s", "m1", "🎉");
+    expect(await second).toBeNull();
+    t.fake.take("AddReaction").answer({ data: { addReaction: message(1, { reactions: [{ emoji: "🎉", count: 1, reactedByViewer: true }] }) } });
+    await settle();
+    const remove = t.fake.take("RemoveReaction");
+    expect(remove.variables).toEqual({ messageId: "m1", emoji: "🎉" });
+    remove.answer({ data: { removeReaction: message(1, { reactions: [] }) } });
+    expect(await first).toBeNull();
+    expect(t.state().conversations.s.messages[0].reactions).toEqual([]);
+    expect(t.state().conversations.s.reacting).toEqual({});
+  });
+
+  it("a refused reaction goes away and says why", async () => {
+    const t = setup();
+    await t.answerInbox([session("s")]);
+    void t.service.openConversation("s");
+    await t.answerConversation("s", [message(1)]);
+    const toggling = t.service.toggleReaction("s", "m1", "🎉");
+    t.fake.take("AddReaction").answer({
+      error: { graphQLErrors: [{ message: "a message carries at most 20 different emoji", extensions: { code: "BAD_USER_INPUT" } }] },
+    });
+    expect(await toggling).toBe("A message carries at most 20 different emoji.");
+    const c = t.state().conversations.s;
+    expect(shownMessage(c.messages[0], c.reacting).reactions).toEqual([]);
+  });
+
+  it("sends the mention ids picked, mutes, and marks a blocked sender's messages", async () => {
+    const t = setup();
+    await t.answerInbox([session("s")]);
+    void t.service.openConversation("s");
+    await t.answerConversation("s", [message(1)]);
+    t.service.send("s", "@bob hi", null, ["bob"]);
+    const send = t.fake.take("SendMessage");
+    expect((send.variables.input as { mentionIds: string[] }).mentionIds).toEqual(["bob"]);
+
+    const muting = t.service.mute("s", "forever");
+    const mute = t.fake.take("MuteSession");
+    expect(mute.variables).toEqual({ sessionId: "s", until: null });
+    mute.answer({ data: { muteSession: { id: "s", mutedUntil: "9999-12-31T23:59:59Z" } } });
+    expect(await muting).toBeNull();
+    expect(t.state().inbox.sessions.s.mutedUntil).toBe("9999-12-31T23:59:59Z");
+
+    const blocking = t.service.setBlocked("bob", true);
+    t.fake.take("BlockUser").answer({ data: { blockUser: { id: "bob", blockedByViewer: true } } });
+    expect(await blocking).toBeNull();
+    expect(t.state().conversations.s.messages[0].senderBlocked).toBe(true);
   });
 });

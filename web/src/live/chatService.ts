@@ -8,30 +8,49 @@ import {
   pendingRemoved,
   pendingStatus,
   type ConversationState,
+  type PendingAttachment,
   type ReplyQuote,
 } from "../conversation/messagesState";
 import {
+  AddReactionMutation,
+  BlockUserMutation,
   ConversationQuery,
   DeleteMessageMutation,
   EditMessageMutation,
   MarkReadMutation,
+  MuteSessionMutation,
   OlderMessagesQuery,
+  RemoveReactionMutation,
   SendMessageMutation,
   TypingMutation,
+  UnblockUserMutation,
+  UnmuteSessionMutation,
 } from "../conversation/operations";
+import {
+  emojiKey,
+  reactionAnswered,
+  reactionFailed,
+  reactionWanted,
+  reactionWish,
+  shownMessage,
+  viewerReacted,
+} from "../conversation/reactions";
 import { DEFAULT_RETRY_DELAYS, deliver, type OutgoingMessage } from "../conversation/sendQueue";
 import {
   inboxPageLoaded,
   removeSession,
   sessionFetched,
+  sessionMuted,
   sessionRead,
   shouldMarkRead,
 } from "../inbox/inboxState";
+import { muteUntil, type MuteChoice } from "../inbox/mute";
 import { InboxQuery, SessionQuery } from "../inbox/operations";
 import { errorCode, errorMessage } from "../ui/errors";
 import { mark } from "../ui/perf";
 import {
   applyEvent,
+  blockChanged,
   initialChatState,
   pruneTyping,
   TYPING_SHOWN_MS,
@@ -66,6 +85,11 @@ export class ChatService {
    *  "open:<id>"): applied again over the answer, which may predate them. */
   private readonly replays = new Map<string, LiveEvent[]>();
   private typingTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Events carrying each message so far (by id): a reaction's answer tells whether one
+   *  came while it was on its way. */
+  private readonly messageEvents = new Map<string, number>();
+  /** Reaction toggles being sent, by "<message id> <emoji>": one request at a time each. */
+  private readonly reacting = new Set<string>();
 
   constructor(
     private readonly client: Client,
@@ -107,6 +131,9 @@ export class ChatService {
   }
 
   private apply(event: LiveEvent): void {
+    if (event.message) {
+      this.messageEvents.set(event.message.id, (this.messageEvents.get(event.message.id) ?? 0) + 1);
+    }
     let fetch: string | null = null;
     this.store.update((state) => {
       const result = applyEvent(state, event, this.viewerId, Date.now());
@@ -270,20 +297,37 @@ export class ChatService {
     });
   }
 
-  /** Sends a message with an optimistic bubble; see `deliver` for the retries. */
-  send(sessionId: string, body: string, replyTo: ReplyQuote | null): void {
+  /** Sends a message with an optimistic bubble; see `deliver` for the retries.
+   *  `mentionIds`: members picked from the composer's mention menu; `attachments`: files
+   *  already uploaded. */
+  send(
+    sessionId: string,
+    body: string,
+    replyTo: ReplyQuote | null,
+    mentionIds: readonly string[] = [],
+    attachments: readonly PendingAttachment[] = [],
+  ): void {
     const clientMessageId = crypto.randomUUID();
     this.updateConversation(sessionId, (c) =>
       pendingAdded(c, {
         clientMessageId,
         body,
         replyTo,
+        mentionIds,
+        attachments,
         createdAt: new Date().toISOString(),
         status: "sending",
         error: null,
       }),
     );
-    void this.deliver({ sessionId, clientMessageId, body, replyToId: replyTo?.id ?? null });
+    void this.deliver({
+      sessionId,
+      clientMessageId,
+      body,
+      replyToId: replyTo?.id ?? null,
+      mentionIds,
+      attachmentIds: attachments.map((a) => a.id),
+    });
   }
 
   /** Sends a "Not sent" message again, with its first `clientMessageId`. */
@@ -297,6 +341,8 @@ export class ChatService {
       clientMessageId,
       body: pending.body,
       replyToId: pending.replyTo?.id ?? null,
+      mentionIds: pending.mentionIds,
+      attachmentIds: pending.attachments?.map((a) => a.id),
     });
   }
 
@@ -316,6 +362,8 @@ export class ChatService {
                 body: m.body,
                 clientMessageId: m.clientMessageId,
                 replyToId: m.replyToId,
+                mentionIds: m.mentionIds && m.mentionIds.length > 0 ? [...m.mentionIds] : null,
+                attachmentIds: m.attachmentIds && m.attachmentIds.length > 0 ? [...m.attachmentIds] : null,
               },
             })
             .toPromise();
@@ -360,11 +408,99 @@ export class ChatService {
     if (read) {
       this.store.update((s) => ({
         ...s,
-        inbox: sessionRead(s.inbox, sessionId, read.viewerReadUpTo, read.unreadCount),
+        inbox: sessionRead(
+          s.inbox,
+          sessionId,
+          read.viewerReadUpTo,
+          read.unreadCount,
+          read.unreadMentionCount,
+        ),
       }));
     } else if (this.readRequested.get(sessionId) === upTo) {
       this.readRequested.delete(sessionId);
     }
+  }
+
+  /**
+   * Toggles the viewer's `emoji` reaction on a loaded message: shown at once, then sent
+   * (one request at a time per message and emoji: toggles made meanwhile are sent after,
+   * the last one winning). Returns an error sentence when the server refused, else null.
+   */
+  async toggleReaction(sessionId: string, messageId: string, emoji: string): Promise<string | null> {
+    const conversation = this.store.get().conversations[sessionId];
+    const message = conversation?.messages.find((m) => m.id === messageId);
+    if (!conversation || !message) return null;
+    const shown = shownMessage(message, conversation.reacting);
+    const reacted = !viewerReacted(shown.reactions, emoji);
+    this.updateConversation(sessionId, (c) => reactionWanted(c, messageId, emoji, reacted));
+    return this.sendReaction(sessionId, messageId, emoji);
+  }
+
+  private async sendReaction(sessionId: string, messageId: string, emoji: string): Promise<string | null> {
+    const key = `${messageId} ${emojiKey(emoji)}`;
+    if (this.reacting.has(key)) return null;
+    this.reacting.add(key);
+    try {
+      for (;;) {
+        const wish = reactionWish(this.store.get().conversations[sessionId], messageId, emoji);
+        if (!wish) return null;
+        const before = this.messageEvents.get(messageId) ?? 0;
+        const variables = { messageId, emoji: wish.emoji };
+        const result = wish.reacted
+          ? await this.client.mutation(AddReactionMutation, variables).toPromise()
+          : await this.client.mutation(RemoveReactionMutation, variables).toPromise();
+        const data = result.data;
+        const answer = data && ("addReaction" in data ? data.addReaction : data.removeReaction);
+        if (!answer) {
+          this.updateConversation(sessionId, (c) => reactionFailed(c, messageId, emoji));
+          return errorMessage(result.error);
+        }
+        const eventsSince = (this.messageEvents.get(messageId) ?? 0) !== before;
+        this.updateConversation(sessionId, (c) =>
+          reactionAnswered(c, answer, wish.emoji, wish.reacted, eventsSince),
+        );
+        // Toggled again while this one was on its way: send the latest wish.
+        const next = reactionWish(this.store.get().conversations[sessionId], messageId, emoji);
+        if (!next || next.reacted === wish.reacted) {
+          if (next) this.updateConversation(sessionId, (c) => reactionFailed(c, messageId, emoji));
+          return null;
+        }
+      }
+    } finally {
+      this.reacting.delete(key);
+    }
+  }
+
+  /** Mutes a conversation for a while or for good. Returns an error sentence, or null. */
+  async mute(sessionId: string, choice: MuteChoice): Promise<string | null> {
+    const until = muteUntil(choice, Date.now());
+    const result = await this.client.mutation(MuteSessionMutation, { sessionId, until }).toPromise();
+    const session = result.data?.muteSession;
+    if (!session) return errorMessage(result.error);
+    this.store.update((s) => ({ ...s, inbox: sessionMuted(s.inbox, session.id, session.mutedUntil ?? null) }));
+    return null;
+  }
+
+  /** Unmutes a conversation. Returns an error sentence, or null. */
+  async unmute(sessionId: string): Promise<string | null> {
+    const result = await this.client.mutation(UnmuteSessionMutation, { sessionId }).toPromise();
+    const session = result.data?.unmuteSession;
+    if (!session) return errorMessage(result.error);
+    this.store.update((s) => ({ ...s, inbox: sessionMuted(s.inbox, session.id, session.mutedUntil ?? null) }));
+    return null;
+  }
+
+  /** Blocks or unblocks a user; the conversations say so at once. Returns an error
+   *  sentence, or null. */
+  async setBlocked(userId: string, blocked: boolean): Promise<string | null> {
+    const result = blocked
+      ? await this.client.mutation(BlockUserMutation, { userId }).toPromise()
+      : await this.client.mutation(UnblockUserMutation, { userId }).toPromise();
+    const data = result.data;
+    const user = data && ("blockUser" in data ? data.blockUser : data.unblockUser);
+    if (!user) return errorMessage(result.error);
+    this.store.update((s) => blockChanged(s, user.id, user.blockedByViewer));
+    return null;
   }
 
   /** Tells the others the viewer is typing, at most every TYPING_INTERVAL_MS. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { newestPageLoaded } from "../conversation/messagesState";
 import { inboxPageLoaded } from "../inbox/inboxState";
-import { applyEvent, initialChatState, pruneTyping, typingText, type ChatState } from "./chatState";
+import { applyEvent, blockChanged, initialChatState, pruneTyping, typingText, type ChatState } from "./chatState";
 import { event, message, session, user } from "./testing";
 
 function state(): ChatState {
@@ -47,5 +47,22 @@ describe("applyEvent", () => {
     const before = state();
     expect(applyEvent(before, event("LAGGED", null), "me", 0).state).toBe(before);
     expect(applyEvent(before, event("RESYNC", null), "me", 0).state).toBe(before);
+  });
+});
+
+describe("blockChanged", () => {
+  it("marks the blocked sender's messages in loaded conversations and the inbox", () => {
+    const next = blockChanged(state(), "bob", true);
+    expect(next.conversations.s.messages[0].senderBlocked).toBe(true);
+    expect(next.inbox.sessions.s.members.find((m) => m.user.id === "bob")!.user.blockedByViewer).toBe(true);
+    expect(blockChanged(next, "bob", true)).toBe(next);
+    const back = blockChanged(next, "bob", false);
+    expect(back.conversations.s.messages[0].senderBlocked).toBe(false);
+  });
+
+  it("a reaction event reaches the open conversation", () => {
+    const reacted = message(1, { reactions: [{ emoji: "🎉", count: 2, reactedByViewer: true }] });
+    const { state: next } = applyEvent(state(), event("REACTION_ADDED", "s", { message: reacted, emoji: "🎉" }), "me", 0);
+    expect(next.conversations.s.messages[0].reactions).toEqual(reacted.reactions);
   });
 });

@@ -1,8 +1,14 @@
 import {
   applyEventToConversation,
+  senderBlockChanged,
   type ConversationState,
 } from "../conversation/messagesState";
-import { applyEventToInbox, emptyInbox, type InboxState } from "../inbox/inboxState";
+import {
+  applyEventToInbox,
+  emptyInbox,
+  userBlockChanged,
+  type InboxState,
+} from "../inbox/inboxState";
 import type { LiveEvent } from "./operations";
 
 /** How long a TYPING notice shows. */
@@ -116,4 +122,20 @@ export function typingText(typing: TypingState, sessionId: string, now: number):
   if (names.length === 1) return `${names[0]} is typing…`;
   if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
   return `${names.length} people are typing…`;
+}
+
+/** The viewer blocked (or unblocked) `userId`: the inbox's members and last messages, and
+ *  the loaded conversations' messages, say so. */
+export function blockChanged(state: ChatState, userId: string, blocked: boolean): ChatState {
+  const inbox = userBlockChanged(state.inbox, userId, blocked);
+  let conversations = state.conversations;
+  for (const [id, conversation] of Object.entries(state.conversations)) {
+    const next = senderBlockChanged(conversation, userId, blocked);
+    if (next !== conversation) {
+      if (conversations === state.conversations) conversations = { ...conversations };
+      (conversations as Record<string, ConversationState>)[id] = next;
+    }
+  }
+  if (inbox === state.inbox && conversations === state.conversations) return state;
+  return { ...state, inbox, conversations };
 }

@@ -2,7 +2,8 @@ import { graphql } from "../gql";
 import type { EventsSubscription } from "../gql/graphql";
 
 /** Everything about the viewer's conversations, resumable from a cursor. The `session`
- *  snapshot (as the viewer sees it now) carries the unread count and inbox order. */
+ *  snapshot (as the viewer sees it now) carries the unread counts, mute and inbox order;
+ *  `message` (as it is now) carries its reactions for REACTION_ADDED / REACTION_REMOVED. */
 export const EventsSubscriptionDocument = graphql(`
   subscription Events($after: String) {
     events(after: $after) {
@@ -16,6 +17,8 @@ export const EventsSubscriptionDocument = graphql(`
         title
         lastActivityAt
         unreadCount
+        unreadMentionCount
+        mutedUntil
         viewerReadUpTo
         viewerRole
       }
@@ -28,9 +31,11 @@ export const EventsSubscriptionDocument = graphql(`
       }
       user {
         ...UserFields
+        blockedByViewer
       }
       readUpTo
       title
+      emoji
       role
     }
   }

@@ -5,7 +5,7 @@ import type { LiveEvent } from "./operations";
 
 /** A user as the API returns one. */
 export function user(id: string, displayName = id) {
-  return { id, username: id.toLowerCase(), displayName, avatar: null };
+  return { id, username: id.toLowerCase(), displayName, avatar: null, blockedByViewer: false };
 }
 
 /** A stored message. */
@@ -19,6 +19,10 @@ export function message(seq: number, over: Partial<ChatMessage> = {}): ChatMessa
     deletedAt: null,
     clientMessageId: null,
     sender: user("bob", "Bob"),
+    senderBlocked: false,
+    reactions: [],
+    mentions: [],
+    attachments: [],
     replyTo: null,
     ...over,
   };
@@ -32,6 +36,8 @@ export function session(id: string, over: Partial<InboxSession> = {}): InboxSess
     title: null,
     lastActivityAt: "2025-01-01T12:00:00.000Z",
     unreadCount: 0,
+    unreadMentionCount: 0,
+    mutedUntil: null,
     viewerReadUpTo: 0,
     viewerRole: "MEMBER",
     members: [
@@ -62,6 +68,8 @@ export function event(
           title: null,
           lastActivityAt: "2025-01-01T12:00:00.000Z",
           unreadCount: 0,
+          unreadMentionCount: 0,
+          mutedUntil: null,
           viewerReadUpTo: 0,
           viewerRole: "MEMBER",
           ...snapshot,
@@ -72,6 +80,7 @@ export function event(
     user: null,
     readUpTo: null,
     title: null,
+    emoji: null,
     role: null,
     ...over,
   };

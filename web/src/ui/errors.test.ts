@@ -9,7 +9,10 @@ describe("errorMessage", () => {
   it("has a sentence for every code", () => {
     expect(errorMessage(api("UNAUTHENTICATED", "wrong username or password"))).toBe("Wrong username or password.");
     expect(errorMessage(api("UNAUTHENTICATED", "token expired"))).toMatch(/sign in again/);
-    expect(errorMessage(api("FORBIDDEN"))).toBe("You are not allowed to do that.");
+    expect(errorMessage(api("FORBIDDEN", ""))).toBe("You are not allowed to do that.");
+    expect(errorMessage(api("FORBIDDEN", "you cannot send messages to this user"))).toBe(
+      "You cannot send messages to this user.",
+    );
     expect(errorMessage(api("NOT_FOUND"))).toMatch(/not found/);
     expect(errorMessage(api("BAD_USER_INPUT", "password must have at least 8 characters"))).toBe(
       "Password must have at least 8 characters.",

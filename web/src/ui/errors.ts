@@ -64,7 +64,8 @@ export function errorMessage(error: unknown): string {
         ? "Wrong username or password."
         : "You are not signed in, or your session has ended. Please sign in again.";
     case "FORBIDDEN":
-      return "You are not allowed to do that.";
+      // The server says what is not allowed ("you cannot send messages to this user").
+      return detail ? sentence(detail) : "You are not allowed to do that.";
     case "NOT_FOUND":
       return "That was not found. It may have been removed, or you are no longer a member.";
     case "BAD_USER_INPUT":

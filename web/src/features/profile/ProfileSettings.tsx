@@ -14,6 +14,7 @@ import {
   normalize,
 } from "../shared/validation";
 import { AVATAR_ACCEPT, avatarFileProblem, sizeLabel } from "./avatarFile";
+import { BlockedUsersSection } from "./BlockedUsers";
 import { Alert } from "../shared/Alert";
 import "../shared/shared.css";
 import "./profile.css";
@@ -66,7 +67,7 @@ const RemoveAvatarMutation = graphql(`
 
 type Me = ProfileSettingsQuery["me"];
 
-/** Route `/profile`: name, location, picture and signing out. */
+/** Route `/profile`: name, location, picture, blocked users and signing out. */
 export function ProfileSettings(_props: {}) {
   const id = useId();
   const [{ data, error, fetching }, reexecute] = useQuery({
@@ -99,6 +100,7 @@ export function ProfileSettings(_props: {}) {
           {fetching ? "Loading your profile…" : ""}
         </p>
       )}
+      <BlockedUsersSection />
       <SignOutSection />
     </section>
   );

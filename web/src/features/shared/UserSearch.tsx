@@ -1,8 +1,8 @@
 import { useId, useState, type ReactNode } from "react";
+import { PageStatus } from "./PageStatus";
 import { useQuery } from "urql";
 import { graphql } from "../../gql";
 import type { PeopleSearchQuery } from "../../gql/graphql";
-import { errorMessage } from "../../ui/errors";
 import { useDebounced } from "./useDebounced";
 import { normalize, userSearchError } from "./validation";
 import { Alert } from "./Alert";
@@ -116,22 +116,13 @@ function PeoplePage(props: {
   });
   const { data, fetching, error } = result;
   if (!data) {
-    if (error) {
-      return (
-        <li className="f-people-status">
-          <p role="alert" className="f-error">
-            {errorMessage(error)}
-          </p>
-          <button type="button" onClick={() => reexecute({ requestPolicy: "network-only" })}>
-            Try again
-          </button>
-        </li>
-      );
-    }
     return (
-      <li className="f-people-status f-muted" aria-live="polite">
-        {fetching ? "Searching…" : ""}
-      </li>
+      <PageStatus
+        error={error}
+        fetching={fetching}
+        busyText="Searching…"
+        onRetry={() => reexecute({ requestPolicy: "network-only" })}
+      />
     );
   }
   const users = data.users.nodes.filter((u) => !props.hideIds?.has(u.id));
