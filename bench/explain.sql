@@ -56,20 +56,23 @@ EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT m.* FROM unnest(:'ids'::uuid[], arr
 \echo '### inbox: user::find_many (40 users)'
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT * FROM users WHERE id = ANY(ARRAY(SELECT bench_uuid(1, n) FROM generate_series(1, 400, 10) n));
 \echo '### search: message::search_for_member (a common word, first page of 21)'
-EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT m.id, m.session_id, m.seq, m.created_at FROM messages m
-  JOIN session_members sm ON sm.session_id = m.session_id AND sm.user_id = :u
- WHERE m.search @@ websearch_to_tsquery('simple', 'coffee') AND m.deleted_at IS NULL
- ORDER BY m.created_at DESC, m.id DESC LIMIT 21;
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT hit.id FROM session_members sm
+ CROSS JOIN LATERAL (SELECT m.id, m.created_at FROM messages m
+   WHERE m.session_id = sm.session_id AND m.search @@ websearch_to_tsquery('simple', 'coffee')
+     AND m.deleted_at IS NULL ORDER BY m.seq DESC LIMIT 21) hit
+ WHERE sm.user_id = :u ORDER BY hit.created_at DESC, hit.id DESC LIMIT 21;
 \echo '### search: a rare phrase (no hits)'
-EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT m.id FROM messages m
-  JOIN session_members sm ON sm.session_id = m.session_id AND sm.user_id = :u
- WHERE m.search @@ websearch_to_tsquery('simple', '"pizza airport"') AND m.deleted_at IS NULL
- ORDER BY m.created_at DESC, m.id DESC LIMIT 21;
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT hit.id FROM session_members sm
+ CROSS JOIN LATERAL (SELECT m.id, m.created_at FROM messages m
+   WHERE m.session_id = sm.session_id AND m.search @@ websearch_to_tsquery('simple', '"pizza airport"')
+     AND m.deleted_at IS NULL ORDER BY m.seq DESC LIMIT 21) hit
+ WHERE sm.user_id = :u ORDER BY hit.created_at DESC, hit.id DESC LIMIT 21;
 \echo '### search: a common word, by a member of the busiest session'
-EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT m.id FROM messages m
-  JOIN session_members sm ON sm.session_id = m.session_id AND sm.user_id = :'busy_member'
- WHERE m.search @@ websearch_to_tsquery('simple', 'coffee') AND m.deleted_at IS NULL
- ORDER BY m.created_at DESC, m.id DESC LIMIT 21;
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT hit.id FROM session_members sm
+ CROSS JOIN LATERAL (SELECT m.id, m.created_at FROM messages m
+   WHERE m.session_id = sm.session_id AND m.search @@ websearch_to_tsquery('simple', 'coffee')
+     AND m.deleted_at IS NULL ORDER BY m.seq DESC LIMIT 21) hit
+ WHERE sm.user_id = :'busy_member' ORDER BY hit.created_at DESC, hit.id DESC LIMIT 21;
 \echo '### history window with the bounds as plain range conditions (a possible fix)'
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT m.* FROM unnest(ARRAY[:'busy_id'::uuid], ARRAY[NULL::bigint], ARRAY[:mid::bigint]) AS w(session_id, after_seq, before_seq)
  CROSS JOIN LATERAL (SELECT * FROM messages WHERE messages.session_id = w.session_id

@@ -22,17 +22,23 @@ BEGIN;
 -- events::write: mark the transaction as a writer of the event log, before it has an id
 -- (event::lock_as_writer).
 SELECT pg_advisory_xact_lock_shared(1836279666, 1) IS NULL;
--- message::next_seq_for_member (query builder; locks the session row)
+-- message::next_seq_for_member (query builder; locks the session row; no block between the
+-- two users of a direct session; the message's time a microsecond at least after the last)
 UPDATE sessions SET last_message_seq = sessions.last_message_seq + 1,
-       last_message_at = CURRENT_TIMESTAMP, last_activity_at = CURRENT_TIMESTAMP
+       last_message_at = greatest(clock_timestamp(), sessions.last_message_at + interval '1 microsecond'),
+       last_activity_at = CURRENT_TIMESTAMP
  WHERE sessions.id = bench_uuid(2, :s) AND EXISTS
-       (SELECT session_members.session_id, session_members.user_id, session_members.role, session_members.joined_at, session_members.last_read_seq
+       (SELECT session_members.session_id, session_members.user_id, session_members.role, session_members.joined_at, session_members.last_read_seq, session_members.muted_until
           FROM session_members WHERE session_members.session_id = bench_uuid(2, :s) AND session_members.user_id = bench_uuid(1, :u))
- RETURNING sessions.last_message_seq \gset
+   AND NOT EXISTS
+       (SELECT user_blocks.blocker_id, user_blocks.blocked_id, user_blocks.created_at FROM user_blocks
+         WHERE (user_blocks.blocker_id = sessions.direct_user_low AND user_blocks.blocked_id = sessions.direct_user_high)
+            OR (user_blocks.blocker_id = sessions.direct_user_high AND user_blocks.blocked_id = sessions.direct_user_low))
+ RETURNING sessions.last_message_seq, sessions.last_message_at \gset
 -- message::insert (a version 7 id, like Uuid::now_v7())
-INSERT INTO messages (id, session_id, sender_id, seq, body, reply_to_id, client_message_id)
+INSERT INTO messages (id, session_id, sender_id, seq, body, reply_to_id, client_message_id, created_at)
 VALUES (bench_uuid7(now()), bench_uuid(2, :s), bench_uuid(1, :u), :last_message_seq,
-        'pgbench floor message', NULL, 'pgb-' || :cid)
+        'pgbench floor message', NULL, 'pgb-' || :cid, CAST(:last_message_at AS timestamptz))
 RETURNING messages.id, messages.session_id, messages.sender_id, messages.seq, messages.body, messages.reply_to_id, messages.client_message_id, messages.created_at, messages.edited_at, messages.deleted_at \gset m_
 -- session::advance_own_marker (query builder, no RETURNING)
 UPDATE session_members SET last_read_seq = greatest(session_members.last_read_seq, :last_message_seq)

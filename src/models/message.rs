@@ -54,18 +54,37 @@ pub struct NewMessage<'a> {
     pub reply_to_id: Option<Uuid>,
     /// The sender's idempotency key.
     pub client_message_id: Option<&'a str>,
+    /// Its time, from [`next_seq_for_member`].
+    pub created_at: DateTime<Utc>,
+}
+
+diesel::define_sql_function! {
+    /// PostgreSQL's `clock_timestamp()`: the time now, not the transaction's start.
+    fn clock_timestamp() -> Timestamptz;
+}
+
+diesel::define_sql_function! {
+    /// PostgreSQL's `greatest` of a time and a nullable one (NULL is ignored).
+    #[sql_name = "greatest"]
+    fn latest(a: Timestamptz, b: Nullable<Timestamptz>) -> Timestamptz;
 }
 
 /// Takes the next sequence number of a session, if `user_id` is a member and, in a direct
 /// session, neither of the two has blocked the other; bumps its activity. Locks the session
 /// row until commit, so sequence numbers have no ties. `None` says no without saying why
 /// (the caller asks only then, so a send pays for no extra statement).
+///
+/// Also returns the message's time: the clock, but at least a microsecond after the
+/// session's previous message, taken under the same lock. So within a session, times
+/// strictly increase with `seq` (transaction start times do not: two concurrent sends may
+/// take the lock in the other order), and "newest first" is one index, `(session_id, seq)`.
 pub async fn next_seq_for_member(
     conn: &mut AsyncPgConnection,
     session_id: Uuid,
     user_id: Uuid,
-) -> diesel::QueryResult<Option<i64>> {
+) -> diesel::QueryResult<Option<(i64, DateTime<Utc>)>> {
     use crate::db::schema::{session_members, sessions, user_blocks};
+    use diesel::dsl::IntervalDsl;
     use diesel::{BoolExpressionMethods, NullableExpressionMethods};
     let member = session_members::table
         .filter(session_members::session_id.eq(session_id))
@@ -94,13 +113,18 @@ pub async fn next_seq_for_member(
         .filter(diesel::dsl::not(diesel::dsl::exists(block)))
         .set((
             sessions::last_message_seq.eq(sessions::last_message_seq + 1),
-            sessions::last_message_at.eq(diesel::dsl::now),
+            sessions::last_message_at.eq(latest(
+                clock_timestamp(),
+                sessions::last_message_at + 1.microseconds(),
+            )
+            .nullable()),
             sessions::last_activity_at.eq(diesel::dsl::now),
         ))
-        .returning(sessions::last_message_seq)
-        .get_result(conn)
+        .returning((sessions::last_message_seq, sessions::last_message_at))
+        .get_result::<(i64, Option<DateTime<Utc>>)>(conn)
         .await
         .optional()
+        .map(|row| row.map(|(seq, at)| (seq, at.unwrap_or_else(Utc::now))))
 }
 
 /// Inserts a message.
@@ -265,6 +289,13 @@ pub async fn windows(
 
 /// Full-text search over the messages of the sessions a user belongs to, newest first,
 /// after a `(created_at, id)` cursor.
+///
+/// Per session, newest first along `(session_id, seq)` (the same order as time: see
+/// [`next_seq_for_member`]), stopping at `limit` hits, then the newest `limit` of those. A
+/// common word stops after a few rows of each session instead of reading every message of
+/// the user's sessions and sorting the hits (21 ms for a member of the busiest seeded
+/// session, 0.3 ms this way); a rare one lets the planner look the word up in the GIN index
+/// per session.
 pub async fn search_for_member(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
@@ -277,14 +308,18 @@ pub async fn search_for_member(
         None => (None, None),
     };
     diesel::sql_query(
-        "SELECT m.id, m.session_id, m.sender_id, m.seq, m.body, m.reply_to_id, \
-                m.client_message_id, m.created_at, m.edited_at, m.deleted_at \
-           FROM messages m \
-           JOIN session_members sm ON sm.session_id = m.session_id AND sm.user_id = $1 \
-          WHERE m.search @@ websearch_to_tsquery('simple', $2) \
-            AND m.deleted_at IS NULL \
-            AND ($3::timestamptz IS NULL OR (m.created_at, m.id) < ($3, $4)) \
-          ORDER BY m.created_at DESC, m.id DESC \
+        "SELECT hit.* FROM session_members sm \
+          CROSS JOIN LATERAL ( \
+            SELECT m.id, m.session_id, m.sender_id, m.seq, m.body, m.reply_to_id, \
+                   m.client_message_id, m.created_at, m.edited_at, m.deleted_at \
+              FROM messages m \
+             WHERE m.session_id = sm.session_id \
+               AND m.search @@ websearch_to_tsquery('simple', $2) \
+               AND m.deleted_at IS NULL \
+               AND ($3::timestamptz IS NULL OR (m.created_at, m.id) < ($3, $4)) \
+             ORDER BY m.seq DESC LIMIT $5) hit \
+          WHERE sm.user_id = $1 \
+          ORDER BY hit.created_at DESC, hit.id DESC \
           LIMIT $5",
     )
     .bind::<SqlUuid, _>(user_id)

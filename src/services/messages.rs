@@ -95,7 +95,8 @@ pub async fn send(state: &AppState, viewer: &Viewer, out: Outgoing) -> AppResult
         )));
     }
     let outcome = events::write(&state.hub, &mut conn, async |conn| {
-        let Some(seq) = message_model::next_seq_for_member(conn, out.session_id, sender).await?
+        let Some((seq, at)) =
+            message_model::next_seq_for_member(conn, out.session_id, sender).await?
         else {
             return Err(why_not_sent(conn, out.session_id, sender).await.into());
         };
@@ -116,6 +117,7 @@ pub async fn send(state: &AppState, viewer: &Viewer, out: Outgoing) -> AppResult
             body: out.body.as_str(),
             reply_to_id: out.reply_to,
             client_message_id: out.client_message_id.as_ref().map(ClientMessageId::as_str),
+            created_at: at,
         };
         let message = match message_model::insert(conn, &new).await {
             Ok(message) => message,

@@ -581,3 +581,133 @@ async fn search_finds_words_only_in_the_viewers_sessions() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn message_times_follow_their_order_and_search_pages_through_every_hit_once() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let busy = group(&app, &alice, "Busy", &[&bob, &carol]).await;
+    let quiet = group(&app, &carol, "Quiet", &[&alice, &bob]).await;
+    // Concurrent sends into one session: whichever takes the lock first gets the earlier time.
+    let mut sends = Vec::new();
+    for i in 0..24 {
+        let sender = [&alice, &bob, &carol][i % 3].clone();
+        let session = if i % 5 == 0 {
+            quiet.clone()
+        } else {
+            busy.clone()
+        };
+        let body = if i % 2 == 0 {
+            format!("budget {i}")
+        } else {
+            format!("other {i}")
+        };
+        sends.push((sender, session, body));
+    }
+    let futures: Vec<_> = sends
+        .iter()
+        .map(|(user, session, body)| send_raw(&app, user, session, body))
+        .collect();
+    for response in futures_util::future::join_all(futures).await {
+        ok_data(&response);
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Disorder {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = app.db.connect().await;
+    let disorder: Disorder = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "SELECT count(*) AS n FROM (SELECT created_at <= lag(created_at) OVER \
+             (PARTITION BY session_id ORDER BY seq) AS back FROM messages) t WHERE back",
+        ),
+        &mut conn,
+    )
+    .await
+    .expect("query");
+    assert_eq!(disorder.n, 0, "a later seq with an earlier or equal time");
+
+    // Two hits a page, across both sessions: every hit once, newest first.
+    let search = "query($a: String) { searchMessages(text: \"budget\", first: 2, after: $a) { edges { node { body createdAt } } pageInfo { hasNextPage endCursor } } }";
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let page = app
+            .gql(Some(&carol.access), search, json!({ "a": after }))
+            .await;
+        let data = &ok_data(&page)["searchMessages"];
+        for edge in data["edges"].as_array().expect("edges") {
+            let node = &edge["node"];
+            seen.push((
+                node["createdAt"].as_str().expect("time").to_owned(),
+                node["body"].as_str().expect("body").to_owned(),
+            ));
+        }
+        if data["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = data["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(seen.len(), 12, "{seen:?}");
+    let mut bodies: Vec<&str> = seen.iter().map(|(_, b)| b.as_str()).collect();
+    bodies.sort_unstable();
+    bodies.dedup();
+    assert_eq!(bodies.len(), 12, "each hit once: {seen:?}");
+    let times: Vec<chrono::DateTime<chrono::Utc>> = seen
+        .iter()
+        .map(|(t, _)| t.parse().expect("an RFC 3339 time"))
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {seen:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_migration_puts_older_messages_in_time_order() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let s = direct(&app, &alice, &bob).await;
+    for i in 0..4 {
+        send(&app, &alice, &s, &format!("m{i}")).await;
+    }
+    let mut conn = app.db.connect().await;
+    use diesel_async::SimpleAsyncConnection;
+    // As two concurrent sends could leave them before the change: seq 2 and 3 earlier than 1.
+    conn.batch_execute(
+        "UPDATE messages SET created_at = created_at - (seq * interval '1 second') WHERE seq IN (2, 3);",
+    )
+    .await
+    .expect("disorder");
+    let up = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/migrations/2026-12-06-000003_message_time_order/up.sql"
+    ))
+    .expect("the migration");
+    conn.batch_execute(&up).await.expect("the migration runs");
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        seq: i64,
+        #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+        created_at: chrono::DateTime<chrono::Utc>,
+    }
+    let rows: Vec<Row> = diesel_async::RunQueryDsl::load(
+        diesel::sql_query("SELECT seq, created_at FROM messages ORDER BY seq"),
+        &mut conn,
+    )
+    .await
+    .expect("rows");
+    assert_eq!(rows.len(), 4);
+    assert!(
+        rows.windows(2).all(|w| w[0].created_at < w[1].created_at),
+        "{:?}",
+        rows.iter()
+            .map(|r| (r.seq, r.created_at))
+            .collect::<Vec<_>>()
+    );
+}
