@@ -493,6 +493,15 @@ impl ConversationQuery {
         Ok(Session::from(sessions::get(ctx.state(), viewer, id).await?))
     }
 
+    /// A message of one of the viewer's conversations (to open a mention or a search hit, or
+    /// to refresh its attachments' URLs). `NOT_FOUND` if it does not exist or the viewer is
+    /// not a member of its conversation (the two are not told apart).
+    async fn message(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Message> {
+        let viewer = ctx.viewer()?;
+        let id = parse_id(&id, "id")?;
+        Ok(Message::from(messages::get(ctx.state(), viewer, id).await?))
+    }
+
     /// The viewer's conversations, most recently active first: pages of `first` (1–50,
     /// default 20) after the cursor `after`.
     #[graphql(complexity = "first.unwrap_or(20).clamp(0, 50) as usize * child_complexity")]

@@ -29,6 +29,11 @@ fn operations(
             json!({ "s": session }),
         ),
         (
+            "message",
+            "query($m: ID!) { message(id: $m) { id body } }",
+            json!({ "m": message }),
+        ),
+        (
             "sendMessage",
             "mutation($s: ID!) { sendMessage(input: {sessionId: $s, body: \"hi\"}) { id } }",
             json!({ "s": session }),

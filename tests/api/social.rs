@@ -277,6 +277,18 @@ async fn mentions_name_members_count_until_read_and_notify_only_them() {
         ok_data(&listed)["mentions"]["nodes"][0]["message"]["sender"]["username"],
         "alice"
     );
+    // Opening it: the message by id, for a member.
+    let opened = gql(
+        &app,
+        &bob,
+        "query($m: ID!) { message(id: $m) { body mentions { username } } }",
+        json!({ "m": message["id"] }),
+    )
+    .await;
+    assert_eq!(
+        ok_data(&opened)["message"]["mentions"],
+        json!([{ "username": "bob" }])
+    );
 
     // An edit that drops bob drops his mention; reading clears carol's.
     let edited = gql(
