@@ -234,7 +234,8 @@ impl SocialMutation {
     }
 
     /// Blocks a user (at most 1,000 blocks). They can no longer start a direct conversation
-    /// with the viewer or send into the one they have (`FORBIDDEN`), they do not find the
+    /// with the viewer, nor send, react or type in the one they have (`FORBIDDEN`; the viewer
+    /// neither, until they unblock), they do not find the
     /// viewer in `users` search, and their mentions of the viewer are not recorded. In groups
     /// both stay members; their messages read `senderBlocked: true` for the viewer. Blocking
     /// twice is harmless. Returns the user.

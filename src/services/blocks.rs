@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::models::block as block_model;
+use crate::models::session::Session;
 use crate::models::user::{self as user_model, User};
 use crate::services::Page;
 use crate::state::AppState;
@@ -24,6 +25,27 @@ pub fn blocked_sender() -> AppError {
 /// The refusal a user gets when messaging someone they blocked.
 pub fn blocking_sender() -> AppError {
     AppError::forbidden("you blocked this user: unblock them to send messages")
+}
+
+/// In a direct session, refuses what `actor` would do to the other user if either has
+/// blocked the other (reacting, typing; sending checks the same inside its statement).
+/// Groups are not affected.
+pub async fn check_direct(
+    conn: &mut diesel_async::AsyncPgConnection,
+    session: &Session,
+    actor: Uuid,
+) -> AppResult<()> {
+    let (Some(low), Some(high)) = (session.direct_user_low, session.direct_user_high) else {
+        return Ok(());
+    };
+    let blocks = block_model::between(conn, low, high).await?;
+    if blocks.iter().any(|(by, _)| *by == actor) {
+        Err(blocking_sender())
+    } else if blocks.is_empty() {
+        Ok(())
+    } else {
+        Err(blocked_sender())
+    }
 }
 
 /// Blocks a user. Blocking twice is harmless. Returns the user blocked.

@@ -10,8 +10,8 @@ use crate::models::message::{self as message_model, Message};
 use crate::models::reaction as reaction_model;
 use crate::models::session as session_model;
 use crate::models::user::User;
-use crate::services::Page;
 use crate::services::input::Emoji;
+use crate::services::{Page, blocks};
 use crate::state::AppState;
 
 /// Distinct emoji one message may carry; a new one beyond is refused (`BAD_USER_INPUT`),
@@ -39,9 +39,10 @@ pub async fn react(
         let message = message_model::lock(conn, message_id)
             .await?
             .ok_or(AppError::NotFound("message"))?;
-        session_model::find_for_member(conn, message.session_id, viewer.user_id)
+        let (session, _) = session_model::find_for_member(conn, message.session_id, viewer.user_id)
             .await?
             .ok_or(AppError::NotFound("message"))?;
+        blocks::check_direct(conn, &session, viewer.user_id).await?;
         if message.deleted_at.is_some() {
             return Err(AppError::bad_input(
                 "a deleted message cannot be reacted to",

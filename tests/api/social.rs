@@ -376,6 +376,25 @@ async fn a_blocked_user_cannot_reach_the_blocker_directly_or_find_them() {
     );
     let own = send_raw(&app, &alice, &existing, "hello?").await;
     assert_eq!(error_code(&own), Some("FORBIDDEN"), "{own}");
+    // Nor reactions or typing notices, either way round.
+    let hello = gql(
+        &app,
+        &carol,
+        "query($s: ID!) { session(id: $s) { messages { nodes { id } } } }",
+        json!({ "s": existing }),
+    )
+    .await;
+    let first = ok_data(&hello)["session"]["messages"]["nodes"][0]["id"].clone();
+    let r = gql(&app, &carol, ADD, json!({ "m": first, "e": "👍" })).await;
+    assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
+    let r = gql(
+        &app,
+        &carol,
+        "mutation($s: ID!) { typing(sessionId: $s) }",
+        json!({ "s": existing }),
+    )
+    .await;
+    assert_eq!(error_code(&r), Some("FORBIDDEN"), "{r}");
     assert_eq!(
         app.fingerprint().await,
         before,
