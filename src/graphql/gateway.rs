@@ -74,7 +74,26 @@ impl Gateway {
             return futures_util::stream::once(async { refusal }).boxed();
         }
         if operation.is_subscription() {
-            return self.schema.execute_stream(request).map(coded).boxed();
+            // A subscription whose root field fails (not a member, the database unreachable
+            // while a server starts or stops) never started: its error belongs to the
+            // operation, not to an event, so the socket answers it with `error` (and the
+            // client subscribes again) instead of a `next` that looks like a broken event.
+            let mut first = true;
+            return self
+                .schema
+                .execute_stream(request)
+                .map(coded)
+                .map(move |mut response| {
+                    if std::mem::take(&mut first)
+                        && matches!(response.data, async_graphql::Value::Null)
+                    {
+                        for error in &mut response.errors {
+                            error.path.clear();
+                        }
+                    }
+                    response
+                })
+                .boxed();
         }
         let gateway = self.clone();
         futures_util::stream::once(async move {

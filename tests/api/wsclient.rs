@@ -190,6 +190,20 @@ impl WsClient {
         }
     }
 
+    /// The `error` that ends operation `id` before it started: the `extensions.code` of its
+    /// first error.
+    pub async fn next_error_code(&mut self, id: &str) -> String {
+        match self.next_past_pings().await {
+            Frame::Json(v) if v["type"] == "error" && v["id"] == id => {
+                v["payload"][0]["extensions"]["code"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("no code in {v}"))
+                    .to_owned()
+            }
+            other => panic!("expected an error for {id}, got {other:?}"),
+        }
+    }
+
     /// The next event of subscription `id`: `payload.data.<field>`, resolved without errors.
     pub async fn next_event(&mut self, id: &str, field: &str) -> Value {
         let payload = self.next_payload(id).await;
