@@ -153,6 +153,18 @@ impl From<DieselError> for AppError {
             {
                 Self::Unavailable(info.message().to_owned())
             }
+            // A transaction PostgreSQL chose to abort so that others could go on (a deadlock,
+            // a serialization failure): nothing of it was kept, and the same request sent
+            // again is expected to succeed, so the client is told to retry (sends stay
+            // idempotent through their client message id).
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, ref info) => {
+                Self::Unavailable(info.message().to_owned())
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, ref info)
+                if info.message().contains("deadlock detected") =>
+            {
+                Self::Unavailable(info.message().to_owned())
+            }
             other => Self::Internal(other.into()),
         }
     }
@@ -242,6 +254,28 @@ mod tests {
     #[test]
     fn diesel_not_found_is_not_found() {
         assert_eq!(code_of(DieselError::NotFound.into()), "\"NOT_FOUND\"");
+    }
+
+    #[test]
+    fn an_aborted_transaction_is_worth_a_retry() {
+        for (kind, message) in [
+            (
+                DatabaseErrorKind::SerializationFailure,
+                "could not serialize access",
+            ),
+            (DatabaseErrorKind::Unknown, "deadlock detected"),
+        ] {
+            let err: AppError =
+                DieselError::DatabaseError(kind, Box::new(message.to_owned())).into();
+            assert!(err.retryable(), "{message}");
+            assert_eq!(code_of(err), "\"UNAVAILABLE\"");
+        }
+        let other: AppError = DieselError::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("division by zero".to_owned()),
+        )
+        .into();
+        assert_eq!(code_of(other), "\"INTERNAL\"");
     }
 
     #[test]
