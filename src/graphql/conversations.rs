@@ -264,7 +264,7 @@ fn decode_message_cursor(session_id: Uuid, cursor: &str) -> AppResult<i64> {
 }
 
 /// A member of a conversation, with their account loaded alongside.
-pub struct SessionMember(pub Member, pub Option<UserRow>);
+pub struct SessionMember(pub Member, pub Option<Arc<UserRow>>);
 
 /// A member of a conversation, with their role and read marker.
 #[Object]
@@ -299,25 +299,32 @@ impl SessionMember {
 
 /// A message of a conversation, with its sender when it was loaded alongside.
 pub struct Message {
-    row: MessageRow,
-    sender: Option<UserRow>,
+    /// Shared with the loaders that found it.
+    row: Arc<MessageRow>,
+    sender: Option<Arc<UserRow>>,
     /// What the page of sessions this message came in loaded, if it came in one.
     page: Option<Arc<PagePrefetch>>,
 }
 
 impl Message {
     pub(crate) fn new(
-        row: MessageRow,
-        sender: Option<UserRow>,
+        row: Arc<MessageRow>,
+        sender: Option<Arc<UserRow>>,
         page: Option<Arc<PagePrefetch>>,
     ) -> Self {
         Self { row, sender, page }
     }
 }
 
+impl From<Arc<MessageRow>> for Message {
+    fn from(row: Arc<MessageRow>) -> Self {
+        Self::new(row, None, None)
+    }
+}
+
 impl From<MessageRow> for Message {
     fn from(row: MessageRow) -> Self {
-        Self::new(row, None, None)
+        Self::new(Arc::new(row), None, None)
     }
 }
 

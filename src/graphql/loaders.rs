@@ -9,6 +9,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::graphql::prefetch::{WithSender, WithUser};
 use crate::models::attachment as attachment_model;
 use crate::models::block as block_model;
 use crate::models::mention as mention_model;
@@ -53,14 +54,17 @@ fn sessions_by_user(pairs: impl Iterator<Item = (Uuid, Uuid)>) -> HashMap<Uuid, 
 pub struct UserKey(pub Uuid);
 
 impl Loader<UserKey> for DbLoader {
-    type Value = User;
+    type Value = Arc<User>;
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[UserKey]) -> LoadResult<UserKey, User> {
+    async fn load(&self, keys: &[UserKey]) -> LoadResult<UserKey, Arc<User>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let mut conn = self.state.db().await.map_err(fail)?;
         let users = user_model::find_many(&mut conn, &ids).await.map_err(fail)?;
-        Ok(users.into_iter().map(|u| (UserKey(u.id), u)).collect())
+        Ok(users
+            .into_iter()
+            .map(|u| (UserKey(u.id), Arc::new(u)))
+            .collect())
     }
 }
 
@@ -102,21 +106,21 @@ impl Loader<MembershipKey> for DbLoader {
 pub struct MembersKey(pub Uuid);
 
 impl Loader<MembersKey> for DbLoader {
-    type Value = Vec<(Member, User)>;
+    type Value = Vec<WithUser>;
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[MembersKey]) -> LoadResult<MembersKey, Vec<(Member, User)>> {
+    async fn load(&self, keys: &[MembersKey]) -> LoadResult<MembersKey, Vec<(Member, Arc<User>)>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let mut conn = self.state.db().await.map_err(fail)?;
         let members = session_model::members_with_users(&mut conn, &ids)
             .await
             .map_err(fail)?;
-        let mut out: HashMap<MembersKey, Vec<(Member, User)>> =
+        let mut out: HashMap<MembersKey, Vec<WithUser>> =
             keys.iter().map(|k| (*k, Vec::new())).collect();
         for (member, user) in members {
             out.entry(MembersKey(member.session_id))
                 .or_default()
-                .push((member, user));
+                .push((member, Arc::new(user)));
         }
         Ok(out)
     }
@@ -126,12 +130,12 @@ impl Loader<MembersKey> for DbLoader {
 async fn senders(
     conn: &mut diesel_async::AsyncPgConnection,
     messages: &[&Message],
-) -> Result<HashMap<Uuid, User>, async_graphql::Error> {
+) -> Result<HashMap<Uuid, Arc<User>>, async_graphql::Error> {
     let mut ids: Vec<Uuid> = messages.iter().map(|m| m.sender_id).collect();
     ids.sort();
     ids.dedup();
     let users = user_model::find_many(conn, &ids).await.map_err(fail)?;
-    Ok(users.into_iter().map(|u| (u.id, u)).collect())
+    Ok(users.into_iter().map(|u| (u.id, Arc::new(u))).collect())
 }
 
 /// The last message of a session.
@@ -139,13 +143,10 @@ async fn senders(
 pub struct LastMessageKey(pub Uuid);
 
 impl Loader<LastMessageKey> for DbLoader {
-    type Value = (Message, Option<User>);
+    type Value = WithSender;
     type Error = async_graphql::Error;
 
-    async fn load(
-        &self,
-        keys: &[LastMessageKey],
-    ) -> LoadResult<LastMessageKey, (Message, Option<User>)> {
+    async fn load(&self, keys: &[LastMessageKey]) -> LoadResult<LastMessageKey, WithSender> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let mut conn = self.state.db().await.map_err(fail)?;
         let messages = message_model::last_of_sessions(&mut conn, &ids)
@@ -156,7 +157,7 @@ impl Loader<LastMessageKey> for DbLoader {
             .into_iter()
             .map(|m| {
                 let sender = users.get(&m.sender_id).cloned();
-                (LastMessageKey(m.session_id), (m, sender))
+                (LastMessageKey(m.session_id), (Arc::new(m), sender))
             })
             .collect())
     }
@@ -202,10 +203,10 @@ impl Loader<UnreadKey> for DbLoader {
 pub struct MessageKey(pub Uuid);
 
 impl Loader<MessageKey> for DbLoader {
-    type Value = Message;
+    type Value = Arc<Message>;
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[MessageKey]) -> LoadResult<MessageKey, Message> {
+    async fn load(&self, keys: &[MessageKey]) -> LoadResult<MessageKey, Arc<Message>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let mut conn = self.state.db().await.map_err(fail)?;
         let messages = message_model::find_many(&mut conn, &ids)
@@ -213,7 +214,7 @@ impl Loader<MessageKey> for DbLoader {
             .map_err(fail)?;
         Ok(messages
             .into_iter()
-            .map(|m| (MessageKey(m.id), m))
+            .map(|m| (MessageKey(m.id), Arc::new(m)))
             .collect())
     }
 }
@@ -225,13 +226,10 @@ impl Loader<MessageKey> for DbLoader {
 pub struct HistoryKey(pub Window);
 
 impl Loader<HistoryKey> for DbLoader {
-    type Value = Vec<(Message, Option<User>)>;
+    type Value = Vec<WithSender>;
     type Error = async_graphql::Error;
 
-    async fn load(
-        &self,
-        keys: &[HistoryKey],
-    ) -> LoadResult<HistoryKey, Vec<(Message, Option<User>)>> {
+    async fn load(&self, keys: &[HistoryKey]) -> LoadResult<HistoryKey, Vec<WithSender>> {
         // Windows with the same limit and direction share one lateral query.
         let mut groups: HashMap<(i64, PageFrom), Vec<Window>> = HashMap::new();
         for key in keys {
@@ -258,14 +256,17 @@ impl Loader<HistoryKey> for DbLoader {
         )
         .await?;
         for (windows, rows) in all_rows {
-            let mut by_session: HashMap<Uuid, Vec<Message>> = HashMap::new();
+            let mut by_session: HashMap<Uuid, Vec<Arc<Message>>> = HashMap::new();
             for row in rows {
-                by_session.entry(row.session_id).or_default().push(row);
+                by_session
+                    .entry(row.session_id)
+                    .or_default()
+                    .push(Arc::new(row));
             }
             for window in windows {
                 // Two windows of one batch on the same session are rare (two aliases of
                 // `messages` with different cursors); give each its own slice.
-                let mut rows: Vec<Message> = by_session
+                let mut rows: Vec<Arc<Message>> = by_session
                     .get(&window.session_id)
                     .map(|all| {
                         all.iter()

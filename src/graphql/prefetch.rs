@@ -8,7 +8,7 @@
 //! returns: one batch per level by construction, whatever the scheduling.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::{Lookahead, SelectionField, Value};
 use uuid::Uuid;
@@ -25,7 +25,10 @@ use crate::models::user::User;
 use crate::services::sessions::SessionView;
 
 /// A message with its sender, as the loaders give them.
-pub type WithSender = (Message, Option<User>);
+pub type WithSender = (Arc<Message>, Option<Arc<User>>);
+
+/// A member with their account, as the loaders give them.
+pub type WithUser = (Member, Arc<User>);
 
 /// The arguments of a history connection (`Session.messages`), cursors still encoded.
 #[derive(Debug, Default)]
@@ -64,9 +67,11 @@ impl HistoryArgs {
 #[derive(Debug, Default)]
 pub struct PagePrefetch {
     unread: Option<HashMap<Uuid, i64>>,
-    members: Option<HashMap<Uuid, Vec<(Member, User)>>>,
+    members: Option<HashMap<Uuid, Vec<WithUser>>>,
     last: Option<HashMap<Uuid, WithSender>>,
-    history: HashMap<Window, Vec<WithSender>>,
+    /// Taken, not copied, by the one field that reads each window (a second reader, an
+    /// alias with the same arguments, falls back to the loader).
+    history: Mutex<HashMap<Window, Vec<WithSender>>>,
     replies: Option<HashMap<Uuid, WithSender>>,
     mention_counts: Option<HashMap<Uuid, i64>>,
     extras: MessageExtras,
@@ -77,7 +82,7 @@ pub struct PagePrefetch {
 struct MessageExtras {
     attachments: Option<HashMap<Uuid, Vec<Attachment>>>,
     reactions: Option<HashMap<Uuid, Vec<Summary>>>,
-    mentions: Option<HashMap<Uuid, Vec<User>>>,
+    mentions: Option<HashMap<Uuid, Vec<Arc<User>>>>,
     blocked: Option<Arc<HashSet<Uuid>>>,
 }
 
@@ -180,7 +185,7 @@ impl PagePrefetch {
             unread,
             members,
             last,
-            history,
+            history: Mutex::new(history),
             replies: None,
             mention_counts,
             extras: MessageExtras::default(),
@@ -206,15 +211,21 @@ impl PagePrefetch {
         Ok(page)
     }
 
-    /// The ids of the page's messages: last messages and history.
-    fn message_ids(&self) -> Vec<Uuid> {
-        let mut ids: Vec<Uuid> = self
-            .last
+    /// The page's messages (last messages and history), as `f` sees each: while the page is
+    /// being loaded, before any field takes its window.
+    fn each_message<T>(&self, f: impl Fn(&Message) -> Option<T>) -> Vec<T> {
+        let history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        self.last
             .iter()
             .flat_map(|last| last.values())
-            .chain(self.history.values().flatten())
-            .map(|(m, _)| m.id)
-            .collect();
+            .chain(history.values().flatten())
+            .filter_map(|(m, _)| f(m))
+            .collect()
+    }
+
+    /// The ids of the page's messages: last messages and history.
+    fn message_ids(&self) -> Vec<Uuid> {
+        let mut ids = self.each_message(|m| Some(m.id));
         ids.sort_unstable();
         ids.dedup();
         ids
@@ -304,13 +315,7 @@ impl PagePrefetch {
         if !reply.exists() {
             return Ok(None);
         }
-        let answered = self
-            .last
-            .iter()
-            .flat_map(|last| last.values())
-            .chain(self.history.values().flatten())
-            .filter_map(|(m, _)| m.reply_to_id)
-            .map(MessageKey);
+        let answered = self.each_message(|m| m.reply_to_id.map(MessageKey));
         let targets = loaders.load_many(answered).await?;
         let mut senders = HashMap::new();
         if reply.field("sender").exists() {
@@ -335,7 +340,7 @@ impl PagePrefetch {
     }
 
     /// A session's members with their accounts, if loaded.
-    pub fn members(&self, session_id: Uuid) -> Option<Vec<(Member, User)>> {
+    pub fn members(&self, session_id: Uuid) -> Option<Vec<WithUser>> {
         let members = self.members.as_ref()?;
         Some(members.get(&session_id).cloned().unwrap_or_default())
     }
@@ -347,7 +352,8 @@ impl PagePrefetch {
 
     /// A history window as the loader gives it, if loaded.
     pub fn history(&self, window: &Window) -> Option<Vec<WithSender>> {
-        self.history.get(window).cloned()
+        let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        history.remove(window)
     }
 
     /// The viewer's unread mentions in a session, if loaded.
@@ -369,7 +375,7 @@ impl PagePrefetch {
     }
 
     /// The members a message of the page mentions, if loaded.
-    pub fn mentions(&self, message_id: Uuid) -> Option<Vec<User>> {
+    pub fn mentions(&self, message_id: Uuid) -> Option<Vec<Arc<User>>> {
         let mentions = self.extras.mentions.as_ref()?;
         Some(mentions.get(&message_id).cloned().unwrap_or_default())
     }

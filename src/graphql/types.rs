@@ -1,5 +1,7 @@
 //! Object types shared across the schema, and Relay cursor helpers.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,7 +16,8 @@ use crate::services::accounts::IssuedTokens;
 /// A person with an account. Everyone signed in sees the public profile; `account` is for the
 /// user themself and admins.
 pub struct User {
-    row: UserRow,
+    /// Shared with the loaders that found it: many messages of a page have one sender.
+    row: Arc<UserRow>,
     /// Set where the viewer is known to be this user (sign-in results), before any token
     /// is attached to the request.
     own_account: bool,
@@ -22,6 +25,12 @@ pub struct User {
 
 impl From<UserRow> for User {
     fn from(row: UserRow) -> Self {
+        Self::from(Arc::new(row))
+    }
+}
+
+impl From<Arc<UserRow>> for User {
+    fn from(row: Arc<UserRow>) -> Self {
         Self {
             row,
             own_account: false,
@@ -33,7 +42,7 @@ impl User {
     /// The signed-in user's own account, whose private details they may always see.
     pub fn own(row: UserRow) -> Self {
         Self {
-            row,
+            row: Arc::new(row),
             own_account: true,
         }
     }
