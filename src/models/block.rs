@@ -25,6 +25,17 @@ pub async fn insert(
     Ok(added > 0)
 }
 
+/// Locks the blocker's user row until the transaction ends (`FOR NO KEY UPDATE`).
+pub async fn lock_blocker(conn: &mut AsyncPgConnection, blocker: Uuid) -> diesel::QueryResult<()> {
+    users::table
+        .find(blocker)
+        .select(users::id)
+        .for_no_key_update()
+        .first::<Uuid>(conn)
+        .await?;
+    Ok(())
+}
+
 /// Lifts a block; false if there was none.
 pub async fn delete(
     conn: &mut AsyncPgConnection,

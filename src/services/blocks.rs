@@ -3,6 +3,7 @@
 //! both stay members; the blocker's view marks the blocked user's messages.
 
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
 use uuid::Uuid;
 
 use crate::auth::Viewer;
@@ -61,12 +62,20 @@ pub async fn block(state: &AppState, viewer: &Viewer, user_id: Uuid) -> AppResul
     let user = user_model::find(&mut conn, user_id)
         .await?
         .ok_or(AppError::NotFound("user"))?;
-    if block_model::count(&mut conn, viewer.user_id).await? >= MAX_BLOCKS {
-        return Err(AppError::bad_input(format!(
-            "you can block at most {MAX_BLOCKS} users: unblock someone first"
-        )));
-    }
-    block_model::insert(&mut conn, viewer.user_id, user_id).await?;
+    let blocker = viewer.user_id;
+    conn.transaction::<_, AppError, _>(async |conn| {
+        // The blocker's own row, locked, serializes their blocks: two at once cannot both
+        // see room for one more. (`NO KEY UPDATE`: their sends' foreign-key locks pass.)
+        block_model::lock_blocker(conn, blocker).await?;
+        if block_model::count(conn, blocker).await? >= MAX_BLOCKS {
+            return Err(AppError::bad_input(format!(
+                "you can block at most {MAX_BLOCKS} users: unblock someone first"
+            )));
+        }
+        block_model::insert(conn, blocker, user_id).await?;
+        Ok(())
+    })
+    .await?;
     Ok(user)
 }
 

@@ -540,3 +540,33 @@ async fn muted_conversations_keep_their_place_and_raise_no_notices() {
     let e = next(&mut ws).await;
     assert_eq!(e["notice"], "MESSAGE", "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn blocks_stop_at_the_limit_even_when_two_arrive_at_once() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    // 999 blocks already: room for one more.
+    let mut conn = app.db.connect().await;
+    use diesel_async::SimpleAsyncConnection;
+    conn.batch_execute(&format!(
+        "INSERT INTO users (id, username, display_name, password_hash) \
+         SELECT gen_random_uuid(), 'filler' || n, 'Filler', 'x' FROM generate_series(1, 999) n; \
+         INSERT INTO user_blocks (blocker_id, blocked_id) \
+         SELECT '{}', id FROM users WHERE username LIKE 'filler%';",
+        alice.id
+    ))
+    .await
+    .expect("999 blocks");
+    let (a, b) = tokio::join!(
+        gql(&app, &alice, BLOCK, json!({ "u": bob.id })),
+        gql(&app, &alice, BLOCK, json!({ "u": carol.id })),
+    );
+    let codes = [error_code(&a), error_code(&b)];
+    assert!(
+        codes.contains(&None) && codes.contains(&Some("BAD_USER_INPUT")),
+        "one fits, one is refused: {a} {b}"
+    );
+    assert_eq!(app.count("user_blocks").await, 1000);
+}
