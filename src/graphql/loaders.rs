@@ -402,15 +402,19 @@ impl Loader<BlockedKey> for DbLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[BlockedKey]) -> LoadResult<BlockedKey, Arc<HashSet<Uuid>>> {
+        let blockers: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let mut conn = self.state.db().await.map_err(fail)?;
-        let mut out = HashMap::new();
-        for key in keys {
-            let blocked = block_model::blocked_by(&mut conn, key.0)
-                .await
-                .map_err(fail)?;
-            out.insert(*key, Arc::new(blocked.into_iter().collect()));
+        let pairs = block_model::blocked_by(&mut conn, &blockers)
+            .await
+            .map_err(fail)?;
+        let mut sets: HashMap<Uuid, HashSet<Uuid>> = HashMap::new();
+        for (blocker, blocked) in pairs {
+            sets.entry(blocker).or_default().insert(blocked);
         }
-        Ok(out)
+        Ok(keys
+            .iter()
+            .map(|k| (*k, Arc::new(sets.remove(&k.0).unwrap_or_default())))
+            .collect())
     }
 }
 

@@ -57,14 +57,15 @@ pub async fn count(conn: &mut AsyncPgConnection, blocker: Uuid) -> diesel::Query
         .await
 }
 
-/// Every user `blocker` has blocked (bounded by the per-user limit).
+/// Everyone each of `blockers` has blocked (bounded by the per-user limit), as
+/// `(blocker, blocked)` pairs: one statement for any number of blockers.
 pub async fn blocked_by(
     conn: &mut AsyncPgConnection,
-    blocker: Uuid,
-) -> diesel::QueryResult<Vec<Uuid>> {
+    blockers: &[Uuid],
+) -> diesel::QueryResult<Vec<(Uuid, Uuid)>> {
     user_blocks::table
-        .filter(user_blocks::blocker_id.eq(blocker))
-        .select(user_blocks::blocked_id)
+        .filter(user_blocks::blocker_id.eq_any(blockers))
+        .select((user_blocks::blocker_id, user_blocks::blocked_id))
         .load(conn)
         .await
 }
@@ -85,20 +86,6 @@ pub async fn between(
                 .and(user_blocks::blocked_id.eq(a))),
         )
         .select((user_blocks::blocker_id, user_blocks::blocked_id))
-        .load(conn)
-        .await
-}
-
-/// Which of `users` have blocked `blocked`.
-pub async fn blockers_among(
-    conn: &mut AsyncPgConnection,
-    blocked: Uuid,
-    users: &[Uuid],
-) -> diesel::QueryResult<Vec<Uuid>> {
-    user_blocks::table
-        .filter(user_blocks::blocked_id.eq(blocked))
-        .filter(user_blocks::blocker_id.eq_any(users))
-        .select(user_blocks::blocker_id)
         .load(conn)
         .await
 }

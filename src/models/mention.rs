@@ -9,9 +9,7 @@ use uuid::Uuid;
 
 use crate::db::schema::{mentions, messages, session_members};
 use crate::models::message::Message;
-
-/// Unread mentions stop being counted here: the count reads "999+" beyond.
-pub const UNREAD_CAP: i64 = 1_000;
+use crate::models::session::MAX_UNREAD_COUNT;
 
 /// A member mentioned by a message.
 #[derive(Debug, Clone, Insertable)]
@@ -76,7 +74,8 @@ pub async fn of_messages(
 }
 
 /// A member's unread mentions in each of these sessions (after their read marker), counted
-/// up to [`UNREAD_CAP`]: one statement, one index range per session.
+/// up to [`MAX_UNREAD_COUNT`] as unread messages are: one statement, one index range per
+/// session.
 pub async fn unread_counts(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
@@ -99,7 +98,7 @@ pub async fn unread_counts(
     )
     .bind::<SqlUuid, _>(user_id)
     .bind::<Array<SqlUuid>, _>(session_ids)
-    .bind::<BigInt, _>(UNREAD_CAP)
+    .bind::<BigInt, _>(MAX_UNREAD_COUNT)
     .load(conn)
     .await?;
     Ok(rows.into_iter().map(|r| (r.session_id, r.unread)).collect())

@@ -8,7 +8,6 @@ use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, unique_violation};
 use crate::events::{self, Change, Event};
 use crate::models::attachment as attachment_model;
-use crate::models::block as block_model;
 use crate::models::mention as mention_model;
 use crate::models::message::{self as message_model, Message, NewMessage, PageFrom, Window};
 use crate::models::session as session_model;
@@ -154,22 +153,16 @@ async fn why_not_sent(
     session_id: Uuid,
     sender: Uuid,
 ) -> AppError {
-    let diagnosis = async {
-        let Some((session, _)) = session_model::find_for_member(conn, session_id, sender).await?
-        else {
-            return Ok(AppError::NotFound("session"));
-        };
-        let (Some(low), Some(high)) = (session.direct_user_low, session.direct_user_high) else {
-            return Ok(AppError::NotFound("session"));
-        };
-        let blocks = block_model::between(conn, low, high).await?;
-        Ok::<_, diesel::result::Error>(if blocks.iter().any(|(by, _)| *by == sender) {
-            blocks::blocking_sender()
-        } else {
-            blocks::blocked_sender()
-        })
+    let session = match session_model::find_for_member(conn, session_id, sender).await {
+        Ok(Some((session, _))) => session,
+        Ok(None) => return AppError::NotFound("session"),
+        Err(e) => return e.into(),
     };
-    diagnosis.await.unwrap_or_else(Into::into)
+    match blocks::check_direct(conn, &session, sender).await {
+        Err(refusal) => refusal,
+        // A block lifted since the statement ran: as if the session had gone.
+        Ok(()) => AppError::NotFound("session"),
+    }
 }
 
 /// Loads the message that won a race on the same client message id.
