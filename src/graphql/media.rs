@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::graphql::types::User;
 use crate::graphql::{ContextExt, parse_id};
 use crate::media::OutputFormat;
-use crate::media::attachments::{THUMBNAIL_WIDTHS, Variant, object_path};
+use crate::media::attachments::{Variant, object_path, thumbnail_sizes};
 use crate::models::attachment::Attachment as AttachmentRow;
 use crate::services::{attachments, avatars};
 
@@ -126,20 +126,17 @@ impl Attachment {
         }
     }
 
-    /// The widths of its thumbnails (those narrower than the image).
-    fn thumbnail_widths(&self) -> Vec<u32> {
-        let width = self.0.width.unwrap_or(0).max(0) as u32;
-        THUMBNAIL_WIDTHS
-            .iter()
-            .copied()
-            .filter(|w| *w < width)
-            .collect()
+    /// Its thumbnails' `(width, height)`, smallest first; none for files.
+    fn thumbnail_sizes(&self) -> Vec<(u32, u32)> {
+        match (self.0.width, self.0.height) {
+            (Some(w), Some(h)) if w > 0 && h > 0 => thumbnail_sizes(w as u32, h as u32).collect(),
+            _ => Vec::new(),
+        }
     }
 
     async fn signed(&self, ctx: &Context<'_>, variant: Variant) -> async_graphql::Result<String> {
         let path = object_path(self.0.id, variant);
-        let (url, _) = ctx.state().media.private_url(&path, Utc::now()).await?;
-        Ok(url)
+        Ok(ctx.state().media.private_url(&path, Utc::now()).await?)
     }
 }
 
@@ -211,11 +208,7 @@ impl Attachment {
     /// smallest first; empty for files.
     async fn thumbnails(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Thumbnail>> {
         let mut out = Vec::new();
-        let (Some(width), Some(height)) = (self.0.width, self.0.height) else {
-            return Ok(out);
-        };
-        for w in self.thumbnail_widths() {
-            let h = ((i64::from(height) * i64::from(w)) / i64::from(width.max(1))).max(1);
+        for (w, h) in self.thumbnail_sizes() {
             out.push(Thumbnail {
                 width: w as i32,
                 height: h as i32,
@@ -241,11 +234,11 @@ impl Attachment {
             return Err(AppError::bad_input("width must be at least 1").into());
         }
         let variant = match self
-            .thumbnail_widths()
+            .thumbnail_sizes()
             .into_iter()
-            .find(|w| *w as i32 >= width)
+            .find(|(w, _)| *w as i32 >= width)
         {
-            Some(w) => Variant::Thumbnail(w, self.format()),
+            Some((w, _)) => Variant::Thumbnail(w, self.format()),
             None => Variant::Full(self.format()),
         };
         Ok(Some(self.signed(ctx, variant).await?))

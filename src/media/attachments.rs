@@ -24,6 +24,19 @@ pub const ATTACHMENT_PREFIX: &str = "attachments";
 /// Widths of an image attachment's thumbnails (never wider than the image itself).
 pub const THUMBNAIL_WIDTHS: [u32; 2] = [320, 1024];
 
+/// The thumbnails an image of `width` × `height` gets: `(width, height)` of each of
+/// [`THUMBNAIL_WIDTHS`] narrower than it, proportions kept, smallest first. Upload and API
+/// both read it, so the sizes made and the sizes announced cannot drift apart.
+pub fn thumbnail_sizes(width: u32, height: u32) -> impl Iterator<Item = (u32, u32)> {
+    THUMBNAIL_WIDTHS
+        .into_iter()
+        .filter(move |target| *target < width)
+        .map(move |target| {
+            let scaled = (u64::from(height) * u64::from(target) / u64::from(width)).max(1);
+            (target, scaled as u32)
+        })
+}
+
 /// Longest stored file name, in characters.
 pub const FILENAME_MAX: usize = 200;
 

@@ -62,22 +62,22 @@ impl Media {
         format!("{}/{object_path}", self.base_url)
     }
 
-    /// A private, expiring URL of an attachment object, and when it expires: presigned by
-    /// the bucket when the store is S3, else signed for this server's `/media` route (under
-    /// `MEDIA_BASE_URL` if set: a CDN in front passes the query through to be checked here).
+    /// A private, expiring URL of an attachment object (until `signer.expiry(now)`):
+    /// presigned by the bucket when the store is S3, else signed for this server's `/media`
+    /// route (under `MEDIA_BASE_URL` if set: a CDN in front passes the query through to be
+    /// checked here).
     pub async fn private_url(
         &self,
         object_path: &str,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(String, chrono::DateTime<chrono::Utc>), crate::error::AppError> {
+    ) -> Result<String, crate::error::AppError> {
         let expires = self.signer.expiry(now);
-        let at = chrono::DateTime::from_timestamp(expires, 0).unwrap_or(now);
         let lifetime = std::time::Duration::from_secs((expires - now.timestamp()).max(1) as u64);
         if let Some(url) = self.store.presigned_get(object_path, lifetime).await? {
-            return Ok((url, at));
+            return Ok(url);
         }
         let query = self.signer.query(object_path, expires);
-        Ok((format!("{}?{query}", self.url(object_path)), at))
+        Ok(format!("{}?{query}", self.url(object_path)))
     }
 }
 

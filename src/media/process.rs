@@ -296,13 +296,9 @@ pub fn make_attachment_images(bytes: &[u8], max_pixels: u64) -> AppResult<Attach
     let (format, picture) = output_of(picture);
     let (width, height) = (picture.width(), picture.height());
     let mut thumbnails = Vec::new();
-    for &target in &super::attachments::THUMBNAIL_WIDTHS {
-        if target >= width {
-            break;
-        }
-        let scaled_height = ((u64::from(height) * u64::from(target)) / u64::from(width)).max(1);
-        let scaled = picture.resize_exact(target, scaled_height as u32, FilterType::CatmullRom);
-        thumbnails.push((target, scaled_height as u32, encode(&scaled, format)?));
+    for (w, h) in super::attachments::thumbnail_sizes(width, height) {
+        let scaled = picture.resize_exact(w, h, FilterType::CatmullRom);
+        thumbnails.push((w, h, encode(&scaled, format)?));
     }
     Ok(AttachmentImages {
         format,

@@ -229,17 +229,7 @@ impl MediaStore {
 
     /// An object's bytes, or `None` if there is no such object.
     pub async fn get(&self, object: &ServableObject) -> Result<Option<Bytes>, AppError> {
-        let path = Path::from(object.path.as_str());
-        let result = match self.store.get(&path).await {
-            Ok(result) => result,
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(store_error(e)),
-        };
-        match result.bytes().await {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(store_error(e)),
-        }
+        self.get_path(&object.path).await
     }
 
     /// Whether an object exists (for answering `If-None-Match` without reading it).
