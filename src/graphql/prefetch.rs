@@ -10,12 +10,13 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+use async_graphql::dataloader::Loader;
 use async_graphql::{Lookahead, SelectionField, Value};
 use uuid::Uuid;
 
 use crate::graphql::loaders::{
-    AttachmentsKey, BlockedKey, HistoryKey, LastMessageKey, Loaders, MembersKey, MentionCountKey,
-    MentionedKey, MessageKey, ReactionsKey, UnreadKey, UserKey,
+    AttachmentsKey, BlockedKey, DbLoader, HistoryKey, LastMessageKey, Loaders, MembersKey,
+    MentionCountKey, MentionedKey, MessageKey, ReactionsKey, UnreadKey, UserKey,
 };
 use crate::models::attachment::Attachment;
 use crate::models::message::{Message, Window};
@@ -243,61 +244,43 @@ impl PagePrefetch {
             return Ok(MessageExtras::default());
         };
         let ids = self.message_ids();
-        let reactions = async {
-            if !messages.field("reactions").exists() {
-                return Ok(None);
-            }
-            let keys = ids
-                .iter()
-                .map(|&message_id| ReactionsKey { message_id, viewer });
-            let found = loaders.load_many(keys).await?;
-            Ok(Some(
-                found.into_iter().map(|(k, r)| (k.message_id, r)).collect(),
-            ))
-        };
-        let mentions = async {
-            if !messages.field("mentions").exists() {
-                return Ok(None);
-            }
-            let found = loaders
-                .load_many(ids.iter().copied().map(MentionedKey))
-                .await?;
-            let users = loaders
-                .load_many(found.values().flatten().copied().map(UserKey))
-                .await?;
-            Ok(Some(
-                found
-                    .into_iter()
-                    .map(|(k, ids)| {
-                        let named = ids
-                            .iter()
-                            .filter_map(|id| users.get(&UserKey(*id)).cloned())
-                            .collect();
-                        (k.0, named)
-                    })
-                    .collect(),
-            ))
-        };
+        let selected = |field: &str| messages.field(field).exists().then_some(ids.as_slice());
         let blocked = async {
             if !messages.field("senderBlocked").exists() {
                 return Ok(None);
             }
             loaders.load_one(BlockedKey(viewer)).await
         };
-        let attachments = async {
-            if !messages.field("attachments").exists() {
-                return Ok(None);
+        let (attachments, reactions, mentioned, blocked) = tokio::try_join!(
+            per_message(loaders, selected("attachments"), AttachmentsKey, |k| k.0),
+            per_message(
+                loaders,
+                selected("reactions"),
+                |message_id| ReactionsKey { message_id, viewer },
+                |k| k.message_id,
+            ),
+            per_message(loaders, selected("mentions"), MentionedKey, |k| k.0),
+            blocked,
+        )?;
+        let mentions = match mentioned {
+            Some(mentioned) => {
+                let users = loaders
+                    .load_many(mentioned.values().flatten().copied().map(UserKey))
+                    .await?;
+                let named = |ids: Vec<Uuid>| {
+                    ids.iter()
+                        .filter_map(|id| users.get(&UserKey(*id)).cloned())
+                        .collect()
+                };
+                Some(
+                    mentioned
+                        .into_iter()
+                        .map(|(id, ids)| (id, named(ids)))
+                        .collect(),
+                )
             }
-            let found = loaders
-                .load_many(ids.iter().copied().map(AttachmentsKey))
-                .await?;
-            Ok(Some(
-                found.into_iter().map(|(k, rows)| (k.0, rows)).collect(),
-            ))
+            None => None,
         };
-        let (attachments, reactions, mentions, blocked) =
-            tokio::try_join!(attachments, reactions, mentions, blocked)
-                .map_err(|e: async_graphql::Error| e)?;
         Ok(MessageExtras {
             attachments,
             reactions,
@@ -389,4 +372,25 @@ impl PagePrefetch {
     pub fn reply(&self, id: Uuid) -> Option<Option<WithSender>> {
         Some(self.replies.as_ref()?.get(&id).cloned())
     }
+}
+
+/// One loader's values for each of the page's messages (`ids`, `None` when the selection does
+/// not ask for them), by message id: `key` makes a message's key, `id_of` reads it back.
+async fn per_message<K>(
+    loaders: &Loaders,
+    ids: Option<&[Uuid]>,
+    key: impl Fn(Uuid) -> K,
+    id_of: impl Fn(&K) -> Uuid,
+) -> async_graphql::Result<Option<HashMap<Uuid, <DbLoader as Loader<K>>::Value>>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    DbLoader: Loader<K, Error = async_graphql::Error>,
+{
+    let Some(ids) = ids else {
+        return Ok(None);
+    };
+    let found = loaders.load_many(ids.iter().copied().map(key)).await?;
+    Ok(Some(
+        found.into_iter().map(|(k, v)| (id_of(&k), v)).collect(),
+    ))
 }
