@@ -49,60 +49,84 @@ pub async fn upload(state: &AppState, viewer: &Viewer, upload: Upload) -> AppRes
     }
     let id = Uuid::now_v7();
     let filename = safe_filename(&upload.filename);
-    let mut row = Attachment {
-        id,
-        uploader_id: viewer.user_id,
-        message_id: None,
-        position: None,
-        kind: String::new(),
-        filename,
-        content_type: String::new(),
-        byte_size: 0,
-        width: None,
-        height: None,
-        created_at: Utc::now(),
-    };
     let stored = async {
-        let store = &state.media.store;
-        if sniff(&upload.bytes).is_ok() {
-            let images = state.media.images.attachment(upload.bytes).await?;
-            let content_type = images.format.content_type();
-            let inline = content_disposition("inline", &row.filename);
-            for (width, _, bytes) in images.thumbnails {
-                let path = object_path(id, Variant::Thumbnail(width, images.format));
-                store
-                    .put_attachment_object(&path, bytes, content_type, &inline)
-                    .await?;
-            }
-            row.byte_size = images.full.len() as i64;
-            let path = object_path(id, Variant::Full(images.format));
-            store
-                .put_attachment_object(&path, images.full, content_type, &inline)
-                .await?;
-            row.kind = "image".into();
-            row.content_type = content_type.into();
-            row.width = Some(images.width as i32);
-            row.height = Some(images.height as i32);
-        } else {
-            row.kind = "file".into();
-            row.content_type = safe_content_type(upload.content_type.as_deref());
-            row.byte_size = upload.bytes.len() as i64;
-            let download = content_disposition("attachment", &row.filename);
-            let path = object_path(id, Variant::File);
-            store
-                .put_attachment_object(&path, upload.bytes, "application/octet-stream", &download)
-                .await?;
-        }
+        let kept = store_objects(state, id, &filename, upload).await?;
+        let row = Attachment {
+            id,
+            uploader_id: viewer.user_id,
+            message_id: None,
+            position: None,
+            kind: kept.kind.into(),
+            filename,
+            content_type: kept.content_type,
+            byte_size: kept.byte_size as i64,
+            width: kept.size.map(|(w, _)| w as i32),
+            height: kept.size.map(|(_, h)| h as i32),
+            created_at: Utc::now(),
+        };
         let mut conn = state.db().await?;
         attachment_model::insert(&mut conn, &row).await?;
-        Ok::<_, AppError>(())
+        Ok::<_, AppError>(row)
     }
     .await;
-    if let Err(e) = stored {
+    if stored.is_err() {
         release(state, &[id]).await;
-        return Err(e);
     }
-    Ok(row)
+    stored
+}
+
+/// What [`store_objects`] kept of an upload.
+struct Kept {
+    kind: &'static str,
+    content_type: String,
+    byte_size: usize,
+    /// An image's width and height.
+    size: Option<(u32, u32)>,
+}
+
+/// Writes an upload's objects: an image (told from its bytes) re-encoded with its thumbnails,
+/// anything else as sent.
+async fn store_objects(
+    state: &AppState,
+    id: Uuid,
+    filename: &str,
+    upload: Upload,
+) -> AppResult<Kept> {
+    let store = &state.media.store;
+    if sniff(&upload.bytes).is_err() {
+        let kept = Kept {
+            kind: "file",
+            content_type: safe_content_type(upload.content_type.as_deref()),
+            byte_size: upload.bytes.len(),
+            size: None,
+        };
+        let download = content_disposition("attachment", filename);
+        let path = object_path(id, Variant::File);
+        store
+            .put_attachment_object(&path, upload.bytes, "application/octet-stream", &download)
+            .await?;
+        return Ok(kept);
+    }
+    let images = state.media.images.attachment(upload.bytes).await?;
+    let content_type = images.format.content_type();
+    let inline = content_disposition("inline", filename);
+    for (width, _, bytes) in images.thumbnails {
+        let path = object_path(id, Variant::Thumbnail(width, images.format));
+        store
+            .put_attachment_object(&path, bytes, content_type, &inline)
+            .await?;
+    }
+    let kept = Kept {
+        kind: "image",
+        content_type: content_type.into(),
+        byte_size: images.full.len(),
+        size: Some((images.width, images.height)),
+    };
+    let path = object_path(id, Variant::Full(images.format));
+    store
+        .put_attachment_object(&path, images.full, content_type, &inline)
+        .await?;
+    Ok(kept)
 }
 
 /// Inside a send: attaches the sender's uploads `ids`, in order. `BAD_USER_INPUT` (and the
