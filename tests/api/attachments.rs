@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use crate::chat::{direct, group};
 use crate::harness::{Answer, TestApp, TestUser, error_code, ok_data};
 use crate::media::{
-    BOUNDARY, GPS_MARKER, get, gif, jpeg_with_gps, multipart_body, png, s3_server, stored,
+    BOUNDARY, GPS_MARKER, app_on_a_new_bucket, get, gif, jpeg_with_gps, multipart_body, png,
+    s3_server, stored,
 };
-use messenger::config::S3Config;
 use messenger::services::attachments;
 
 const UPLOAD: &str = "mutation($file: Upload!) { uploadAttachment(file: $file) { id kind filename contentType byteSize width height url urlExpiresAt thumbnails { width height url } thumbnailUrl(width: 300) } }";
@@ -383,28 +383,11 @@ async fn s3_keeps_attachments_behind_presigned_urls() {
     let Some(server) = s3_server().await else {
         return;
     };
-    let bucket = format!("messenger-test-{}", uuid::Uuid::now_v7().simple());
-    messenger::media::store::install_crypto_provider();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .expect("client");
-    let created = http
-        .put(format!("{}/{bucket}", server.endpoint))
-        .send()
-        .await
-        .expect("creating the bucket");
-    assert!(created.status().is_success(), "{}", created.status());
-    let s3 = S3Config {
-        bucket: bucket.clone(),
-        region: "us-east-1".to_owned(),
-        endpoint: Some(server.endpoint.clone()),
-        allow_http: true,
-        access_key_id: Some("testing".to_owned()),
-        secret_access_key: Some("testing".to_owned()),
-        session_token: None,
-    };
-    let app = TestApp::spawn_with(|c| c.s3 = Some(s3)).await;
+    let app = app_on_a_new_bucket(&server).await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
     let s = direct(&app, &alice, &bob).await;

@@ -838,6 +838,31 @@ impl Drop for S3Server {
     }
 }
 
+/// An app whose media live in a new bucket of `server`.
+pub async fn app_on_a_new_bucket(server: &S3Server) -> TestApp {
+    let bucket = format!("messenger-test-{}", uuid::Uuid::now_v7().simple());
+    messenger::media::store::install_crypto_provider();
+    let created = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("an HTTP client")
+        .put(format!("{}/{bucket}", server.endpoint))
+        .send()
+        .await
+        .expect("creating the bucket");
+    assert!(created.status().is_success(), "{}", created.status());
+    let s3 = S3Config {
+        bucket,
+        region: "us-east-1".to_owned(),
+        endpoint: Some(server.endpoint.clone()),
+        allow_http: true,
+        access_key_id: Some("testing".to_owned()),
+        secret_access_key: Some("testing".to_owned()),
+        session_token: None,
+    };
+    TestApp::spawn_with(|c| c.s3 = Some(s3)).await
+}
+
 /// `TEST_S3_ENDPOINT` if set (a server someone else runs), else moto started here
 /// (`pip install 'moto[server]'`; `.ci/run` installs it). A server that cannot be had goes
 /// through [`skip_or_fail`]: a failure under CI, a visible skip elsewhere.
@@ -936,28 +961,7 @@ async fn s3_keeps_and_serves_pictures() {
     let Some(server) = s3_server().await else {
         return;
     };
-    let bucket = format!("messenger-test-{}", uuid::Uuid::now_v7().simple());
-    messenger::media::store::install_crypto_provider();
-    let created = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("an HTTP client")
-        .put(format!("{}/{bucket}", server.endpoint))
-        .send()
-        .await
-        .expect("creating the bucket");
-    assert!(created.status().is_success(), "{}", created.status());
-
-    let s3 = S3Config {
-        bucket: bucket.clone(),
-        region: "us-east-1".to_owned(),
-        endpoint: Some(server.endpoint.clone()),
-        allow_http: true,
-        access_key_id: Some("testing".to_owned()),
-        secret_access_key: Some("testing".to_owned()),
-        session_token: None,
-    };
-    let app = TestApp::spawn_with(|c| c.s3 = Some(s3)).await;
+    let app = app_on_a_new_bucket(&server).await;
     let alice = app.register("alice").await;
 
     let first = images(&upload(&app, &alice.access, "a.jpg", &jpeg_with_gps(300, 200)).await);

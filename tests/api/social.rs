@@ -230,7 +230,6 @@ async fn mentions_name_members_count_until_read_and_notify_only_them() {
     .await;
     let message = &ok_data(&sent)["sendMessage"];
     assert_eq!(message["mentions"], json!([{ "username": "bob" }]));
-    let _ = &outsider;
 
     // Bob gets the message and a mention of his own; carol only the message.
     let e = next(&mut bob_ws).await;
