@@ -19,7 +19,7 @@
 //   button "Show";
 // - on the profile page, a section "Blocked users" with buttons "Unblock <name>".
 
-import { expect, type Locator, type Page } from "@playwright/test";
+import { expect, type BrowserContext, type Locator, type Page } from "@playwright/test";
 
 export interface Person {
   username: string;
@@ -74,6 +74,18 @@ export async function signIn(page: Page, who: { username: string; password: stri
   await page.getByLabel("Password", { exact: true }).fill(who.password);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(mainNav(page)).toBeVisible();
+}
+
+/** A page in a browser of its own, signed in as `who`, then at `path` if given. */
+export async function openSignedIn(
+  newContext: () => Promise<BrowserContext>,
+  who: { username: string; password: string },
+  path?: string,
+): Promise<Page> {
+  const page = await (await newContext()).newPage();
+  await signIn(page, who);
+  if (path) await page.goto(path);
+  return page;
 }
 
 /** New conversation → Find people → Message <name>; ends in the open conversation. */

@@ -5,7 +5,7 @@
 import path from "node:path";
 import { test, expect } from "./fixtures";
 import { person, register, startDirect } from "./api";
-import { composer, inboxItem, messagesWith, signIn } from "./app";
+import { composer, inboxItem, messagesWith, openSignedIn } from "./app";
 import { gradientPng } from "./png";
 
 test("a picture and a file sent together show as a thumbnail and a download chip", async ({
@@ -15,12 +15,8 @@ test("a picture and a file sent together show as a thumbnail and a download chip
   const ada = await register(baseURL!, person("Ada"));
   const bob = await register(baseURL!, person("Bob"));
   const session = await startDirect(baseURL!, ada, bob);
-  const pa = await (await newContext()).newPage();
-  const pb = await (await newContext()).newPage();
-  await signIn(pa, ada);
-  await signIn(pb, bob);
-  await pa.goto(`/c/${session}`);
-  await pb.goto(`/c/${session}`);
+  const pa = await openSignedIn(newContext, ada, `/c/${session}`);
+  const pb = await openSignedIn(newContext, bob, `/c/${session}`);
 
   const notes = `meeting notes ${ada.tag}\n`;
   await pa.getByLabel("Files to attach").setInputFiles([

@@ -14,6 +14,7 @@ import {
   inboxItem,
   mainNav,
   messagesWith,
+  openSignedIn,
   reactionChip,
   send,
   signIn,
@@ -29,12 +30,8 @@ test("a reaction shows live to the other person; chips toggle reactions on and o
   const body = `React to this, Bob ${ada.tag}`;
   await sendMessage(baseURL!, ada, session, body);
 
-  const pa = await (await newContext()).newPage();
-  const pb = await (await newContext()).newPage();
-  await signIn(pa, ada);
-  await signIn(pb, bob);
-  await pa.goto(`/c/${session}`);
-  await pb.goto(`/c/${session}`);
+  const pa = await openSignedIn(newContext, ada, `/c/${session}`);
+  const pb = await openSignedIn(newContext, bob, `/c/${session}`);
   const onAda = messagesWith(pa, body);
   const onBob = messagesWith(pb, body);
   await expect(onAda).toBeVisible();
@@ -101,12 +98,9 @@ test("a mention picked from the @ menu raises the mention badge and is marked in
   const group = await createGroup(baseURL!, bob, title, [ada, cyd]);
   await sendMessage(baseURL!, bob, group, `Welcome to the team ${bob.tag}`);
 
-  const pa = await (await newContext()).newPage();
-  const pb = await (await newContext()).newPage();
-  await signIn(pa, ada);
+  const pa = await openSignedIn(newContext, ada);
   await expect(inboxItem(pa, title)).toBeVisible();
-  await signIn(pb, bob);
-  await pb.goto(`/c/${group}`);
+  const pb = await openSignedIn(newContext, bob, `/c/${group}`);
   await expect(messagesWith(pb, `Welcome to the team ${bob.tag}`)).toBeVisible();
 
   // Bob types "@ada": the menu offers Ada first; Enter picks her.
@@ -214,12 +208,8 @@ test("blocking from the direct conversation refuses the other's messages until u
   const groupBody = `In the club ${bob.tag}`;
   await sendMessage(baseURL!, bob, group, groupBody);
 
-  const pa = await (await newContext()).newPage();
-  const pb = await (await newContext()).newPage();
-  await signIn(pa, ada);
-  await signIn(pb, bob);
-  await pa.goto(`/c/${direct}`);
-  await pb.goto(`/c/${direct}`);
+  const pa = await openSignedIn(newContext, ada, `/c/${direct}`);
+  const pb = await openSignedIn(newContext, bob, `/c/${direct}`);
   await expect(messagesWith(pa, `Hi Ada ${bob.tag}`)).toBeVisible();
 
   // Ada blocks Bob: asked first, in place.

@@ -1,4 +1,5 @@
-import { displaySize, fileLabel } from "./attachments";
+import { sizeLabel } from "../features/shared/format";
+import { displaySize } from "./attachments";
 
 /** A sheet with a folded corner (drawn, not an emoji: emoji fonts vary). */
 function FileIcon() {
@@ -61,7 +62,7 @@ export function MessageAttachments(props: { attachments: readonly ShownAttachmen
               <FileIcon />
               <span className="visually-hidden">Download </span>
               <span className="file-chip-name">{a.filename}</span>
-              <span className="file-chip-size">{fileLabel("", a.byteSize).slice(2)}</span>
+              <span className="file-chip-size">{sizeLabel(a.byteSize)}</span>
             </a>
           </li>
         ),

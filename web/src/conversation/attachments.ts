@@ -1,7 +1,7 @@
 // Files chosen in the composer, before and while they upload: what may be attached, how
 // chips read, and the list's state changes. The server checks everything again.
 
-import { sizeLabel } from "../features/profile/avatarFile";
+import { sizeLabel } from "../features/shared/format";
 
 /** The server's default `MESSENGER_MAX_ATTACHMENT_BYTES`: 25 MiB. */
 export const MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;

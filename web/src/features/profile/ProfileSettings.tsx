@@ -13,7 +13,8 @@ import {
   locationError,
   normalize,
 } from "../shared/validation";
-import { AVATAR_ACCEPT, avatarFileProblem, sizeLabel } from "./avatarFile";
+import { sizeLabel } from "../shared/format";
+import { AVATAR_ACCEPT, avatarFileProblem } from "./avatarFile";
 import { BlockedUsersSection } from "./BlockedUsers";
 import { Alert } from "../shared/Alert";
 import "../shared/shared.css";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { AVATAR_ACCEPT, avatarFileProblem, MAX_AVATAR_BYTES, sizeLabel } from "./avatarFile";
+import { sizeLabel } from "../shared/format";
+import { AVATAR_ACCEPT, avatarFileProblem, MAX_AVATAR_BYTES } from "./avatarFile";
 
 describe("avatar file checks", () => {
   it("accepts the four formats up to 5 MiB", () => {

@@ -1,6 +1,8 @@
 // Checks of a chosen profile picture before it is sent (the server checks again, from
 // the bytes: format, size, pixels).
 
+import { sizeLabel } from "../shared/format";
+
 /** The server's default `MESSENGER_MAX_UPLOAD_BYTES`: 5 MiB. */
 export const MAX_AVATAR_BYTES = 5 * 1024 * 1024;
 
@@ -9,13 +11,6 @@ export const AVATAR_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif
 
 /** The file input's `accept`. */
 export const AVATAR_ACCEPT = AVATAR_TYPES.join(",");
-
-/** A size for people: "812 KB", "5.3 MB" (binary units, as the limit is). */
-export function sizeLabel(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
-  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-}
 
 /** Why this file cannot be a profile picture, or null. A file with no type (some
  *  systems give none) is left to the server, which reads its bytes. */

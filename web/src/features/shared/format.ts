@@ -22,3 +22,10 @@ export function momentLabel(iso: string, now: Date = new Date()): string {
   );
   return `${day}, ${time}`;
 }
+
+/** A size for people: "812 KB", "5.3 MB" (binary units, as the upload limits are). */
+export function sizeLabel(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
