@@ -145,10 +145,8 @@ impl Session {
     /// `9999-12-31T23:59:59Z` when muted for good. A muted conversation keeps its place in
     /// the inbox and its counts; it raises no notices (`Event.notice` is `NONE`).
     async fn muted_until(&self) -> Option<DateTime<Utc>> {
-        self.view
-            .membership
-            .muted_until
-            .filter(|until| *until > Utc::now())
+        let member = &self.view.membership;
+        member.muted_at(Utc::now()).then_some(member.muted_until)?
     }
 
     /// The members, longest-standing first (at most 1,000 in a group).
