@@ -383,11 +383,12 @@ async fn s3_keeps_attachments_behind_presigned_urls() {
     let Some(server) = s3_server().await else {
         return;
     };
+    let app = app_on_a_new_bucket(&server).await;
+    // After the app: it installs the TLS crypto provider the client needs.
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .expect("client");
-    let app = app_on_a_new_bucket(&server).await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
     let s = direct(&app, &alice, &bob).await;
