@@ -34,9 +34,33 @@ EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT m.* FROM unnest(ARRAY[:'busy_id'::u
  CROSS JOIN LATERAL (SELECT * FROM messages WHERE messages.session_id = w.session_id
    AND (w.after_seq IS NULL OR messages.seq > w.after_seq) AND (w.before_seq IS NULL OR messages.seq < w.before_seq)
    ORDER BY messages.seq DESC LIMIT 51) m;
+-- The inbox list as the server sends it (diesel's text, as the statement log shows it); no
+-- cursor reads as one at the end of time, and fewer than a page before it as 1970.
+PREPARE inbox_list(uuid, timestamptz, uuid, timestamptz, bigint, bigint, timestamptz, timestamptz, timestamptz, uuid, bigint) AS
+SELECT "sessions"."id", "sessions"."kind", "sessions"."title", "sessions"."created_by", "sessions"."direct_user_low", "sessions"."direct_user_high", "sessions"."created_at", "sessions"."last_message_at", "sessions"."last_activity_at", "sessions"."last_message_seq", "sessions"."event_seq", "session_members"."session_id", "session_members"."user_id", "session_members"."role", "session_members"."joined_at", "session_members"."last_read_seq", "session_members"."muted_until" FROM ("sessions" INNER JOIN "session_members" ON ("session_members"."session_id" = "sessions"."id")) WHERE (((("session_members"."user_id" = $1) AND ("session_members"."activity_hour" <= activity_hour($2))) AND ("session_members"."activity_hour" >= coalesce((SELECT "older"."activity_hour" FROM "session_members" AS "older" WHERE (("older"."user_id" = $3) AND ("older"."activity_hour" < activity_hour($4))) ORDER BY "older"."activity_hour" DESC LIMIT $5 OFFSET $6), $7))) AND (("sessions"."last_activity_at" < $8) OR (("sessions"."last_activity_at" = $9) AND ("sessions"."id" < $10)))) ORDER BY "sessions"."last_activity_at" DESC, "sessions"."id" DESC LIMIT $11;
+\set end '''9999-12-31 23:59:59+00'''
+\set last '''ffffffff-ffff-ffff-ffff-ffffffffffff'''
 \echo '### inbox: session::list_for_member (first 21)'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE inbox_list(:u, :end, :u, :end, 1, 20, '1970-01-01 00:00:00+00', :end, :end, :last, 21);
+-- A member of 5,000 conversations more (user 4321; it was in 9).
+INSERT INTO session_members (session_id, user_id)
+SELECT s.id, bench_uuid(1, 4321) FROM sessions s
+ WHERE NOT EXISTS (SELECT 1 FROM session_members x WHERE x.session_id = s.id AND x.user_id = bench_uuid(1, 4321))
+ ORDER BY s.id LIMIT 5000;
+ANALYZE session_members;
+\echo '### inbox list of a member of 5,009 conversations, before: all of them joined and sorted'
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT * FROM sessions INNER JOIN session_members ON session_members.session_id = sessions.id
- WHERE session_members.user_id = :u ORDER BY sessions.last_activity_at DESC, sessions.id DESC LIMIT 21;
+ WHERE session_members.user_id = bench_uuid(1, 4321) ORDER BY sessions.last_activity_at DESC, sessions.id DESC LIMIT 21;
+\echo '### inbox list of a member of 5,009 conversations, now: first page'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE inbox_list(bench_uuid(1, 4321), :end, bench_uuid(1, 4321), :end, 1, 20, '1970-01-01 00:00:00+00', :end, :end, :last, 21);
+SELECT s.last_activity_at AS cursor_at, s.id AS cursor_id FROM sessions s JOIN session_members sm ON sm.session_id = s.id
+ WHERE sm.user_id = bench_uuid(1, 4321) ORDER BY s.last_activity_at DESC, s.id DESC OFFSET 19 LIMIT 1 \gset
+\echo '### inbox list of a member of 5,009 conversations, now: second page (after the 20th)'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE inbox_list(bench_uuid(1, 4321), :'cursor_at', bench_uuid(1, 4321), :'cursor_at', 1, 20, '1970-01-01 00:00:00+00', :'cursor_at', :'cursor_at', :'cursor_id', 21);
+\echo '### inbox list of a member of 5,009 conversations, now: first page, generic plan (a cached statement may switch to it)'
+SET LOCAL plan_cache_mode = force_generic_plan;
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE inbox_list(bench_uuid(1, 4321), :end, bench_uuid(1, 4321), :end, 1, 20, '1970-01-01 00:00:00+00', :end, :end, :last, 21);
+RESET plan_cache_mode;
 SELECT array_agg(session_id) AS ids FROM session_members WHERE user_id = :u \gset
 \echo '### inbox: session::members_of'
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT * FROM session_members WHERE session_id = ANY(:'ids'::uuid[]) ORDER BY session_id, joined_at, user_id;

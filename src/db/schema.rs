@@ -18,6 +18,8 @@ diesel::table! {
         last_read_seq -> Int8,
         /// Muted until then (9999-12-31: for good); null when not muted.
         muted_until -> Nullable<Timestamptz>,
+        /// The hour of the conversation's last activity, kept by triggers (inbox order).
+        activity_hour -> Timestamptz,
     }
 }
 

@@ -69,8 +69,13 @@ impl Member {
     }
 }
 
-/// The `muted_until` of a conversation muted for good: the last second of year 9999.
+/// The `muted_until` of a conversation muted for good: [`end_of_time`].
 pub fn muted_for_good() -> DateTime<Utc> {
+    end_of_time()
+}
+
+/// The last second of year 9999: later than any real time, and one PostgreSQL stores.
+pub fn end_of_time() -> DateTime<Utc> {
     DateTime::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
@@ -205,7 +210,28 @@ pub async fn lock_for_member(
     member_of(conn, session_id, user_id, RowLock::Update).await
 }
 
-/// The viewer's sessions, most recently active first, after the keyset cursor if any.
+diesel::define_sql_function! {
+    /// The hour a time falls in (UTC): the unit of `session_members.activity_hour`, defined
+    /// by the migration `inbox_activity_order`.
+    fn activity_hour(t: diesel::sql_types::Timestamptz) -> diesel::sql_types::Timestamptz;
+}
+
+diesel::define_sql_function! {
+    /// PostgreSQL's `coalesce` of a nullable time and a time.
+    #[sql_name = "coalesce"]
+    fn time_or(a: diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>, b: diesel::sql_types::Timestamptz) -> diesel::sql_types::Timestamptz;
+}
+
+/// The viewer's sessions, most recently active first (ties: larger id first), after the
+/// keyset cursor if any.
+///
+/// Sorts only the sessions of the newest hours that hold the page, not all of the viewer's:
+/// member rows carry their session's activity hour (kept by triggers) under the index
+/// `(user_id, activity_hour DESC, session_id)`. Among the sessions of hours before the
+/// cursor's, the `limit`-th newest hour bounds the page: sessions of older hours are older
+/// than at least `limit` others, so they cannot be on it. One statement of fixed shape for
+/// the first page and the next ones (no cursor reads as one at the end of time), so its
+/// prepared form is cached.
 pub async fn list_for_member(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
@@ -213,19 +239,32 @@ pub async fn list_for_member(
     limit: i64,
 ) -> diesel::QueryResult<Vec<(Session, Member)>> {
     use diesel::BoolExpressionMethods;
-    let mut query = sessions::table
+    let (at, id) = after.unwrap_or((end_of_time(), Uuid::max()));
+    let older = diesel::alias!(session_members as older);
+    let bound = older
+        .filter(older.field(session_members::user_id).eq(user_id))
+        .filter(
+            older
+                .field(session_members::activity_hour)
+                .lt(activity_hour(at)),
+        )
+        .select(older.field(session_members::activity_hour))
+        .order(older.field(session_members::activity_hour).desc())
+        .offset(limit.max(1) - 1)
+        .single_value();
+    // Fewer sessions than a page before the cursor's hour: all of them (none is that old).
+    let before_any = DateTime::<Utc>::UNIX_EPOCH;
+    sessions::table
         .inner_join(session_members::table)
         .filter(session_members::user_id.eq(user_id))
-        .select((Session::as_select(), Member::as_select()))
-        .into_boxed();
-    if let Some((at, id)) = after {
-        query = query.filter(
+        .filter(session_members::activity_hour.le(activity_hour(at)))
+        .filter(session_members::activity_hour.ge(time_or(bound, before_any)))
+        .filter(
             sessions::last_activity_at
                 .lt(at)
                 .or(sessions::last_activity_at.eq(at).and(sessions::id.lt(id))),
-        );
-    }
-    query
+        )
+        .select((Session::as_select(), Member::as_select()))
         .order((sessions::last_activity_at.desc(), sessions::id.desc()))
         .limit(limit)
         .load(conn)

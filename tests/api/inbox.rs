@@ -1,10 +1,13 @@
-//! The inbox query's cost: its SQL statements do not grow with its page sizes.
+//! The inbox: its order across many conversations, and its cost (its SQL statements do not
+//! grow with its page sizes).
 
+use diesel::QueryableByName;
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 use serde_json::json;
 
 use crate::attachments::uploaded;
 use crate::chat::{direct, group, send};
-use crate::harness::{TestApp, TestUser};
+use crate::harness::{TestApp, TestUser, follow_pages, ok_data};
 
 const INBOX: &str = "query($s: Int!, $m: Int!) { sessions(first: $s) { edges { cursor node { id kind title unreadCount unreadMentionCount mutedUntil viewerReadUpTo members { role user { id username displayName } } lastMessage { id body sender { username } replyTo { id } reactions { emoji count reactedByViewer } mentions { username } senderBlocked attachments { id kind filename thumbnailUrl } } messages(last: $m) { edges { node { id seq body createdAt sender { id username } replyTo { id } reactions { emoji count reactedByViewer } mentions { username } senderBlocked attachments { id kind filename thumbnailUrl } } } pageInfo { hasPreviousPage } } } } } }";
 
@@ -159,4 +162,131 @@ async fn inbox_round_trips_do_not_grow_with_page_sizes() {
         "2×2 ran {small} statements, 20×20 ran {large}"
     );
     assert_eq!(large, 15, "the inbox ran {large} statements");
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+/// Every session of `user`, as the inbox must list them: latest activity first, then the
+/// larger id.
+async fn expected_inbox(app: &TestApp, user: &TestUser) -> Vec<String> {
+    let mut conn = app.db.connect().await;
+    diesel::sql_query(
+        "SELECT s.id::text AS id FROM sessions s JOIN session_members sm ON sm.session_id = s.id \
+          WHERE sm.user_id = $1::uuid ORDER BY s.last_activity_at DESC, s.id DESC",
+    )
+    .bind::<diesel::sql_types::Text, _>(&user.id)
+    .load::<Id>(&mut conn)
+    .await
+    .expect("expected order")
+    .into_iter()
+    .map(|row| row.id)
+    .collect()
+}
+
+/// The inbox of `user`, followed page by page with pages of `first`.
+async fn inbox_ids(app: &TestApp, user: &TestUser, first: i64) -> Vec<String> {
+    let query = "query($f: Int!, $a: String) { sessions(first: $f, after: $a) { edges { node { id } } pageInfo { hasNextPage endCursor } } }";
+    let pages = follow_pages("/sessions", 200, |after| {
+        app.gql(Some(&user.access), query, json!({ "f": first, "a": after }))
+    })
+    .await;
+    pages
+        .iter()
+        .flat_map(|page| page["edges"].as_array().expect("edges").clone())
+        .map(|edge| edge["node"]["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+/// Member rows whose copy of the hour of their session's last activity is wrong.
+async fn stale_activity_hours(app: &TestApp) -> i64 {
+    let mut conn = app.db.connect().await;
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(
+        "SELECT count(*) AS n FROM session_members sm JOIN sessions s ON s.id = sm.session_id \
+          WHERE sm.activity_hour <> activity_hour(s.last_activity_at)",
+    )
+    .get_result::<Count>(&mut conn)
+    .await
+    .expect("count")
+    .n
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_inbox_pages_in_exact_activity_order_across_hours() {
+    let app = TestApp::spawn().await;
+    let me = app.register("myself").await;
+    let ann = app.register("ann").await;
+    let ben = app.register("ben").await;
+    let with_ann = direct(&app, &me, &ann).await;
+    let club = group(&app, &ann, "Club", &[&me]).await;
+    // 40 more groups, then activity spread over the 7 hours before this one: several sessions
+    // in each hour, exact ties (same time, so the id decides), sessions at the start and at the
+    // last microsecond of an hour.
+    let mut conn = app.db.connect().await;
+    conn.batch_execute(&format!(
+        "INSERT INTO sessions (id, kind, title, created_by) \
+           SELECT gen_random_uuid(), 'group', 'Group ' || n, '{me}' FROM generate_series(1, 40) n; \
+         INSERT INTO session_members (session_id, user_id, role) \
+           SELECT id, '{me}', 'owner' FROM sessions WHERE title LIKE 'Group %'; \
+         UPDATE sessions s SET last_activity_at = activity_hour(now()) \
+                - (1 + o.i % 7) * interval '1 hour' + (o.i % 3) * interval '29 minutes 59.999999 seconds' \
+           FROM (SELECT id, row_number() OVER (ORDER BY id) AS i FROM sessions) o \
+          WHERE o.id = s.id;",
+        me = me.id
+    ))
+    .await
+    .expect("sessions");
+    assert_eq!(stale_activity_hours(&app).await, 0, "after the spread");
+    let expected = expected_inbox(&app, &me).await;
+    assert_eq!(expected.len(), 42);
+    for first in [1, 2, 5, 7, 20, 50] {
+        assert_eq!(
+            inbox_ids(&app, &me, first).await,
+            expected,
+            "pages of {first}"
+        );
+    }
+
+    // Every writer of the activity keeps the order: a message, a rename, a new member (who
+    // sees the group at its place in their own inbox).
+    let oldest = expected.last().expect("a session").clone();
+    send(&app, &me, &oldest, "back to the top").await;
+    let renamed = &expected[30];
+    let renaming = app
+        .gql(
+            Some(&me.access),
+            "mutation($s: ID!) { renameSession(sessionId: $s, title: \"Renamed\") { id } }",
+            json!({ "s": renamed }),
+        )
+        .await;
+    ok_data(&renaming);
+    let joined = &expected[20];
+    let adding = app
+        .gql(
+            Some(&me.access),
+            "mutation($s: ID!, $u: [ID!]!) { addSessionMembers(sessionId: $s, userIds: $u) { id } }",
+            json!({ "s": joined, "u": [ben.id] }),
+        )
+        .await;
+    ok_data(&adding);
+    assert_eq!(stale_activity_hours(&app).await, 0, "after the writes");
+    let now_expected = expected_inbox(&app, &me).await;
+    assert_eq!(now_expected[..2], [renamed.clone(), oldest.clone()]);
+    for first in [1, 3, 20] {
+        assert_eq!(
+            inbox_ids(&app, &me, first).await,
+            now_expected,
+            "pages of {first}"
+        );
+    }
+    assert_eq!(inbox_ids(&app, &ben, 1).await, std::slice::from_ref(joined));
+    assert!(now_expected.contains(&with_ann) && now_expected.contains(&club));
 }
