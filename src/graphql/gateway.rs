@@ -6,8 +6,10 @@
 //! extension installed, async-graphql sends every resolved field through its extension chain
 //! (a resolve-info lookup by type name and a boxed future per field, per list item too): a
 //! fifth of the instructions of an inbox request, for hooks that only ever look at the
-//! request as a whole. The document is parsed once, here, and handed to the schema.
+//! request as a whole. The document is parsed once, here (or taken from the documents
+//! admitted before), and handed to the schema.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use async_graphql::{BatchRequest, BatchResponse, Request, Response};
@@ -24,7 +26,7 @@ use crate::metrics::Metrics;
 #[derive(Clone)]
 pub struct Gateway {
     schema: AppSchema,
-    limits: RequestLimits,
+    limits: Arc<RequestLimits>,
     metrics: Metrics,
 }
 
@@ -33,7 +35,7 @@ impl Gateway {
     pub fn new(schema: AppSchema, limits: RequestLimits, metrics: Metrics) -> Self {
         Self {
             schema,
-            limits,
+            limits: Arc::new(limits),
             metrics,
         }
     }

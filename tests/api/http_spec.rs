@@ -101,6 +101,54 @@ async fn graphql_response_json_gets_the_specs_status_codes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_document_sent_again_is_still_checked_against_its_variables() {
+    // The server keeps the documents it parsed; the variables of each request are its own.
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let query = "query($id: ID!) { user(id: $id) { username } }";
+    let with = |variables: serde_json::Value| {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let request = Request::post("/graphql")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, GRAPHQL_RESPONSE)
+            .header(header::AUTHORIZATION, format!("Bearer {}", alice.access))
+            .body(Body::from(body))
+            .expect("request");
+        app.send(request)
+    };
+    for _ in 0..2 {
+        let found = with(json!({ "id": alice.id })).await;
+        assert_eq!(found.status, StatusCode::OK);
+        assert_eq!(ok_data(&found.json())["user"]["username"], "alice");
+    }
+    // A variable of the wrong type is still a request error (400, no data) on a document the
+    // server has kept.
+    for variables in [
+        json!({ "id": [1] }),
+        json!({ "id": null }),
+        json!({ "id": { "a": 1 } }),
+    ] {
+        let refused = with(variables.clone()).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{variables}: {}",
+            refused.json()
+        );
+        let body = refused.json();
+        assert!(body["data"].is_null(), "{body}");
+        assert_eq!(
+            error_code(&body),
+            Some("GRAPHQL_VALIDATION_FAILED"),
+            "{body}"
+        );
+    }
+    // And the document is still served right after.
+    let again = with(json!({ "id": alice.id })).await;
+    assert_eq!(ok_data(&again.json())["user"]["username"], "alice");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn malformed_bodies_are_400_and_wrong_media_types_415() {
     let app = TestApp::spawn().await;
     for body in [
