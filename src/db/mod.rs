@@ -40,6 +40,46 @@ impl StatementCounter {
     }
 }
 
+/// A statement whose SQL text is one of a few fixed ones, which diesel would otherwise prepare
+/// again on every call: wrapped, its prepared form is kept in the connection's cache.
+///
+/// Diesel caches a statement's prepared form only when nothing in it may change its text from
+/// call to call. An `UPDATE`'s changeset may skip `None` fields and `sql_query` takes any text,
+/// so diesel prepares those again every time: a parse and a plan in PostgreSQL per execution,
+/// which a send paid three times (the pgbench floor prepares once). Wrapping a statement here
+/// promises that its text comes from a small fixed set; the cache then keys it by that text and
+/// its bind types, so two different statements never share an entry. Never wrap one whose text
+/// is built from values: the cache has no bound.
+#[derive(Debug, Clone, Copy)]
+pub struct Cached<Q>(pub Q);
+
+impl<Q> diesel::query_builder::QueryId for Cached<Q> {
+    type QueryId = ();
+    // No type-based key: the text is the key, so statements of one Rust type with two texts
+    // (a direction, a bound) are two entries.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q> diesel::query_builder::QueryFragment<diesel::pg::Pg> for Cached<Q>
+where
+    Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        pass: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &diesel::pg::Pg) -> diesel::QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Cached<Q> {
+    type SqlType = Q::SqlType;
+}
+
 /// Builds the pool. Each new connection gets an application name, a statement timeout, and
 /// the same bound on how long it may sit idle inside a transaction: a server that stops in
 /// the middle of a transaction (SIGSTOP, a hung task) loses it after `timeout`, so it cannot

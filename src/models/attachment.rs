@@ -7,6 +7,7 @@ use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::Cached;
 use crate::db::schema::attachments;
 
 /// A row of `attachments`.
@@ -61,14 +62,16 @@ pub async fn attach(
     uploader: Uuid,
     message_id: Uuid,
 ) -> diesel::QueryResult<usize> {
-    diesel::sql_query(
-        "UPDATE attachments SET message_id = $3, \
+    Cached(
+        diesel::sql_query(
+            "UPDATE attachments SET message_id = $3, \
                 position = array_position($1::uuid[], id) - 1 \
           WHERE id = ANY($1) AND uploader_id = $2 AND message_id IS NULL",
+        )
+        .bind::<Array<SqlUuid>, _>(ids)
+        .bind::<SqlUuid, _>(uploader)
+        .bind::<SqlUuid, _>(message_id),
     )
-    .bind::<Array<SqlUuid>, _>(ids)
-    .bind::<SqlUuid, _>(uploader)
-    .bind::<SqlUuid, _>(message_id)
     .execute(conn)
     .await
 }

@@ -9,6 +9,7 @@ use diesel::{BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryD
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::Cached;
 use crate::db::schema::{event_retention, events};
 
 /// A position in the event log: events are ordered by their transaction id, then their id.
@@ -146,9 +147,11 @@ pub async fn current_snapshot(conn: &mut AsyncPgConnection) -> diesel::QueryResu
         #[diesel(sql_type = diesel::sql_types::Text)]
         snapshot: String,
     }
-    let row: Row = diesel::sql_query("SELECT pg_current_snapshot()::text AS snapshot")
-        .get_result(conn)
-        .await?;
+    let row: Row = Cached(diesel::sql_query(
+        "SELECT pg_current_snapshot()::text AS snapshot",
+    ))
+    .get_result(conn)
+    .await?;
     Snapshot::parse(&row.snapshot).ok_or_else(|| {
         diesel::result::Error::DeserializationError(
             format!("unexpected snapshot {:?}", row.snapshot).into(),
@@ -166,8 +169,8 @@ const WRITER_LOCK: (i32, i32) = (0x6d73_6772, 1); // "msgr", the event log
 /// has an id being visible as a lock holder.
 pub async fn lock_as_writer(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
     let (key1, key2) = WRITER_LOCK;
-    diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
-        "pg_advisory_xact_lock_shared({key1}, {key2}) IS NULL"
+    Cached(diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+        &format!("pg_advisory_xact_lock_shared({key1}, {key2}) IS NULL"),
     )))
     .get_result::<bool>(conn)
     .await
@@ -191,7 +194,7 @@ pub async fn readable_bound(conn: &mut AsyncPgConnection) -> diesel::QueryResult
         bound: i64,
     }
     let (key1, key2) = WRITER_LOCK;
-    let row: Row = diesel::sql_query(format!(
+    let row: Row = Cached(diesel::sql_query(format!(
         "WITH snap AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax), \
               locks AS MATERIALIZED ( \
                 SELECT locktype, database, classid, objid, objsubid, virtualtransaction, \
@@ -207,7 +210,7 @@ pub async fn readable_bound(conn: &mut AsyncPgConnection) -> diesel::QueryResult
          SELECT snap.xmax - coalesce((SELECT max(behind) FROM writers \
                                        WHERE behind <= 2147483648), 0) AS bound \
            FROM snap"
-    ))
+    )))
     .get_result(conn)
     .await?;
     Ok(row.bound)
@@ -255,16 +258,14 @@ pub async fn stable_after(
 ) -> diesel::QueryResult<Vec<EventRow>> {
     let below_xmin =
         diesel::dsl::sql::<BigInt>("pg_snapshot_xmin(pg_current_snapshot())::text::bigint");
-    let cheap = after_position(after, limit)
-        .filter(events::xid.lt(below_xmin))
+    let cheap = Cached(after_position(after, limit).filter(events::xid.lt(below_xmin)))
         .load(conn)
         .await?;
     if !cheap.is_empty() {
         return Ok(cheap);
     }
     let bound = readable_bound(conn).await?;
-    after_position(after, limit)
-        .filter(events::xid.lt(bound))
+    Cached(after_position(after, limit).filter(events::xid.lt(bound)))
         .load(conn)
         .await
 }
@@ -322,8 +323,9 @@ pub async fn memberships_since(
         EventKind::MemberLeft,
     ]
     .map(EventKind::as_str);
-    let rows: Vec<Row> = diesel::sql_query(format!(
-        "WITH changes AS ( \
+    let rows: Vec<Row> = Cached(
+        diesel::sql_query(format!(
+            "WITH changes AS ( \
            SELECT DISTINCT ON (session_id) session_id, kind IN ('{removed}', '{left}') AS member \
              FROM events \
             WHERE subject_id = $1 AND (xid, id) > ($2, $3) \
@@ -334,10 +336,11 @@ pub async fn memberships_since(
          SELECT sm.session_id, true, false FROM session_members sm \
           WHERE sm.user_id = $1 \
             AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.session_id = sm.session_id)"
-    ))
-    .bind::<SqlUuid, _>(user_id)
-    .bind::<BigInt, _>(at.xid)
-    .bind::<BigInt, _>(at.id)
+        ))
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<BigInt, _>(at.xid)
+        .bind::<BigInt, _>(at.id),
+    )
     .load(conn)
     .await?;
     let mut history = MembershipHistory::default();
@@ -362,19 +365,21 @@ pub async fn replay_for_user(
     up_to: Position,
     limit: i64,
 ) -> diesel::QueryResult<Vec<EventRow>> {
-    diesel::sql_query(
-        "SELECT * FROM events \
+    Cached(
+        diesel::sql_query(
+            "SELECT * FROM events \
           WHERE (xid, id) > ($1, $2) AND (xid, id) <= ($3, $4) \
             AND (session_id = ANY($5) OR subject_id = $6) \
           ORDER BY xid, id LIMIT $7",
+        )
+        .bind::<BigInt, _>(after.xid)
+        .bind::<BigInt, _>(after.id)
+        .bind::<BigInt, _>(up_to.xid)
+        .bind::<BigInt, _>(up_to.id)
+        .bind::<Array<SqlUuid>, _>(session_ids)
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<BigInt, _>(limit),
     )
-    .bind::<BigInt, _>(after.xid)
-    .bind::<BigInt, _>(after.id)
-    .bind::<BigInt, _>(up_to.xid)
-    .bind::<BigInt, _>(up_to.id)
-    .bind::<Array<SqlUuid>, _>(session_ids)
-    .bind::<SqlUuid, _>(user_id)
-    .bind::<BigInt, _>(limit)
     .load(conn)
     .await
 }

@@ -7,6 +7,7 @@ use diesel::{BoolExpressionMethods, ExpressionMethods, QueryDsl, SelectableHelpe
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::Cached;
 use crate::db::schema::{mentions, messages, session_members};
 use crate::models::message::Message;
 use crate::models::session::MAX_UNREAD_COUNT;
@@ -88,17 +89,19 @@ pub async fn unread_counts(
         #[diesel(sql_type = BigInt)]
         unread: i64,
     }
-    let rows: Vec<Row> = diesel::sql_query(
-        "SELECT sm.session_id, \
+    let rows: Vec<Row> = Cached(
+        diesel::sql_query(
+            "SELECT sm.session_id, \
                 (SELECT count(*) FROM (SELECT 1 FROM mentions mn \
                   WHERE mn.user_id = sm.user_id AND mn.session_id = sm.session_id \
                     AND mn.seq > sm.last_read_seq LIMIT $3) capped) AS unread \
            FROM session_members sm \
           WHERE sm.user_id = $1 AND sm.session_id = ANY($2)",
+        )
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<Array<SqlUuid>, _>(session_ids)
+        .bind::<BigInt, _>(MAX_UNREAD_COUNT),
     )
-    .bind::<SqlUuid, _>(user_id)
-    .bind::<Array<SqlUuid>, _>(session_ids)
-    .bind::<BigInt, _>(MAX_UNREAD_COUNT)
     .load(conn)
     .await?;
     Ok(rows.into_iter().map(|r| (r.session_id, r.unread)).collect())

@@ -7,6 +7,7 @@ use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::Cached;
 use crate::db::schema::messages;
 
 /// A row of `messages`.
@@ -107,7 +108,7 @@ pub async fn next_seq_for_member(
                         .eq(sessions::direct_user_low),
                 )),
     );
-    diesel::update(sessions::table)
+    let update = diesel::update(sessions::table)
         .filter(sessions::id.eq(session_id))
         .filter(diesel::dsl::exists(member))
         .filter(diesel::dsl::not(diesel::dsl::exists(block)))
@@ -120,7 +121,8 @@ pub async fn next_seq_for_member(
             .nullable()),
             sessions::last_activity_at.eq(diesel::dsl::now),
         ))
-        .returning((sessions::last_message_seq, sessions::last_message_at))
+        .returning((sessions::last_message_seq, sessions::last_message_at));
+    Cached(update)
         .get_result::<(i64, Option<DateTime<Utc>>)>(conn)
         .await
         .optional()
@@ -220,12 +222,14 @@ pub async fn last_of_sessions(
     conn: &mut AsyncPgConnection,
     session_ids: &[Uuid],
 ) -> diesel::QueryResult<Vec<Message>> {
-    diesel::sql_query(
-        "SELECT m.* FROM sessions s \
+    Cached(
+        diesel::sql_query(
+            "SELECT m.* FROM sessions s \
            JOIN messages m ON m.session_id = s.id AND m.seq = s.last_message_seq \
           WHERE s.id = ANY($1)",
+        )
+        .bind::<Array<SqlUuid>, _>(session_ids),
     )
-    .bind::<Array<SqlUuid>, _>(session_ids)
     .load(conn)
     .await
 }
@@ -270,7 +274,7 @@ pub async fn windows(
         PageFrom::Start => "ASC",
         PageFrom::End => "DESC",
     };
-    diesel::sql_query(format!(
+    Cached(diesel::sql_query(format!(
         "SELECT m.* FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS w(session_id, after_seq, before_seq) \
          CROSS JOIN LATERAL ( \
            SELECT * FROM messages \
@@ -282,7 +286,7 @@ pub async fn windows(
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Array<Nullable<BigInt>>, _>(after)
     .bind::<Array<Nullable<BigInt>>, _>(before)
-    .bind::<BigInt, _>(first.limit)
+    .bind::<BigInt, _>(first.limit))
     .load(conn)
     .await
 }
@@ -296,6 +300,10 @@ pub async fn windows(
 /// the user's sessions and sorting the hits (21 ms for a member of the busiest seeded
 /// session, 0.3 ms this way); a rare one lets the planner look the word up in the GIN index
 /// per session.
+///
+/// Planned on every call, not cached: which plan is fast depends on the words (a common one
+/// wants the backward scan, a rare one the index), and a cached statement may settle on one
+/// generic plan for all of them.
 pub async fn search_for_member(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,

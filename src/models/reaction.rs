@@ -7,6 +7,7 @@ use diesel::{ExpressionMethods, QueryDsl};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::Cached;
 use crate::db::schema::reactions;
 use crate::models::user::User;
 
@@ -90,14 +91,16 @@ pub async fn summaries(
     message_ids: &[Uuid],
     viewer: Uuid,
 ) -> diesel::QueryResult<Vec<Summary>> {
-    diesel::sql_query(
-        "SELECT message_id, emoji, count(*) AS count, bool_or(user_id = $2) AS mine \
+    Cached(
+        diesel::sql_query(
+            "SELECT message_id, emoji, count(*) AS count, bool_or(user_id = $2) AS mine \
            FROM reactions WHERE message_id = ANY($1) \
           GROUP BY message_id, emoji \
           ORDER BY message_id, min(created_at), emoji",
+        )
+        .bind::<Array<SqlUuid>, _>(message_ids)
+        .bind::<SqlUuid, _>(viewer),
     )
-    .bind::<Array<SqlUuid>, _>(message_ids)
-    .bind::<SqlUuid, _>(viewer)
     .load(conn)
     .await
 }

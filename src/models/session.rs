@@ -7,6 +7,7 @@ use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::Cached;
 use crate::db::schema::{session_members, sessions};
 
 /// A row of `sessions`.
@@ -415,16 +416,18 @@ pub async fn advance_read_marker(
         #[diesel(sql_type = BigInt)]
         last_read_seq: i64,
     }
-    let row: Marker = diesel::sql_query(
-        "UPDATE session_members sm \
+    let row: Marker = Cached(
+        diesel::sql_query(
+            "UPDATE session_members sm \
          SET last_read_seq = GREATEST(sm.last_read_seq, LEAST($3, s.last_message_seq)) \
          FROM sessions s \
          WHERE s.id = sm.session_id AND sm.session_id = $1 AND sm.user_id = $2 \
          RETURNING sm.last_read_seq",
+        )
+        .bind::<SqlUuid, _>(session_id)
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<BigInt, _>(up_to),
     )
-    .bind::<SqlUuid, _>(session_id)
-    .bind::<SqlUuid, _>(user_id)
-    .bind::<BigInt, _>(up_to)
     .get_result(conn)
     .await?;
     Ok(row.last_read_seq)
@@ -443,11 +446,9 @@ pub async fn advance_own_marker(
     user_id: Uuid,
     seq: i64,
 ) -> diesel::QueryResult<()> {
-    diesel::update(session_members::table.find((session_id, user_id)))
-        .set(session_members::last_read_seq.eq(greatest(session_members::last_read_seq, seq)))
-        .execute(conn)
-        .await
-        .map(drop)
+    let update = diesel::update(session_members::table.find((session_id, user_id)))
+        .set(session_members::last_read_seq.eq(greatest(session_members::last_read_seq, seq)));
+    Cached(update).execute(conn).await.map(drop)
 }
 
 /// The most unread messages counted per session: counting stops there, so the cost of an
@@ -469,18 +470,20 @@ pub async fn unread_counts(
         #[diesel(sql_type = BigInt)]
         unread: i64,
     }
-    let rows: Vec<Row> = diesel::sql_query(
-        "SELECT sm.session_id, \
+    let rows: Vec<Row> = Cached(
+        diesel::sql_query(
+            "SELECT sm.session_id, \
                 (SELECT count(*) FROM (SELECT 1 FROM messages m \
                   WHERE m.session_id = sm.session_id AND m.seq > sm.last_read_seq \
                     AND m.deleted_at IS NULL AND m.sender_id <> sm.user_id \
                   LIMIT $3) counted) AS unread \
            FROM session_members sm \
           WHERE sm.user_id = $1 AND sm.session_id = ANY($2)",
+        )
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<Array<SqlUuid>, _>(session_ids)
+        .bind::<BigInt, _>(MAX_UNREAD_COUNT),
     )
-    .bind::<SqlUuid, _>(user_id)
-    .bind::<Array<SqlUuid>, _>(session_ids)
-    .bind::<BigInt, _>(MAX_UNREAD_COUNT)
     .load(conn)
     .await?;
     Ok(rows.into_iter().map(|r| (r.session_id, r.unread)).collect())

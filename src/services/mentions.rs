@@ -9,6 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
+use crate::db::Cached;
 use crate::error::{AppError, AppResult};
 use crate::events::{Change, Event};
 use crate::models::mention::{self as mention_model, NewMention};
@@ -135,19 +136,21 @@ async fn mentionable(
     }
     let names: Vec<&str> = asked.names.iter().map(String::as_str).collect();
     let ids: Vec<Uuid> = asked.ids.iter().copied().collect();
-    let rows: Vec<Row> = diesel::sql_query(
-        "SELECT sm.user_id FROM session_members sm JOIN users u ON u.id = sm.user_id \
+    let rows: Vec<Row> = Cached(
+        diesel::sql_query(
+            "SELECT sm.user_id FROM session_members sm JOIN users u ON u.id = sm.user_id \
           WHERE sm.session_id = $1 AND sm.user_id <> $2 \
             AND (lower(u.username) = ANY($3) OR sm.user_id = ANY($4)) \
             AND NOT EXISTS (SELECT 1 FROM user_blocks b \
                              WHERE b.blocker_id = sm.user_id AND b.blocked_id = $2) \
           ORDER BY sm.joined_at, sm.user_id LIMIT $5",
+        )
+        .bind::<SqlUuid, _>(message.session_id)
+        .bind::<SqlUuid, _>(message.sender_id)
+        .bind::<Array<Text>, _>(names)
+        .bind::<Array<SqlUuid>, _>(ids)
+        .bind::<diesel::sql_types::BigInt, _>(MAX_MENTIONS as i64),
     )
-    .bind::<SqlUuid, _>(message.session_id)
-    .bind::<SqlUuid, _>(message.sender_id)
-    .bind::<Array<Text>, _>(names)
-    .bind::<Array<SqlUuid>, _>(ids)
-    .bind::<diesel::sql_types::BigInt, _>(MAX_MENTIONS as i64)
     .load(conn)
     .await?;
     Ok(rows.into_iter().map(|r| r.user_id).collect())
