@@ -384,7 +384,7 @@ async fn run(opts: Options) -> anyhow::Result<Report> {
 
     for name in &scenarios {
         let http = match name.as_str() {
-            "user" => Some((Kind::User, clients, "user", Some(0.40))),
+            "user" => Some((Kind::User, clients, "user", Some(0.50))),
             "history" => Some((Kind::History, clients, "history", Some(0.60))),
             "inbox" => Some((Kind::Inbox, clients, "inbox", Some(0.60))),
             "send16" => Some((Kind::Send, 16, "send", None)),

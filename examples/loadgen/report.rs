@@ -479,7 +479,7 @@ impl ScenarioResult {
 fn target_of(name: &str) -> Option<&'static str> {
     match name {
         "send64" => Some("≥ 80 % of floor"),
-        "user" => Some("≥ 40 % of floor"),
+        "user" => Some("≥ 50 % of floor"),
         "history" | "inbox" => Some("≥ 60 % of floor"),
         "fanout" => Some("p99 ≤ 50 ms (10,000 sockets, 1,000 members)"),
         "idle" => Some("≤ 32 KiB per socket"),
