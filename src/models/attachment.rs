@@ -65,8 +65,8 @@ pub async fn attach(
     Cached(
         diesel::sql_query(
             "UPDATE attachments SET message_id = $3, \
-                position = array_position($1::uuid[], id) - 1 \
-          WHERE id = ANY($1) AND uploader_id = $2 AND message_id IS NULL",
+                    position = array_position($1::uuid[], id) - 1 \
+              WHERE id = ANY($1) AND uploader_id = $2 AND message_id IS NULL",
         )
         .bind::<Array<SqlUuid>, _>(ids)
         .bind::<SqlUuid, _>(uploader)

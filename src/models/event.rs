@@ -326,16 +326,16 @@ pub async fn memberships_since(
     let rows: Vec<Row> = Cached(
         diesel::sql_query(format!(
             "WITH changes AS ( \
-           SELECT DISTINCT ON (session_id) session_id, kind IN ('{removed}', '{left}') AS member \
-             FROM events \
-            WHERE subject_id = $1 AND (xid, id) > ($2, $3) \
-              AND kind IN ('{created}', '{added}', '{removed}', '{left}') \
-            ORDER BY session_id, xid, id) \
-         SELECT session_id, member, true AS changed FROM changes \
-         UNION ALL \
-         SELECT sm.session_id, true, false FROM session_members sm \
-          WHERE sm.user_id = $1 \
-            AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.session_id = sm.session_id)"
+               SELECT DISTINCT ON (session_id) session_id, kind IN ('{removed}', '{left}') AS member \
+                 FROM events \
+                WHERE subject_id = $1 AND (xid, id) > ($2, $3) \
+                  AND kind IN ('{created}', '{added}', '{removed}', '{left}') \
+                ORDER BY session_id, xid, id) \
+             SELECT session_id, member, true AS changed FROM changes \
+             UNION ALL \
+             SELECT sm.session_id, true, false FROM session_members sm \
+              WHERE sm.user_id = $1 \
+                AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.session_id = sm.session_id)"
         ))
         .bind::<SqlUuid, _>(user_id)
         .bind::<BigInt, _>(at.xid)
@@ -368,9 +368,9 @@ pub async fn replay_for_user(
     Cached(
         diesel::sql_query(
             "SELECT * FROM events \
-          WHERE (xid, id) > ($1, $2) AND (xid, id) <= ($3, $4) \
-            AND (session_id = ANY($5) OR subject_id = $6) \
-          ORDER BY xid, id LIMIT $7",
+              WHERE (xid, id) > ($1, $2) AND (xid, id) <= ($3, $4) \
+                AND (session_id = ANY($5) OR subject_id = $6) \
+              ORDER BY xid, id LIMIT $7",
         )
         .bind::<BigInt, _>(after.xid)
         .bind::<BigInt, _>(after.id)

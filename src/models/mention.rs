@@ -92,11 +92,11 @@ pub async fn unread_counts(
     let rows: Vec<Row> = Cached(
         diesel::sql_query(
             "SELECT sm.session_id, \
-                (SELECT count(*) FROM (SELECT 1 FROM mentions mn \
-                  WHERE mn.user_id = sm.user_id AND mn.session_id = sm.session_id \
-                    AND mn.seq > sm.last_read_seq LIMIT $3) capped) AS unread \
-           FROM session_members sm \
-          WHERE sm.user_id = $1 AND sm.session_id = ANY($2)",
+                    (SELECT count(*) FROM (SELECT 1 FROM mentions mn \
+                      WHERE mn.user_id = sm.user_id AND mn.session_id = sm.session_id \
+                        AND mn.seq > sm.last_read_seq LIMIT $3) capped) AS unread \
+               FROM session_members sm \
+              WHERE sm.user_id = $1 AND sm.session_id = ANY($2)",
         )
         .bind::<SqlUuid, _>(user_id)
         .bind::<Array<SqlUuid>, _>(session_ids)

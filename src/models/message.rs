@@ -225,8 +225,8 @@ pub async fn last_of_sessions(
     Cached(
         diesel::sql_query(
             "SELECT m.* FROM sessions s \
-           JOIN messages m ON m.session_id = s.id AND m.seq = s.last_message_seq \
-          WHERE s.id = ANY($1)",
+               JOIN messages m ON m.session_id = s.id AND m.seq = s.last_message_seq \
+              WHERE s.id = ANY($1)",
         )
         .bind::<Array<SqlUuid>, _>(session_ids),
     )

@@ -94,9 +94,9 @@ pub async fn summaries(
     Cached(
         diesel::sql_query(
             "SELECT message_id, emoji, count(*) AS count, bool_or(user_id = $2) AS mine \
-           FROM reactions WHERE message_id = ANY($1) \
-          GROUP BY message_id, emoji \
-          ORDER BY message_id, min(created_at), emoji",
+               FROM reactions WHERE message_id = ANY($1) \
+              GROUP BY message_id, emoji \
+              ORDER BY message_id, min(created_at), emoji",
         )
         .bind::<Array<SqlUuid>, _>(message_ids)
         .bind::<SqlUuid, _>(viewer),

@@ -419,10 +419,10 @@ pub async fn advance_read_marker(
     let row: Marker = Cached(
         diesel::sql_query(
             "UPDATE session_members sm \
-         SET last_read_seq = GREATEST(sm.last_read_seq, LEAST($3, s.last_message_seq)) \
-         FROM sessions s \
-         WHERE s.id = sm.session_id AND sm.session_id = $1 AND sm.user_id = $2 \
-         RETURNING sm.last_read_seq",
+             SET last_read_seq = GREATEST(sm.last_read_seq, LEAST($3, s.last_message_seq)) \
+             FROM sessions s \
+             WHERE s.id = sm.session_id AND sm.session_id = $1 AND sm.user_id = $2 \
+             RETURNING sm.last_read_seq",
         )
         .bind::<SqlUuid, _>(session_id)
         .bind::<SqlUuid, _>(user_id)
@@ -473,12 +473,12 @@ pub async fn unread_counts(
     let rows: Vec<Row> = Cached(
         diesel::sql_query(
             "SELECT sm.session_id, \
-                (SELECT count(*) FROM (SELECT 1 FROM messages m \
-                  WHERE m.session_id = sm.session_id AND m.seq > sm.last_read_seq \
-                    AND m.deleted_at IS NULL AND m.sender_id <> sm.user_id \
-                  LIMIT $3) counted) AS unread \
-           FROM session_members sm \
-          WHERE sm.user_id = $1 AND sm.session_id = ANY($2)",
+                    (SELECT count(*) FROM (SELECT 1 FROM messages m \
+                      WHERE m.session_id = sm.session_id AND m.seq > sm.last_read_seq \
+                        AND m.deleted_at IS NULL AND m.sender_id <> sm.user_id \
+                      LIMIT $3) counted) AS unread \
+               FROM session_members sm \
+              WHERE sm.user_id = $1 AND sm.session_id = ANY($2)",
         )
         .bind::<SqlUuid, _>(user_id)
         .bind::<Array<SqlUuid>, _>(session_ids)

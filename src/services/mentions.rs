@@ -139,11 +139,11 @@ async fn mentionable(
     let rows: Vec<Row> = Cached(
         diesel::sql_query(
             "SELECT sm.user_id FROM session_members sm JOIN users u ON u.id = sm.user_id \
-          WHERE sm.session_id = $1 AND sm.user_id <> $2 \
-            AND (lower(u.username) = ANY($3) OR sm.user_id = ANY($4)) \
-            AND NOT EXISTS (SELECT 1 FROM user_blocks b \
-                             WHERE b.blocker_id = sm.user_id AND b.blocked_id = $2) \
-          ORDER BY sm.joined_at, sm.user_id LIMIT $5",
+              WHERE sm.session_id = $1 AND sm.user_id <> $2 \
+                AND (lower(u.username) = ANY($3) OR sm.user_id = ANY($4)) \
+                AND NOT EXISTS (SELECT 1 FROM user_blocks b \
+                                 WHERE b.blocker_id = sm.user_id AND b.blocked_id = $2) \
+              ORDER BY sm.joined_at, sm.user_id LIMIT $5",
         )
         .bind::<SqlUuid, _>(message.session_id)
         .bind::<SqlUuid, _>(message.sender_id)
