@@ -384,14 +384,14 @@ async fn run(opts: Options) -> anyhow::Result<Report> {
 
     for name in &scenarios {
         let http = match name.as_str() {
-            "user" => Some((Kind::User, clients, "user", Some(0.50))),
-            "history" => Some((Kind::History, clients, "history", Some(0.60))),
-            "inbox" => Some((Kind::Inbox, clients, "inbox", Some(0.60))),
-            "send16" => Some((Kind::Send, 16, "send", None)),
-            "send64" => Some((Kind::Send, 64, "send", Some(0.80))),
+            "user" => Some((Kind::User, clients, "user")),
+            "history" => Some((Kind::History, clients, "history")),
+            "inbox" => Some((Kind::Inbox, clients, "inbox")),
+            "send16" => Some((Kind::Send, 16, "send")),
+            "send64" => Some((Kind::Send, 64, "send")),
             _ => None,
         };
-        if let Some((kind, clients, script, target)) = http {
+        if let Some((kind, clients, script)) = http {
             eprintln!("{name}: {clients} clients, {warmup:?} warm-up + {duration:?} …");
             let task = tokio::spawn(scenarios::drive(
                 server.addr,
@@ -446,7 +446,6 @@ async fn run(opts: Options) -> anyhow::Result<Report> {
                     pg_cpu / secs,
                 ],
                 floor,
-                target,
                 server.rss_kib(),
             );
             eprintln!("{}", result.one_line());
