@@ -1079,11 +1079,17 @@ impl TestApp {
 
     /// Rows in a table.
     pub async fn count(&self, table: &str) -> i64 {
+        self.count_of(&format!("SELECT count(*) AS n FROM {table}"))
+            .await
+    }
+
+    /// What a counting query answers: `query` selects one bigint named `n`.
+    pub async fn count_of(&self, query: &str) -> i64 {
         let mut conn = self.db.connect().await;
-        let row: Exists = diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+        let row: Exists = diesel::sql_query(query)
             .get_result(&mut conn)
             .await
-            .expect("count");
+            .unwrap_or_else(|e| panic!("{query}: {e}"));
         row.n
     }
 }

@@ -203,20 +203,11 @@ async fn inbox_ids(app: &TestApp, user: &TestUser, first: i64) -> Vec<String> {
 
 /// Member rows whose copy of the hour of their session's last activity is wrong.
 async fn stale_activity_hours(app: &TestApp) -> i64 {
-    let mut conn = app.db.connect().await;
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    diesel::sql_query(
+    app.count_of(
         "SELECT count(*) AS n FROM session_members sm JOIN sessions s ON s.id = sm.session_id \
           WHERE sm.activity_hour <> activity_hour(s.last_activity_at)",
     )
-    .get_result::<Count>(&mut conn)
     .await
-    .expect("count")
-    .n
 }
 
 #[tokio::test(flavor = "multi_thread")]

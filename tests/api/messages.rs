@@ -613,22 +613,13 @@ async fn message_times_follow_their_order_and_search_pages_through_every_hit_onc
     for response in futures_util::future::join_all(futures).await {
         ok_data(&response);
     }
-    #[derive(diesel::QueryableByName)]
-    struct Disorder {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let mut conn = app.db.connect().await;
-    let disorder: Disorder = diesel_async::RunQueryDsl::get_result(
-        diesel::sql_query(
+    let disorder = app
+        .count_of(
             "SELECT count(*) AS n FROM (SELECT created_at <= lag(created_at) OVER \
              (PARTITION BY session_id ORDER BY seq) AS back FROM messages) t WHERE back",
-        ),
-        &mut conn,
-    )
-    .await
-    .expect("query");
-    assert_eq!(disorder.n, 0, "a later seq with an earlier or equal time");
+        )
+        .await;
+    assert_eq!(disorder, 0, "a later seq with an earlier or equal time");
 
     // Two hits a page, across both sessions: every hit once, newest first.
     let search = "query($a: String) { searchMessages(text: \"budget\", first: 2, after: $a) { edges { node { body createdAt } } pageInfo { hasNextPage endCursor } } }";
