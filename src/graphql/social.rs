@@ -8,7 +8,6 @@ use crate::graphql::conversations::{Message, Session};
 use crate::graphql::types::{User, decode_keyset, encode_keyset, page_size};
 use crate::graphql::{ContextExt, parse_id};
 use crate::models::reaction::Summary;
-use crate::models::user::User as UserRow;
 use crate::services::input::Emoji;
 use crate::services::{blocks, mentions, reactions, sessions};
 
@@ -65,7 +64,10 @@ impl Reaction {
             .extend(page.items.into_iter().map(|(user, at)| {
                 Edge::new(
                     encode_keyset(REACTOR_CURSOR, at, user.id),
-                    Reactor { user, at },
+                    Reactor {
+                        user: User::from(user),
+                        at,
+                    },
                 )
             }));
         Ok(connection)
@@ -74,7 +76,7 @@ impl Reaction {
 
 /// A user who reacted, and when.
 pub struct Reactor {
-    user: UserRow,
+    user: User,
     at: DateTime<Utc>,
 }
 
@@ -82,8 +84,8 @@ pub struct Reactor {
 #[Object]
 impl Reactor {
     /// Who.
-    async fn user(&self) -> User {
-        User::from(self.user.clone())
+    async fn user(&self) -> &User {
+        &self.user
     }
 
     /// When.
@@ -94,7 +96,7 @@ impl Reactor {
 
 /// A user the viewer blocked, and when.
 pub struct Block {
-    user: UserRow,
+    user: User,
     at: DateTime<Utc>,
 }
 
@@ -102,8 +104,8 @@ pub struct Block {
 #[Object]
 impl Block {
     /// The user blocked.
-    async fn user(&self) -> User {
-        User::from(self.user.clone())
+    async fn user(&self) -> &User {
+        &self.user
     }
 
     /// When.
@@ -156,7 +158,13 @@ impl SocialQuery {
         connection
             .edges
             .extend(page.items.into_iter().map(|(user, at)| {
-                Edge::new(encode_keyset(BLOCK_CURSOR, at, user.id), Block { user, at })
+                Edge::new(
+                    encode_keyset(BLOCK_CURSOR, at, user.id),
+                    Block {
+                        user: User::from(user),
+                        at,
+                    },
+                )
             }));
         Ok(connection)
     }
