@@ -1,6 +1,7 @@
 //! Request-level rules every operation passes, over HTTP and the socket alike: a cap on the
 //! length of the query text (checked before parsing), a cap on the fields one operation
 //! selects (aliases and `__typename` included, fragments counted where they are spread), and
+//! a required variable the request does not give (a request error, as the spec says), and
 //! a code on every error (`GRAPHQL_PARSE_FAILED`,
 //! `GRAPHQL_VALIDATION_FAILED`, or `BAD_USER_INPUT` for a value the schema could not take).
 //!
@@ -15,7 +16,9 @@ use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, Selection, SelectionSet,
+};
 use async_graphql::{Name, Request, Response, ServerError};
 
 use crate::config::Config;
@@ -90,13 +93,15 @@ impl RequestLimits {
     }
 
     /// Parses the request's document (kept in the request, where the schema takes it) and
-    /// checks it against the limits; the error to answer with, coded, if it breaks one. A
-    /// text admitted before is not parsed nor checked again.
+    /// checks it against the limits, and the request's variables against the operation's
+    /// required ones; the error to answer with, coded, if it breaks one. A text admitted
+    /// before is not parsed nor checked again; its variables are.
     pub fn admit<'r>(
         &self,
         request: &'r mut Request,
     ) -> Result<&'r ExecutableDocument, ServerError> {
         if let Some(document) = self.documents.get(&request.query) {
+            missing_variable(&document, request)?;
             request.set_parsed_query(ExecutableDocument::clone(&document));
             return request
                 .parsed_query()
@@ -114,11 +119,9 @@ impl RequestLimits {
             );
             return Err(with_code(error, "BAD_USER_INPUT"));
         }
-        let text = (request.query.len() <= MAX_CACHED_TEXT).then(|| request.query.clone());
-        let document = request
-            .parsed_query()
-            .map_err(|e| with_code(e, PARSE_FAILED))?;
-        let fields = count_fields(document, self.max_fields);
+        let document = async_graphql::parser::parse_query(&request.query)
+            .map_err(|e| with_code(e.into(), PARSE_FAILED))?;
+        let fields = count_fields(&document, self.max_fields);
         if fields > self.max_fields {
             let error = ServerError::new(
                 format!(
@@ -129,14 +132,56 @@ impl RequestLimits {
             );
             return Err(with_code(error, "BAD_USER_INPUT"));
         }
-        if !self.introspection && asks_introspection(document) {
+        if !self.introspection && asks_introspection(&document) {
             let error = ServerError::new("introspection is switched off on this server", None);
             return Err(with_code(error, VALIDATION_FAILED));
         }
-        if let Some(text) = text {
-            self.documents.keep(text, document.clone());
+        // The document passed every rule of its own: keep it, whatever these variables are.
+        if request.query.len() <= MAX_CACHED_TEXT {
+            self.documents.keep(request.query.clone(), document.clone());
         }
-        Ok(document)
+        missing_variable(&document, request)?;
+        request.set_parsed_query(document);
+        request
+            .parsed_query()
+            .map_err(|e| with_code(e, PARSE_FAILED))
+    }
+}
+
+/// A required variable of the operation to run (non-null, with no default) that the request
+/// does not give. The GraphQL spec makes this a request error; async-graphql would run the
+/// operation and fail only the field that reads the variable, with a 200.
+fn missing_variable(document: &ExecutableDocument, request: &Request) -> Result<(), ServerError> {
+    let operation = match (&document.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(operation), _) => operation,
+        (DocumentOperations::Multiple(operations), Some(name)) => match operations.get(name) {
+            Some(operation) => operation,
+            // The schema answers an unknown operation name.
+            None => return Ok(()),
+        },
+        (DocumentOperations::Multiple(operations), None) => match operations.values().next() {
+            Some(operation) if operations.len() == 1 => operation,
+            _ => return Ok(()),
+        },
+    };
+    let missing = operation.node.variable_definitions.iter().find(|variable| {
+        let variable = &variable.node;
+        !variable.var_type.node.nullable
+            && variable.default_value.is_none()
+            && !request.variables.contains_key(&variable.name.node)
+    });
+    match missing {
+        None => Ok(()),
+        Some(variable) => {
+            let error = ServerError::new(
+                format!(
+                    "Variable \"${}\" of required type \"{}\" was not provided.",
+                    variable.node.name.node, variable.node.var_type.node
+                ),
+                Some(variable.pos),
+            );
+            Err(with_code(error, VALIDATION_FAILED))
+        }
     }
 }
 
@@ -264,23 +309,42 @@ mod tests {
         }
     }
 
+    /// A request for `text` with its `$id` variable given.
+    fn with_id(text: &str) -> Request {
+        let id = async_graphql::Variables::from_json(serde_json::json!({ "id": "7" }));
+        Request::new(text).variables(id)
+    }
+
     #[test]
     fn an_admitted_text_is_kept_and_served_again_as_parsed() {
         let limits = limits(true);
         let text = "query Me($id: ID!) { user(id: $id) { id username } }";
-        let first = format!(
-            "{:?}",
-            limits.admit(&mut Request::new(text)).expect("admitted")
-        );
+        let first = format!("{:?}", limits.admit(&mut with_id(text)).expect("admitted"));
         assert!(limits.documents.get(text).is_some(), "kept");
-        let mut again = Request::new(text);
+        let mut again = with_id(text);
         let second = format!("{:?}", limits.admit(&mut again).expect("admitted"));
         assert_eq!(first, second);
         // A text that differs in one character is its own document.
         let other = "query Me($id: ID!) { user(id: $id) { id  username } }";
         assert!(limits.documents.get(other).is_none());
-        limits.admit(&mut Request::new(other)).expect("admitted");
+        limits.admit(&mut with_id(other)).expect("admitted");
         assert!(limits.documents.get(other).is_some());
+    }
+
+    #[test]
+    fn a_missing_required_variable_is_refused_whether_the_text_is_kept_or_not() {
+        let limits = limits(true);
+        let text = "query Me($id: ID!, $n: Int = 3, $m: Int) { user(id: $id) { id } }";
+        for _ in 0..2 {
+            let refused = limits.admit(&mut Request::new(text)).expect_err("refused");
+            assert_eq!(
+                refused.message,
+                "Variable \"$id\" of required type \"ID!\" was not provided."
+            );
+            // The document broke none of its own rules: it is kept for the next request.
+            assert!(limits.documents.get(text).is_some());
+        }
+        limits.admit(&mut with_id(text)).expect("admitted");
     }
 
     #[test]

@@ -101,6 +101,66 @@ async fn graphql_response_json_gets_the_specs_status_codes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_required_variable_left_out_is_a_request_error() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let send = |body: serde_json::Value| {
+        let request = Request::post("/graphql")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, GRAPHQL_RESPONSE)
+            .header(header::AUTHORIZATION, format!("Bearer {}", alice.access))
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        app.send(request)
+    };
+    let query = "query Profile($id: ID!) { user(id: $id) { username } }";
+    // Twice each: the first parses the text, the second finds it kept.
+    for body in [
+        json!({ "query": query, "variables": {} }),
+        json!({ "query": query }),
+        json!({ "query": query, "variables": {} }),
+        json!({ "query": query }),
+    ] {
+        let refused = send(body.clone()).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{body}");
+        let answer = refused.json();
+        assert!(answer["data"].is_null(), "{answer}");
+        assert_eq!(
+            answer["errors"][0]["message"],
+            "Variable \"$id\" of required type \"ID!\" was not provided.",
+            "{answer}"
+        );
+        assert_eq!(
+            answer["errors"][0]["locations"][0]["column"], 15,
+            "{answer}"
+        );
+        assert_eq!(error_code(&answer), Some("GRAPHQL_VALIDATION_FAILED"));
+    }
+    // A default stands in for it; a nullable one may be left out.
+    let with_default = format!(
+        "query($id: ID! = \"{}\") {{ user(id: $id) {{ username }} }}",
+        alice.id
+    );
+    let found = send(json!({ "query": with_default })).await;
+    assert_eq!(ok_data(&found.json())["user"]["username"], "alice");
+    let nullable = "query($after: String) { sessions(after: $after) { edges { cursor } } }";
+    let found = send(json!({ "query": nullable })).await;
+    assert_eq!(ok_data(&found.json())["sessions"]["edges"], json!([]));
+    // Of several operations, only the one asked for counts.
+    let two =
+        "query Mine { me { username } } query Theirs($id: ID!) { user(id: $id) { username } }";
+    let found = send(json!({ "query": two, "operationName": "Mine" })).await;
+    assert_eq!(ok_data(&found.json())["me"]["username"], "alice");
+    let refused = send(json!({ "query": two, "operationName": "Theirs" })).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        refused.json()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_document_sent_again_is_still_checked_against_its_variables() {
     // The server keeps the documents it parsed; the variables of each request are its own.
     let app = TestApp::spawn().await;
