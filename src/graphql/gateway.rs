@@ -17,33 +17,24 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use tracing::Instrument;
 
+use super::AppSchema;
 use super::limits::{RequestLimits, coded};
 use super::observe::{Operation, first_code};
-use super::{AppSchema, loaders};
 use crate::metrics::Metrics;
-use crate::state::AppState;
 
 /// The schema with its request-level rules; cheap to clone.
 #[derive(Clone)]
 pub struct Gateway {
     schema: AppSchema,
-    /// For each query's and mutation's own loaders.
-    state: Arc<AppState>,
     limits: Arc<RequestLimits>,
     metrics: Metrics,
 }
 
 impl Gateway {
-    /// `schema` (over `state`) under `limits`, recording into `metrics`.
-    pub fn new(
-        schema: AppSchema,
-        state: Arc<AppState>,
-        limits: RequestLimits,
-        metrics: Metrics,
-    ) -> Self {
+    /// `schema` under `limits`, recording into `metrics`.
+    pub fn new(schema: AppSchema, limits: RequestLimits, metrics: Metrics) -> Self {
         Self {
             schema,
-            state,
             limits: Arc::new(limits),
             metrics,
         }
@@ -131,22 +122,17 @@ impl Gateway {
         }
     }
 
-    /// Validates and executes an admitted query or mutation with its own loaders, in the
-    /// operation's span when traces are exported.
+    /// Validates and executes an admitted request, in the operation's span when traces are
+    /// exported.
     async fn run(&self, request: Request, operation: &Operation) -> Response {
-        let (loaders, batches) = loaders::per_request(self.state.clone());
-        // Boxed: an execution is a future of kilobytes, which would otherwise be copied with
-        // every move of the futures around it (5 % more instructions for a `user(id)`).
-        let mut execution = Box::pin(self.schema.execute(request.data(loaders)));
-        let execution = batches.drive(execution.as_mut());
         match operation.span(&self.metrics) {
             Some(span) => {
-                let response = coded(execution.instrument(span.clone()).await);
+                let response = coded(self.schema.execute(request).instrument(span.clone()).await);
                 let code = first_code(&response);
                 span.record("graphql.code", code.as_deref().unwrap_or("OK"));
                 response
             }
-            None => coded(execution.await),
+            None => coded(self.schema.execute(request).await),
         }
     }
 }

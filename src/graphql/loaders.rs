@@ -3,15 +3,9 @@
 //! One key type per lookup; one query per batch; results in a map.
 
 use std::collections::{HashMap, HashSet};
-use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::Poll;
-use std::time::Duration;
+use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use futures_util::StreamExt;
-use futures_util::future::BoxFuture;
-use futures_util::stream::FuturesUnordered;
 use uuid::Uuid;
 
 use crate::error::AppError;
@@ -25,77 +19,18 @@ use crate::models::session::{self as session_model, Member, Session};
 use crate::models::user::{self as user_model, User};
 use crate::state::AppState;
 
-/// The loader type resolvers read from the context.
+/// The loader type the schema holds.
 pub type Loaders = DataLoader<DbLoader>;
 
-/// The loaders subscriptions share, in the schema's data. They cache nothing, so one instance
-/// serves every socket without going stale, and they batch by a one-millisecond timer: one
-/// event resolved for a thousand member sockets loads what it needs in one batch.
-pub fn shared(state: Arc<AppState>) -> Loaders {
+/// Builds the loaders over the state's pool. They cache nothing (batches are per dispatch),
+/// so one instance serves every request and WebSocket connection without going stale.
+pub fn loaders(state: AppState) -> Loaders {
     DataLoader::new(DbLoader { state }, tokio::spawn)
-}
-
-/// Loaders for one query or mutation, and the [`Batches`] that run their loads.
-///
-/// The shared loaders' timer costs every level of a query a millisecond of waiting (two for a
-/// history page) and a wake-up of async-io's timer thread. These batch by the request's own
-/// polls instead, as JavaScript's DataLoader batches by one tick of the event loop: the
-/// keys asked for during one pass over the request's pending fields form one batch, started
-/// as soon as the pass ends, on the request's own task.
-pub fn per_request(state: Arc<AppState>) -> (Loaders, Batches) {
-    batched(DbLoader { state })
-}
-
-/// `loader` batched by the polls of the future its [`Batches`] drive.
-fn batched<T: Send + Sync + 'static>(loader: T) -> (DataLoader<T>, Batches) {
-    let batches = Batches::default();
-    let queue = batches.queue.clone();
-    let loaders = DataLoader::new(loader, move |load| {
-        queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(load)
-    })
-    // The load starts when the request's task first polls it, which is already after the
-    // pass that asked for its keys: no further wait.
-    .delay(Duration::ZERO);
-    (loaders, batches)
-}
-
-/// The loads [`per_request`] loaders have asked to start, run by [`Batches::drive`].
-#[derive(Default)]
-pub struct Batches {
-    queue: Arc<Mutex<Vec<BoxFuture<'static, ()>>>>,
-}
-
-impl Batches {
-    /// Runs `request` (which reads these batches' loaders) to its end, starting each batch
-    /// once a pass over the request has asked for all it can, and polling the running
-    /// batches alongside it.
-    pub async fn drive<F: Future>(self, mut request: Pin<&mut F>) -> F::Output {
-        let mut running = FuturesUnordered::new();
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(output) = request.as_mut().poll(cx) {
-                return Poll::Ready(output);
-            }
-            running.extend(
-                self.queue
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .drain(..),
-            );
-            // A finished batch wakes the fields that wait for it, and so this task.
-            while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
-            Poll::Pending
-        })
-        .await
-    }
 }
 
 /// Loads rows for the keys below.
 pub struct DbLoader {
-    /// Shared: each query makes its own loader, and the state is many handles to clone.
-    state: Arc<AppState>,
+    state: AppState,
 }
 
 type LoadResult<K, V> = Result<HashMap<K, V>, async_graphql::Error>;
@@ -508,59 +443,5 @@ impl Loader<AttachmentsKey> for DbLoader {
             }
         }
         Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Answers each key with itself and records the batches it was asked for.
-    #[derive(Default)]
-    struct Recorder(Mutex<Vec<Vec<u32>>>);
-
-    impl Loader<u32> for Recorder {
-        type Value = u32;
-        type Error = async_graphql::Error;
-
-        async fn load(&self, keys: &[u32]) -> Result<HashMap<u32, u32>, Self::Error> {
-            let mut batch = keys.to_vec();
-            batch.sort();
-            self.0.lock().expect("recorder").push(batch);
-            Ok(keys.iter().map(|k| (*k, *k)).collect())
-        }
-    }
-
-    #[test]
-    fn keys_asked_for_in_one_pass_load_in_one_batch_and_the_next_level_in_another() {
-        let (loader, batches) = batched(Recorder::default());
-        let loader = &loader;
-        let mut request = std::pin::pin!(async move {
-            // Fifty fields of one level, then a field of the next level that needs them.
-            let level = futures_util::future::join_all((0..50).map(|k| loader.load_one(k)));
-            let found: Vec<u32> = level
-                .await
-                .into_iter()
-                .map(|v| v.expect("loaded").expect("found"))
-                .collect();
-            let next = loader
-                .load_one(found.iter().sum::<u32>())
-                .await
-                .expect("loaded");
-            (found.len(), next)
-        });
-        // Polled back to back with no runtime: a batch that waited for a timer (or for a
-        // task elsewhere) would still be pending after these few polls.
-        let mut driven = std::pin::pin!(batches.drive(request.as_mut()));
-        let mut cx = std::task::Context::from_waker(futures_util::task::noop_waker_ref());
-        let answer = (0..4)
-            .find_map(|_| match driven.as_mut().poll(&mut cx) {
-                Poll::Ready(answer) => Some(answer),
-                Poll::Pending => None,
-            })
-            .expect("both levels loaded within four polls");
-        assert_eq!(answer, (50, Some(1225)));
-        let recorded = loader.loader().0.lock().expect("recorder").clone();
-        assert_eq!(recorded, vec![(0..50).collect::<Vec<u32>>(), vec![1225]]);
     }
 }

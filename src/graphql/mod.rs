@@ -71,13 +71,15 @@ pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscri
 /// The one schema the server and the SDL test both use, behind its request-level rules.
 pub fn build_gateway(state: AppState) -> gateway::Gateway {
     let config = state.config.clone();
-    let metrics = state.metrics.clone();
-    let shared = std::sync::Arc::new(state.clone());
     let schema = schema_builder(&config)
-        .data(loaders::shared(shared.clone()))
-        .data(state)
+        .data(loaders::loaders(state.clone()))
+        .data(state.clone())
         .finish();
-    gateway::Gateway::new(schema, shared, limits::RequestLimits::new(&config), metrics)
+    gateway::Gateway::new(
+        schema,
+        limits::RequestLimits::new(&config),
+        state.metrics.clone(),
+    )
 }
 
 /// The SDL of the schema, as checked in at `schema.graphql`.

@@ -1,12 +1,11 @@
 //! What a page of sessions loads for its children before they ask.
 //!
-//! A query's loaders batch the keys asked for in one pass over its pending fields
-//! ([`crate::graphql::loaders::per_request`]); a field that waits for something else before it
-//! asks (its own membership check, say) misses its siblings' batch. When this was a timer, the
-//! inbox ran 12 or 14 statements instead of 8 under the test suite's load. The page's resolver
-//! sees the whole selection (`ctx.look_ahead()`), so it asks each loader once with every key
-//! of the page, and hands the results to the sessions it returns: one batch per level by
-//! construction, whatever the scheduling.
+//! DataLoaders batch by a short timer: keys that arrive within a millisecond share a statement.
+//! On a busy machine one level of a query can take longer than that to reach every key, and
+//! then splits into several batches (the inbox ran 12 or 14 statements instead of 8 under the
+//! test suite's load). The page's resolver sees the whole selection (`ctx.look_ahead()`), so it
+//! asks each loader once with every key of the page, and hands the results to the sessions it
+//! returns: one batch per level by construction, whatever the scheduling.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

@@ -300,26 +300,11 @@ async fn operations_and_their_statements_reach_an_otlp_collector_without_their_v
     let signed_up = server
         .gql(
             None,
-            "mutation SignUp($u: String!, $p: String!) { register(input: {username: $u, password: $p, displayName: $u}) { accessToken user { id } } }",
+            "mutation SignUp($u: String!, $p: String!) { register(input: {username: $u, password: $p, displayName: $u}) { user { id } } }",
             json!({ "u": username, "p": secret }),
         )
         .await;
     assert!(signed_up["errors"].is_null(), "{signed_up}");
-    // A session's members load through a DataLoader: its batch runs inside the operation too.
-    let token = signed_up["data"]["register"]["accessToken"]
-        .as_str()
-        .expect("token");
-    let created = server
-        .gql(
-            Some(token),
-            "mutation NewGroup { createGroupSession(input: {title: \"traced\", memberIds: []}) { members { user { username } } } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        created["data"]["createGroupSession"]["members"][0]["user"]["username"], username,
-        "{created}"
-    );
 
     let contains = |bytes: &[u8], needle: &str| {
         bytes
@@ -329,10 +314,7 @@ async fn operations_and_their_statements_reach_an_otlp_collector_without_their_v
     let mut exported = Vec::new();
     for _ in 0..100 {
         exported = received.lock().expect("sink").clone();
-        if contains(&exported, "mutation SignUp")
-            && contains(&exported, "INSERT INTO")
-            && contains(&exported, "INNER JOIN \"users\"")
-        {
+        if contains(&exported, "mutation SignUp") && contains(&exported, "INSERT INTO") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -343,11 +325,6 @@ async fn operations_and_their_statements_reach_an_otlp_collector_without_their_v
         exported.len()
     );
     assert!(contains(&exported, "INSERT INTO"), "no statement span");
-    assert!(contains(&exported, "mutation NewGroup"));
-    assert!(
-        contains(&exported, "INNER JOIN \"users\""),
-        "the loader's batch statement was not traced"
-    );
     assert!(contains(&exported, "postgresql"));
     // The event pump's polling, outside any operation, makes no spans.
     assert!(
