@@ -1,8 +1,8 @@
 //! Request-level rules every operation passes, over HTTP and the socket alike: a cap on the
 //! length of the query text (checked before parsing), a cap on the fields one operation
-//! selects (aliases and `__typename` included, fragments counted where they are spread), and
-//! a required variable the request does not give (a request error, as the spec says), and
-//! a code on every error (`GRAPHQL_PARSE_FAILED`,
+//! selects (aliases and `__typename` included, fragments counted where they are spread), a
+//! refusal of a request that leaves out a required variable (a request error, as the spec
+//! says), and a code on every error (`GRAPHQL_PARSE_FAILED`,
 //! `GRAPHQL_VALIDATION_FAILED`, or `BAD_USER_INPUT` for a value the schema could not take).
 //!
 //! Plain checks that [`super::gateway::Gateway`] runs before the schema, not an
