@@ -3,6 +3,7 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
+use crate::graphql::eager::Eager;
 use crate::graphql::types::{AuthPayload, User, decode_cursor, encode_cursor, page_size};
 use crate::graphql::{ContextExt, parse_id};
 use crate::services::accounts::{self, DEFAULT_PAGE, MAX_PAGE, ProfileUpdate, Registration};
@@ -12,7 +13,7 @@ use crate::services::input::{DisplayName, Location, Password, SearchText, Userna
 const USER_CURSOR: &str = "user";
 
 /// A page of users, ordered by username.
-pub type UserConnection = Connection<String, User>;
+pub type UserConnection = Connection<String, Eager<User>>;
 
 /// Account queries.
 #[derive(Default)]
@@ -22,16 +23,18 @@ pub struct AccountQuery;
 #[Object]
 impl AccountQuery {
     /// The signed-in user. `UNAUTHENTICATED` without a valid access token.
-    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Eager<User>> {
         let viewer = ctx.viewer()?;
-        Ok(User::from(accounts::me(ctx.state(), viewer).await?))
+        Ok(User::from(accounts::me(ctx.state(), viewer).await?).into())
     }
 
     /// A user by id. `NOT_FOUND` if there is none. Needs sign-in.
-    async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<User> {
+    async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Eager<User>> {
         ctx.viewer()?;
         let id = parse_id(&id, "id")?;
-        Ok(User::from(accounts::get_user(ctx.state(), id).await?))
+        Ok(Eager(User::from(
+            accounts::get_user(ctx.state(), id).await?,
+        )))
     }
 
     /// Active users, ordered by username, whose username or display name contains `search`
@@ -80,11 +83,12 @@ pub(crate) async fn list_users(
     )
     .await?;
     let mut connection = Connection::new(had_cursor, page.has_next_page);
-    connection.edges.extend(
-        page.users
-            .into_iter()
-            .map(|user| Edge::new(encode_cursor(USER_CURSOR, &user.username), User::from(user))),
-    );
+    connection.edges.extend(page.users.into_iter().map(|user| {
+        Edge::new(
+            encode_cursor(USER_CURSOR, &user.username),
+            User::from(user).into(),
+        )
+    }));
     Ok(connection)
 }
 
@@ -195,7 +199,7 @@ impl AccountMutation {
         &self,
         ctx: &Context<'_>,
         input: UpdateProfileInput,
-    ) -> async_graphql::Result<User> {
+    ) -> async_graphql::Result<Eager<User>> {
         let viewer = ctx.viewer()?;
         let update = ProfileUpdate {
             display_name: input
@@ -209,8 +213,6 @@ impl AccountMutation {
                 MaybeUndefined::Value(l) => Some(Location::parse(&l)?),
             },
         };
-        Ok(User::from(
-            accounts::update_profile(ctx.state(), viewer, update).await?,
-        ))
+        Ok(User::from(accounts::update_profile(ctx.state(), viewer, update).await?).into())
     }
 }

@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Object};
 
 use crate::graphql::accounts::{UserConnection, list_users};
+use crate::graphql::eager::Eager;
 use crate::graphql::types::User;
 use crate::graphql::{ContextExt, parse_id};
 use crate::models::user::Role;
@@ -40,23 +41,27 @@ pub struct AdminMutation;
 impl AdminMutation {
     /// Admins only: deactivates an account. It can no longer sign in, and its tokens stop
     /// working at once. Not for your own account.
-    async fn deactivate_user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<User> {
+    async fn deactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Eager<User>> {
         let viewer = ctx.viewer()?;
         viewer.require_admin()?;
         let id = parse_id(&id, "id")?;
-        Ok(User::from(
-            accounts::set_active(ctx.state(), viewer, id, false).await?,
-        ))
+        Ok(User::from(accounts::set_active(ctx.state(), viewer, id, false).await?).into())
     }
 
     /// Admins only: reactivates a deactivated account (it signs in again with its password).
-    async fn reactivate_user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<User> {
+    async fn reactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Eager<User>> {
         let viewer = ctx.viewer()?;
         viewer.require_admin()?;
         let id = parse_id(&id, "id")?;
-        Ok(User::from(
-            accounts::set_active(ctx.state(), viewer, id, true).await?,
-        ))
+        Ok(User::from(accounts::set_active(ctx.state(), viewer, id, true).await?).into())
     }
 
     /// Admins only: changes another account's role.
@@ -65,12 +70,10 @@ impl AdminMutation {
         ctx: &Context<'_>,
         id: ID,
         role: Role,
-    ) -> async_graphql::Result<User> {
+    ) -> async_graphql::Result<Eager<User>> {
         let viewer = ctx.viewer()?;
         viewer.require_admin()?;
         let id = parse_id(&id, "id")?;
-        Ok(User::from(
-            accounts::set_role(ctx.state(), viewer, id, role).await?,
-        ))
+        Ok(User::from(accounts::set_role(ctx.state(), viewer, id, role).await?).into())
     }
 }

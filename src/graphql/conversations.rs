@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
+use crate::graphql::eager::Eager;
 use crate::graphql::loaders::{
     AttachmentsKey, BlockedKey, HistoryKey, LastMessageKey, Loaders, MembersKey, MembershipKey,
     MentionCountKey, MentionedKey, MessageKey, ReactionsKey, UnreadKey, UserKey,
@@ -36,9 +37,9 @@ fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
 }
 
 /// A page of conversations, most recently active first.
-pub type SessionConnection = Connection<String, Session>;
+pub type SessionConnection = Connection<String, Eager<Session>>;
 /// A page of messages, oldest first within the page.
-pub type MessageConnection = Connection<String, Message>;
+pub type MessageConnection = Connection<String, Eager<Message>>;
 
 /// Direct (two people) or group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -150,7 +151,7 @@ impl Session {
     }
 
     /// The members, longest-standing first (at most 1,000 in a group).
-    async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SessionMember>> {
+    async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Eager<SessionMember>>> {
         let id = self.view.session.id;
         let members = match self.page.as_ref().and_then(|p| p.members(id)) {
             Some(members) => members,
@@ -161,12 +162,15 @@ impl Session {
         };
         Ok(members
             .into_iter()
-            .map(|(m, u)| SessionMember(m, Some(u)))
+            .map(|(m, u)| Eager(SessionMember(m, Some(u))))
             .collect())
     }
 
     /// The last message, deleted or not; null before the first.
-    async fn last_message(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Message>> {
+    async fn last_message(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Eager<Message>>> {
         if self.view.session.last_message_seq == 0 {
             return Ok(None);
         }
@@ -175,7 +179,7 @@ impl Session {
             Some(last) => last,
             None => loaders(ctx).load_one(LastMessageKey(id)).await?,
         };
-        Ok(last.map(|(m, sender)| Message::new(m, sender, self.page.clone())))
+        Ok(last.map(|(m, sender)| Eager(Message::new(m, sender, self.page.clone()))))
     }
 
     /// The history, as a Relay connection in either direction: `first`/`after` reads forward
@@ -225,7 +229,7 @@ impl Session {
         connection.edges.extend(rows.into_iter().map(|(m, sender)| {
             Edge::new(
                 encode_cursor(MESSAGE_CURSOR, &format!("{}:{}", m.session_id, m.seq)),
-                Message::new(m, sender, self.page.clone()),
+                Eager(Message::new(m, sender, self.page.clone())),
             )
         }));
         Ok(connection)
@@ -268,15 +272,15 @@ pub struct SessionMember(pub Member, pub Option<Arc<UserRow>>);
 #[Object]
 impl SessionMember {
     /// The member.
-    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Eager<User>> {
         if let Some(user) = &self.1 {
-            return Ok(User::from(user.clone()));
+            return Ok(Eager(User::from(user.clone())));
         }
         let user = loaders(ctx)
             .load_one(UserKey(self.0.user_id))
             .await?
             .ok_or(AppError::NotFound("user"))?;
-        Ok(User::from(user))
+        Ok(Eager(User::from(user)))
     }
 
     /// Owner, admin or member.
@@ -348,19 +352,19 @@ impl Message {
     }
 
     /// Who sent it.
-    async fn sender(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+    async fn sender(&self, ctx: &Context<'_>) -> async_graphql::Result<Eager<User>> {
         if let Some(user) = &self.sender {
-            return Ok(User::from(user.clone()));
+            return Ok(Eager(User::from(user.clone())));
         }
         let user = loaders(ctx)
             .load_one(UserKey(self.row.sender_id))
             .await?
             .ok_or(AppError::NotFound("user"))?;
-        Ok(User::from(user))
+        Ok(Eager(User::from(user)))
     }
 
     /// The conversation it belongs to.
-    async fn session(&self, ctx: &Context<'_>) -> async_graphql::Result<Session> {
+    async fn session(&self, ctx: &Context<'_>) -> async_graphql::Result<Eager<Session>> {
         let viewer = ctx.viewer()?;
         let key = MembershipKey {
             session_id: self.row.session_id,
@@ -373,21 +377,22 @@ impl Message {
         Ok(Session::from(SessionView {
             session,
             membership,
-        }))
+        })
+        .into())
     }
 
     /// The message this one answers, if any.
-    async fn reply_to(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Message>> {
+    async fn reply_to(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Eager<Message>>> {
         let Some(id) = self.row.reply_to_id else {
             return Ok(None);
         };
         if let Some(found) = self.page.as_ref().and_then(|p| p.reply(id)) {
-            return Ok(found.map(|(m, sender)| Message::new(m, sender, None)));
+            return Ok(found.map(|(m, sender)| Eager(Message::new(m, sender, None))));
         }
         Ok(loaders(ctx)
             .load_one(MessageKey(id))
             .await?
-            .map(Message::from))
+            .map(|m| Eager(Message::from(m))))
     }
 
     /// The sender's idempotency key; shown to the sender only.
@@ -447,9 +452,9 @@ impl Message {
 
     /// The members this message mentions (by `@username` in its text or picked by id when it
     /// was sent), never its sender; empty once deleted.
-    async fn mentions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
+    async fn mentions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Eager<User>>> {
         if let Some(users) = self.page.as_ref().and_then(|p| p.mentions(self.row.id)) {
-            return Ok(users.into_iter().map(User::from).collect());
+            return Ok(users.into_iter().map(|u| User::from(u).into()).collect());
         }
         let ids = loaders(ctx)
             .load_one(MentionedKey(self.row.id))
@@ -461,7 +466,7 @@ impl Message {
         Ok(ids
             .iter()
             .filter_map(|id| users.get(&UserKey(*id)).cloned())
-            .map(User::from)
+            .map(|u| User::from(u).into())
             .collect())
     }
 
@@ -492,19 +497,21 @@ pub struct ConversationQuery;
 impl ConversationQuery {
     /// A conversation of the viewer's. `NOT_FOUND` if it does not exist or the viewer is not
     /// a member (the two are not told apart).
-    async fn session(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Session> {
+    async fn session(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Eager<Session>> {
         let viewer = ctx.viewer()?;
         let id = parse_id(&id, "id")?;
-        Ok(Session::from(sessions::get(ctx.state(), viewer, id).await?))
+        Ok(Eager(Session::from(
+            sessions::get(ctx.state(), viewer, id).await?,
+        )))
     }
 
     /// A message of one of the viewer's conversations (to open a mention or a search hit, or
     /// to refresh its attachments' URLs). `NOT_FOUND` if it does not exist or the viewer is
     /// not a member of its conversation (the two are not told apart).
-    async fn message(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Message> {
+    async fn message(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Eager<Message>> {
         let viewer = ctx.viewer()?;
         let id = parse_id(&id, "id")?;
-        Ok(Message::from(messages::get(ctx.state(), viewer, id).await?))
+        Ok(Message::from(messages::get(ctx.state(), viewer, id).await?).into())
     }
 
     /// The viewer's conversations, most recently active first: pages of `first` (1–50,
@@ -540,7 +547,7 @@ impl ConversationQuery {
                     view.session.id,
                 );
                 let page = prefetched.clone();
-                Edge::new(cursor, Session { view, page })
+                Edge::new(cursor, Eager(Session { view, page }))
             }));
         Ok(connection)
     }
@@ -567,7 +574,7 @@ impl ConversationQuery {
         connection.edges.extend(page.messages.into_iter().map(|m| {
             Edge::new(
                 encode_keyset(SEARCH_CURSOR, m.created_at, m.id),
-                Message::from(m),
+                Eager(Message::from(m)),
             )
         }));
         Ok(connection)
@@ -623,12 +630,10 @@ impl ConversationMutation {
         &self,
         ctx: &Context<'_>,
         user_id: ID,
-    ) -> async_graphql::Result<Session> {
+    ) -> async_graphql::Result<Eager<Session>> {
         let viewer = ctx.viewer()?;
         let other = parse_id(&user_id, "userId")?;
-        Ok(Session::from(
-            sessions::start_direct(ctx.state(), viewer, other).await?,
-        ))
+        Ok(Session::from(sessions::start_direct(ctx.state(), viewer, other).await?).into())
     }
 
     /// Creates a group; the viewer becomes its owner. Groups hold at most 1,000 members.
@@ -636,13 +641,14 @@ impl ConversationMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateGroupInput,
-    ) -> async_graphql::Result<Session> {
+    ) -> async_graphql::Result<Eager<Session>> {
         let viewer = ctx.viewer()?;
         let title = SessionTitle::parse(&input.title)?;
         let members = parse_ids(&input.member_ids, "memberIds")?;
-        Ok(Session::from(
-            sessions::create_group(ctx.state(), viewer, title, members).await?,
-        ))
+        Ok(
+            Session::from(sessions::create_group(ctx.state(), viewer, title, members).await?)
+                .into(),
+        )
     }
 
     /// Adds users to a group (owners and admins). Members already in it are ignored.
@@ -651,12 +657,12 @@ impl ConversationMutation {
         ctx: &Context<'_>,
         session_id: ID,
         user_ids: Vec<ID>,
-    ) -> async_graphql::Result<Session> {
+    ) -> async_graphql::Result<Eager<Session>> {
         let viewer = ctx.viewer()?;
         let session_id = parse_id(&session_id, "sessionId")?;
         let users = parse_ids(&user_ids, "userIds")?;
         let (view, _) = sessions::add_members(ctx.state(), viewer, session_id, users).await?;
-        Ok(Session::from(view))
+        Ok(Session::from(view).into())
     }
 
     /// Removes a member from a group: owners remove anyone else, admins plain members. The
@@ -666,13 +672,14 @@ impl ConversationMutation {
         ctx: &Context<'_>,
         session_id: ID,
         user_id: ID,
-    ) -> async_graphql::Result<Session> {
+    ) -> async_graphql::Result<Eager<Session>> {
         let viewer = ctx.viewer()?;
         let session_id = parse_id(&session_id, "sessionId")?;
         let user_id = parse_id(&user_id, "userId")?;
-        Ok(Session::from(
-            sessions::remove_member(ctx.state(), viewer, session_id, user_id).await?,
-        ))
+        Ok(
+            Session::from(sessions::remove_member(ctx.state(), viewer, session_id, user_id).await?)
+                .into(),
+        )
     }
 
     /// Leaves a group. When its last owner leaves, the longest-standing member becomes owner.
@@ -694,13 +701,11 @@ impl ConversationMutation {
         ctx: &Context<'_>,
         session_id: ID,
         title: String,
-    ) -> async_graphql::Result<Session> {
+    ) -> async_graphql::Result<Eager<Session>> {
         let viewer = ctx.viewer()?;
         let session_id = parse_id(&session_id, "sessionId")?;
         let title = SessionTitle::parse(&title)?;
-        Ok(Session::from(
-            sessions::rename(ctx.state(), viewer, session_id, title).await?,
-        ))
+        Ok(Session::from(sessions::rename(ctx.state(), viewer, session_id, title).await?).into())
     }
 
     /// Changes another member's role in a group (owners only).
@@ -710,13 +715,14 @@ impl ConversationMutation {
         session_id: ID,
         user_id: ID,
         role: MemberRole,
-    ) -> async_graphql::Result<Session> {
+    ) -> async_graphql::Result<Eager<Session>> {
         let viewer = ctx.viewer()?;
         let session_id = parse_id(&session_id, "sessionId")?;
         let user_id = parse_id(&user_id, "userId")?;
         Ok(Session::from(
             sessions::set_member_role(ctx.state(), viewer, session_id, user_id, role).await?,
-        ))
+        )
+        .into())
     }
 
     /// Moves the viewer's read marker forward to `upTo` (a message `seq`; clamped to the last
@@ -726,12 +732,13 @@ impl ConversationMutation {
         ctx: &Context<'_>,
         session_id: ID,
         up_to: i64,
-    ) -> async_graphql::Result<Session> {
+    ) -> async_graphql::Result<Eager<Session>> {
         let viewer = ctx.viewer()?;
         let session_id = parse_id(&session_id, "sessionId")?;
-        Ok(Session::from(
-            sessions::mark_read(ctx.state(), viewer, session_id, up_to).await?,
-        ))
+        Ok(
+            Session::from(sessions::mark_read(ctx.state(), viewer, session_id, up_to).await?)
+                .into(),
+        )
     }
 
     /// Sends a message to a conversation of the viewer's. Also marks it read for the sender.
@@ -739,7 +746,7 @@ impl ConversationMutation {
         &self,
         ctx: &Context<'_>,
         input: SendMessageInput,
-    ) -> async_graphql::Result<Message> {
+    ) -> async_graphql::Result<Eager<Message>> {
         let viewer = ctx.viewer()?;
         let attachment_ids = parse_ids(
             input.attachment_ids.as_deref().unwrap_or(&[]),
@@ -762,7 +769,7 @@ impl ConversationMutation {
             attachment_ids,
         };
         let sent = messages::send(ctx.state(), viewer, outgoing).await?;
-        Ok(Message::from(sent.message))
+        Ok(Message::from(sent.message).into())
     }
 
     /// Replaces the text of the viewer's own message; sets `editedAt`. Mentions follow the
@@ -774,14 +781,12 @@ impl ConversationMutation {
         id: ID,
         body: String,
         mention_ids: Option<Vec<ID>>,
-    ) -> async_graphql::Result<Message> {
+    ) -> async_graphql::Result<Eager<Message>> {
         let viewer = ctx.viewer()?;
         let id = parse_id(&id, "id")?;
         let body = MessageBody::parse(&body)?;
         let mention_ids = parse_ids(mention_ids.as_deref().unwrap_or(&[]), "mentionIds")?;
-        Ok(Message::from(
-            messages::edit(ctx.state(), viewer, id, body, mention_ids).await?,
-        ))
+        Ok(Message::from(messages::edit(ctx.state(), viewer, id, body, mention_ids).await?).into())
     }
 
     /// Tells the session's other members that the viewer is typing (not stored; at most
@@ -795,11 +800,13 @@ impl ConversationMutation {
 
     /// Deletes a message: its body is erased, it stays in history as deleted. The sender may,
     /// and in a group its owners and admins.
-    async fn delete_message(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Message> {
+    async fn delete_message(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Eager<Message>> {
         let viewer = ctx.viewer()?;
         let id = parse_id(&id, "id")?;
-        Ok(Message::from(
-            messages::delete(ctx.state(), viewer, id).await?,
-        ))
+        Ok(Message::from(messages::delete(ctx.state(), viewer, id).await?).into())
     }
 }

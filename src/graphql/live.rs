@@ -9,6 +9,7 @@ use futures_util::Stream;
 use crate::error::AppError;
 use crate::events::{Change, EventKind, decode_cursor, encode_cursor};
 use crate::graphql::conversations::{Message, Session};
+use crate::graphql::eager::Eager;
 use crate::graphql::loaders::{
     BlockedKey, Loaders, MembershipKey, MentionedKey, MessageKey, UserKey,
 };
@@ -47,7 +48,7 @@ impl Event {
     }
 
     /// The conversation as the viewer sees it now; null if they are no longer a member.
-    async fn session(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Session>> {
+    async fn session(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Eager<Session>>> {
         let (Some(session_id), Ok(viewer)) = (self.0.session_id(), ctx.viewer()) else {
             return Ok(None);
         };
@@ -61,12 +62,13 @@ impl Event {
                 session,
                 membership,
             })
+            .into()
         }))
     }
 
     /// The message, as it is now, for `MESSAGE_CREATED`, `MESSAGE_EDITED`,
     /// `MESSAGE_DELETED`, `REACTION_ADDED`, `REACTION_REMOVED` and `MENTIONED`.
-    async fn message(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Message>> {
+    async fn message(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Eager<Message>>> {
         let Some(id) = self.0.stored().and_then(crate::events::Event::message_id) else {
             return Ok(None);
         };
@@ -74,17 +76,17 @@ impl Event {
             .data_unchecked::<Loaders>()
             .load_one(MessageKey(id))
             .await?;
-        Ok(found.map(Message::from))
+        Ok(found.map(|m| Message::from(m).into()))
     }
 
     /// Who did it.
-    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Eager<User>>> {
         load_user(ctx, self.0.actor_id()).await
     }
 
     /// Whom it concerns: the member added, removed or leaving, whose role or read marker
     /// changed, who is typing, or who was mentioned.
-    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Eager<User>>> {
         load_user(ctx, self.0.subject_id()).await
     }
 
@@ -168,7 +170,7 @@ impl Event {
 async fn load_user(
     ctx: &Context<'_>,
     id: Option<uuid::Uuid>,
-) -> async_graphql::Result<Option<User>> {
+) -> async_graphql::Result<Option<Eager<User>>> {
     let Some(id) = id else {
         return Ok(None);
     };
@@ -176,7 +178,7 @@ async fn load_user(
         .data_unchecked::<Loaders>()
         .load_one(UserKey(id))
         .await?;
-    Ok(found.map(User::from))
+    Ok(found.map(|u| User::from(u).into()))
 }
 
 fn parse_after(after: Option<String>) -> Result<Option<crate::events::Position>, AppError> {
@@ -201,11 +203,11 @@ impl LiveSubscription {
         &self,
         ctx: &Context<'_>,
         after: Option<String>,
-    ) -> async_graphql::Result<impl Stream<Item = Event> + use<>> {
+    ) -> async_graphql::Result<impl Stream<Item = Eager<Event>> + use<>> {
         let viewer = ctx.viewer()?;
         let after = parse_after(after)?;
         let stream = live::subscribe(ctx.state(), viewer, Scope::Viewer, after).await?;
-        Ok(futures_util::StreamExt::map(stream, Event))
+        Ok(futures_util::StreamExt::map(stream, |e| Eager(Event(e))))
     }
 
     /// The events of one conversation of the viewer's (same rules as `events`). Ends after
@@ -215,12 +217,12 @@ impl LiveSubscription {
         ctx: &Context<'_>,
         session_id: ID,
         after: Option<String>,
-    ) -> async_graphql::Result<impl Stream<Item = Event> + use<>> {
+    ) -> async_graphql::Result<impl Stream<Item = Eager<Event>> + use<>> {
         let viewer = ctx.viewer()?;
         let session_id = parse_id(&session_id, "sessionId")?;
         let after = parse_after(after)?;
         let stream =
             live::subscribe(ctx.state(), viewer, Scope::Session(session_id), after).await?;
-        Ok(futures_util::StreamExt::map(stream, Event))
+        Ok(futures_util::StreamExt::map(stream, |e| Eager(Event(e))))
     }
 }

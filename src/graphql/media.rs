@@ -5,6 +5,7 @@ use async_graphql::{Context, Enum, ID, Object, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
 
 use crate::error::AppError;
+use crate::graphql::eager::Eager;
 use crate::graphql::types::User;
 use crate::graphql::{ContextExt, parse_id};
 use crate::media::OutputFormat;
@@ -26,7 +27,11 @@ impl MediaMutation {
     /// million pixels. The picture is turned upright, cropped to a centred square and
     /// re-encoded without any metadata (EXIF, GPS). `BAD_USER_INPUT` says what is wrong with
     /// a refused file, and nothing is stored. Returns the viewer.
-    async fn upload_avatar(&self, ctx: &Context<'_>, file: Upload) -> async_graphql::Result<User> {
+    async fn upload_avatar(
+        &self,
+        ctx: &Context<'_>,
+        file: Upload,
+    ) -> async_graphql::Result<Eager<User>> {
         let viewer = ctx.viewer()?;
         let state = ctx.state();
         let upload = file.value(ctx).map_err(AppError::internal)?;
@@ -43,7 +48,7 @@ impl MediaMutation {
         state
             .metrics
             .upload("avatar", stored.as_ref().err().map(AppError::code));
-        Ok(User::own(stored?))
+        Ok(User::own(stored?).into())
     }
 
     /// Uploads a file to attach to a message, sent as a GraphQL multipart request (as
@@ -90,18 +95,18 @@ impl MediaMutation {
         &self,
         ctx: &Context<'_>,
         user_id: Option<ID>,
-    ) -> async_graphql::Result<User> {
+    ) -> async_graphql::Result<Eager<User>> {
         let viewer = ctx.viewer()?;
         let target = match &user_id {
             Some(id) => parse_id(id, "userId")?,
             None => viewer.user_id,
         };
         let row = avatars::remove_avatar(ctx.state(), viewer, target).await?;
-        Ok(if target == viewer.user_id {
+        Ok(Eager(if target == viewer.user_id {
             User::own(row)
         } else {
             User::from(row)
-        })
+        }))
     }
 }
 

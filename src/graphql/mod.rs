@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod conversations;
+pub mod eager;
 pub mod gateway;
 pub mod limits;
 pub mod live;
@@ -50,7 +51,8 @@ pub struct Subscription(live::LiveSubscription);
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema without server state: enough for the SDL. The request-level rules (limits,
-/// metrics, spans) run around it, in [`gateway::Gateway`], not as extensions.
+/// metrics, spans) run around it, in [`gateway::Gateway`], not as extensions: an extension's
+/// per-field hooks would not see the fields of [`eager::Eager`] objects.
 pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscription> {
     let builder = Schema::build(
         Query::default(),

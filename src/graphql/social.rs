@@ -5,6 +5,7 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 
 use crate::graphql::conversations::{Message, Session};
+use crate::graphql::eager::Eager;
 use crate::graphql::types::{User, decode_keyset, encode_keyset, page_size};
 use crate::graphql::{ContextExt, parse_id};
 use crate::models::reaction::Summary;
@@ -84,8 +85,8 @@ pub struct Reactor {
 #[Object]
 impl Reactor {
     /// Who.
-    async fn user(&self) -> &User {
-        &self.user
+    async fn user(&self) -> Eager<&User> {
+        Eager(&self.user)
     }
 
     /// When.
@@ -104,8 +105,8 @@ pub struct Block {
 #[Object]
 impl Block {
     /// The user blocked.
-    async fn user(&self) -> &User {
-        &self.user
+    async fn user(&self) -> Eager<&User> {
+        Eager(&self.user)
     }
 
     /// When.
@@ -124,8 +125,8 @@ pub struct Mention {
 #[Object]
 impl Mention {
     /// The message; its `session` says where.
-    async fn message(&self) -> &Message {
-        &self.message
+    async fn message(&self) -> Eager<&Message> {
+        Eager(&self.message)
     }
 
     /// When it mentioned the viewer.
@@ -218,12 +219,12 @@ impl SocialMutation {
         ctx: &Context<'_>,
         message_id: ID,
         emoji: String,
-    ) -> async_graphql::Result<Message> {
+    ) -> async_graphql::Result<Eager<Message>> {
         let viewer = ctx.viewer()?;
         let id = parse_id(&message_id, "messageId")?;
         let emoji = Emoji::parse(&emoji)?;
         let message = reactions::react(ctx.state(), viewer, id, emoji, true).await?;
-        Ok(Message::from(message))
+        Ok(Message::from(message).into())
     }
 
     /// Takes back the viewer's `emoji` reaction (as in `addReaction`); harmless if there is
@@ -233,12 +234,12 @@ impl SocialMutation {
         ctx: &Context<'_>,
         message_id: ID,
         emoji: String,
-    ) -> async_graphql::Result<Message> {
+    ) -> async_graphql::Result<Eager<Message>> {
         let viewer = ctx.viewer()?;
         let id = parse_id(&message_id, "messageId")?;
         let emoji = Emoji::parse(&emoji)?;
         let message = reactions::react(ctx.state(), viewer, id, emoji, false).await?;
-        Ok(Message::from(message))
+        Ok(Message::from(message).into())
     }
 
     /// Blocks a user (at most 1,000 blocks). They can no longer start a direct conversation
@@ -247,17 +248,25 @@ impl SocialMutation {
     /// viewer in `users` search, and their mentions of the viewer are not recorded. In groups
     /// both stay members; their messages read `senderBlocked: true` for the viewer. Blocking
     /// twice is harmless. Returns the user.
-    async fn block_user(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<User> {
+    async fn block_user(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+    ) -> async_graphql::Result<Eager<User>> {
         let viewer = ctx.viewer()?;
         let id = parse_id(&user_id, "userId")?;
-        Ok(User::from(blocks::block(ctx.state(), viewer, id).await?))
+        Ok(User::from(blocks::block(ctx.state(), viewer, id).await?).into())
     }
 
     /// Lifts a block (harmless if there is none). Returns the user.
-    async fn unblock_user(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<User> {
+    async fn unblock_user(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+    ) -> async_graphql::Result<Eager<User>> {
         let viewer = ctx.viewer()?;
         let id = parse_id(&user_id, "userId")?;
-        Ok(User::from(blocks::unblock(ctx.state(), viewer, id).await?))
+        Ok(User::from(blocks::unblock(ctx.state(), viewer, id).await?).into())
     }
 
     /// Mutes a conversation for the viewer until `until` (in the future, within 366 days),
@@ -268,12 +277,10 @@ impl SocialMutation {
         ctx: &Context<'_>,
         session_id: ID,
         until: Option<DateTime<Utc>>,
-    ) -> async_graphql::Result<Session> {
+    ) -> async_graphql::Result<Eager<Session>> {
         let viewer = ctx.viewer()?;
         let id = parse_id(&session_id, "sessionId")?;
-        Ok(Session::from(
-            sessions::mute(ctx.state(), viewer, id, until).await?,
-        ))
+        Ok(Session::from(sessions::mute(ctx.state(), viewer, id, until).await?).into())
     }
 
     /// Unmutes a conversation (harmless if it was not muted). Returns the session.
@@ -281,11 +288,9 @@ impl SocialMutation {
         &self,
         ctx: &Context<'_>,
         session_id: ID,
-    ) -> async_graphql::Result<Session> {
+    ) -> async_graphql::Result<Eager<Session>> {
         let viewer = ctx.viewer()?;
         let id = parse_id(&session_id, "sessionId")?;
-        Ok(Session::from(
-            sessions::unmute(ctx.state(), viewer, id).await?,
-        ))
+        Ok(Session::from(sessions::unmute(ctx.state(), viewer, id).await?).into())
     }
 }

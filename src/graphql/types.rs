@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{AppError, AppResult};
 use crate::graphql::ContextExt;
+use crate::graphql::eager::Eager;
 use crate::media::{AVATAR_SIZES, AvatarKey, Media};
 use crate::models::user::{Role, User as UserRow};
 use crate::services::accounts::IssuedTokens;
@@ -210,8 +211,8 @@ impl AuthPayload {
     }
 
     /// The signed-in user.
-    async fn user(&self) -> User {
-        User::own(self.0.user.clone())
+    async fn user(&self) -> Eager<User> {
+        Eager(User::own(self.0.user.clone()))
     }
 }
 

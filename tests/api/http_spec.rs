@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::json;
 
-use crate::chat::direct;
+use crate::chat::{direct, send as send_message};
 use crate::harness::{Answer, TestApp, error_code, ok_data};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -364,4 +364,54 @@ async fn health_and_readiness() {
         .await;
     assert_eq!(ready.status, StatusCode::OK);
     assert_eq!(ready.json()["ready"], true);
+}
+
+/// The spec orders a response's keys as the query selected them. A field that waits on a
+/// batch load (`sender` of a message fetched by id) used to come back after the fields that
+/// did not wait, whatever its place in the query.
+#[tokio::test(flavor = "multi_thread")]
+async fn response_keys_come_in_the_order_the_query_asked() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let session = direct(&app, &alice, &bob).await;
+    let sent = send_message(&app, &alice, &session, "hello").await;
+    let query = "query($id: ID!) { message(id: $id) { sender { username id: username } \
+                 seq body ... on Message { session { id } kind: __typename } } }";
+    let request = Request::post("/graphql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {}", bob.access))
+        .body(Body::from(
+            json!({ "query": query, "variables": { "id": sent["id"] } }).to_string(),
+        ))
+        .expect("request");
+    let answer = app.send(request).await;
+    ok_data(&answer.ok_json());
+    let expected = json!({ "data": { "message": {
+        "sender": { "username": "alice", "id": "alice" },
+        "seq": 1,
+        "body": "hello",
+        "session": { "id": session },
+        "kind": "Message",
+    } } });
+    // serde_json's maps sort their keys, so the order is checked on the text.
+    let text = String::from_utf8_lossy(&answer.body);
+    let keys = [
+        "\"sender\"",
+        "\"username\"",
+        "\"id\"",
+        "\"seq\"",
+        "\"body\"",
+        "\"session\"",
+        "\"kind\"",
+    ];
+    let positions: Vec<usize> = keys
+        .iter()
+        .map(|key| {
+            text.find(key)
+                .unwrap_or_else(|| panic!("{key} missing: {text}"))
+        })
+        .collect();
+    assert!(positions.is_sorted(), "keys out of order: {text}");
+    assert_eq!(answer.json(), expected);
 }

@@ -1,0 +1,386 @@
+//! Objects whose fields resolve side by side in one allocation, in the order they were asked.
+//!
+//! async-graphql resolves an object by boxing one future per selected field and running them in
+//! a `FuturesUnordered` (an `Arc`'d task each), then inserting each value as it finishes. Most
+//! of our fields read data already in hand and are ready on their first poll, so for a page of
+//! messages that machinery cost more than the fields themselves. [`Eager`] resolves the same
+//! fields through the same derived `resolve_field` (arguments, guards, errors and loaders all
+//! as before), but keeps the fields' futures in one slice (`join_all`) and writes the values in
+//! selection order, the order the GraphQL spec gives a response's keys (async-graphql's own
+//! follows completion, so a field that waits on a loader moves to the end).
+//!
+//! This is written by hand because async-graphql offers no hook: the derived object's
+//! `OutputType::resolve` always goes through its own `resolve_container`. It uses the
+//! `#[doc(hidden)]` context fields that async-graphql's derived code uses itself. Where a
+//! request needs more than this does (a field carrying a directive other than `@skip` and
+//! `@include`, which async-graphql strips before executing), it hands the object to
+//! async-graphql's own resolver. It does not call schema extensions' per-field hooks: the
+//! schema has no extensions (see [`crate::graphql::schema_builder`]).
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+
+use async_graphql::indexmap::IndexMap;
+use async_graphql::indexmap::map::Entry;
+use async_graphql::parser::types::{Field, Selection};
+use async_graphql::registry::Registry;
+use async_graphql::resolver_utils::resolve_container;
+use async_graphql::{
+    ContainerType, Context, ContextSelectionSet, Name, ObjectType, OutputType, Positioned,
+    ServerError, ServerResult, Value,
+};
+use futures_util::future::join_all;
+
+/// An object type resolved field by field in one `join_all`; the same GraphQL type as `T`.
+pub struct Eager<T>(pub T);
+
+impl<T> From<T> for Eager<T> {
+    fn from(inner: T) -> Self {
+        Self(inner)
+    }
+}
+
+impl<T: ObjectType + ContainerType> OutputType for Eager<T> {
+    fn type_name() -> Cow<'static, str> {
+        T::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        T::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        _field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        // Boxed as `dyn`: an object's fields may hold objects of its own type (a message's
+        // `replyTo`), and the future's type may not contain itself.
+        let object: Pin<Box<dyn Future<Output = ServerResult<Value>> + Send + '_>> =
+            Box::pin(resolve_object(ctx, &self.0));
+        object.await
+    }
+}
+
+impl<T: ObjectType + ContainerType> ContainerType for Eager<T> {
+    async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
+        self.0.resolve_field(ctx).await
+    }
+}
+
+impl<T: ObjectType + ContainerType> ObjectType for Eager<T> {}
+
+/// Resolves the selection set `ctx` on the object `root`: every selected field, fragments
+/// included, through `T::resolve_field`, all polled together; errors are reported on the
+/// context and leave their key out, as async-graphql's own resolver does.
+pub async fn resolve_object<'a, T: ContainerType>(
+    ctx: &ContextSelectionSet<'a>,
+    root: &'a T,
+) -> ServerResult<Value> {
+    let mut fields = Vec::with_capacity(ctx.item.node.items.len());
+    let plain = collect(ctx, &root.introspection_type_name(), &mut fields)?;
+    if !plain {
+        return resolve_container(ctx, root).await;
+    }
+    let results = join_all(
+        fields
+            .into_iter()
+            .map(|(ctx, field)| resolve_field(ctx, root, field)),
+    )
+    .await;
+    let mut object = IndexMap::with_capacity(results.len());
+    for result in results {
+        match result {
+            Ok((name, value)) => insert_value(&mut object, name, value),
+            Err(error) => ctx.add_error(error),
+        }
+    }
+    Ok(if object.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(object)
+    })
+}
+
+/// The fields of `ctx`'s selection set that apply to the object type `type_name`, each with
+/// the context of the selection set it was written in; fragments are expanded where their
+/// type condition holds (no condition, the type itself, or an interface it implements).
+/// `false` if a field carries a directive, which only async-graphql's resolver applies.
+fn collect<'a>(
+    ctx: &ContextSelectionSet<'a>,
+    type_name: &str,
+    fields: &mut Vec<(ContextSelectionSet<'a>, &'a Positioned<Field>)>,
+) -> ServerResult<bool> {
+    for selection in &ctx.item.node.items {
+        let (condition, selection_set) = match &selection.node {
+            Selection::Field(field) if field.node.directives.is_empty() => {
+                fields.push((ctx.clone(), field));
+                continue;
+            }
+            Selection::Field(_) => return Ok(false),
+            Selection::FragmentSpread(spread) => {
+                let name = &spread.node.fragment_name.node;
+                let Some(fragment) = ctx.query_env.fragments.get(name) else {
+                    return Err(ServerError::new(
+                        format!(r#"Unknown fragment "{name}"."#),
+                        Some(spread.pos),
+                    ));
+                };
+                (
+                    Some(&fragment.node.type_condition),
+                    &fragment.node.selection_set,
+                )
+            }
+            Selection::InlineFragment(fragment) => (
+                fragment.node.type_condition.as_ref(),
+                &fragment.node.selection_set,
+            ),
+        };
+        let applies = condition.is_none_or(|condition| {
+            let on = condition.node.on.node.as_str();
+            on == type_name
+                || ctx
+                    .schema_env
+                    .registry
+                    .implements
+                    .get(type_name)
+                    .is_some_and(|interfaces| interfaces.contains(on))
+        });
+        if applies && !collect(&ctx.with_selection_set(selection_set), type_name, fields)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// One field's response key and value.
+async fn resolve_field<'a, T: ContainerType>(
+    ctx: ContextSelectionSet<'a>,
+    root: &'a T,
+    field: &'a Positioned<Field>,
+) -> ServerResult<(Name, Value)> {
+    let ctx_field = ctx.with_field(field);
+    let key = field.node.response_key().node.clone();
+    if field.node.name.node == "__typename" {
+        return Ok((
+            key,
+            Value::String(root.introspection_type_name().into_owned()),
+        ));
+    }
+    Ok((
+        key,
+        root.resolve_field(&ctx_field).await?.unwrap_or_default(),
+    ))
+}
+
+/// Adds a field's value under its response key; a key selected twice merges its objects (and
+/// the objects of its lists, item by item), as async-graphql's resolver does.
+fn insert_value(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
+    let previous = match target.entry(name) {
+        Entry::Vacant(entry) => {
+            entry.insert(value);
+            return;
+        }
+        Entry::Occupied(entry) => entry.into_mut(),
+    };
+    match (previous, value) {
+        (Value::Object(into), Value::Object(from)) => {
+            for (key, value) in from {
+                insert_value(into, key, value);
+            }
+        }
+        (Value::List(into), Value::List(from)) => {
+            for (into, from) in into.iter_mut().zip(from) {
+                if let (Value::Object(into), Value::Object(from)) = (into, from) {
+                    for (key, value) in from {
+                        insert_value(into, key, value);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{
+        CustomDirective, Directive, EmptyMutation, EmptySubscription, Interface, Object,
+        ResolveFut, Schema,
+    };
+
+    use super::*;
+
+    /// An object with every kind of field an [`Eager`] object meets.
+    struct Thing(i32);
+
+    #[Object]
+    impl Thing {
+        async fn n(&self) -> i32 {
+            self.0
+        }
+
+        async fn name(&self) -> String {
+            format!("thing {}", self.0)
+        }
+
+        /// Ready on its second poll only, like a field that waits on a loader.
+        async fn later(&self) -> i32 {
+            tokio::task::yield_now().await;
+            self.0 * 10
+        }
+
+        async fn child(&self) -> Eager<Thing> {
+            Eager(Thing(self.0 + 1))
+        }
+
+        async fn children(&self) -> Vec<Eager<Thing>> {
+            (1..=3).map(|i| Eager(Thing(self.0 * 10 + i))).collect()
+        }
+
+        async fn fails(&self) -> async_graphql::Result<i32> {
+            Err(format!("thing {} failed", self.0).into())
+        }
+
+        async fn sometimes(&self) -> async_graphql::Result<Option<i32>> {
+            if self.0 % 2 == 0 {
+                Err("even".into())
+            } else {
+                Ok(Some(self.0))
+            }
+        }
+    }
+
+    #[derive(Interface)]
+    #[graphql(field(name = "n", ty = "i32"))]
+    #[allow(dead_code)]
+    enum Node {
+        Thing(Thing),
+    }
+
+    struct Query;
+
+    #[Object]
+    impl Query {
+        /// The thing through async-graphql's own resolver.
+        async fn plain(&self) -> Thing {
+            Thing(1)
+        }
+
+        /// The same thing through [`Eager`].
+        async fn eager(&self) -> Eager<Thing> {
+            Eager(Thing(1))
+        }
+
+        /// Registers the interface, so that `... on Node` applies to `Thing`.
+        async fn node(&self) -> Node {
+            Node::Thing(Thing(2))
+        }
+    }
+
+    struct Shout;
+
+    #[async_trait::async_trait]
+    impl CustomDirective for Shout {
+        async fn resolve_field(
+            &self,
+            _ctx: &async_graphql::Context<'_>,
+            resolve: ResolveFut<'_>,
+        ) -> ServerResult<Option<Value>> {
+            Ok(resolve.await?.map(|value| match value {
+                Value::String(s) => Value::String(s.to_uppercase()),
+                other => other,
+            }))
+        }
+    }
+
+    /// Upper-cases a string field.
+    #[Directive(location = "Field")]
+    fn shout() -> impl CustomDirective {
+        Shout
+    }
+
+    fn schema() -> Schema<Query, EmptyMutation, EmptySubscription> {
+        Schema::build(Query, EmptyMutation, EmptySubscription)
+            .directive(shout)
+            .finish()
+    }
+
+    /// Runs `{ root { selection } }` plus `fragments`; the data under `root` and the errors
+    /// as `(message, path after root)`, sorted.
+    async fn run(
+        root: &str,
+        selection: &str,
+        fragments: &str,
+    ) -> (Value, Vec<(String, Vec<String>)>) {
+        let response = schema()
+            .execute(format!("{{ {root} {{ {selection} }} }} {fragments}"))
+            .await;
+        let Value::Object(mut data) = response.data else {
+            panic!("no data: {:?}", response.errors);
+        };
+        let mut errors: Vec<_> = response
+            .errors
+            .into_iter()
+            .map(|e| {
+                let path = e.path.iter().skip(1).map(|s| format!("{s:?}")).collect();
+                (e.message, path)
+            })
+            .collect();
+        errors.sort();
+        let value = data.shift_remove(root).expect("the root field");
+        (value, errors)
+    }
+
+    #[tokio::test]
+    async fn resolves_as_async_graphql_does() {
+        let fragments = "fragment F on Thing { name child { n } }";
+        let selections = [
+            "n name later",
+            "a: n b: n n",
+            "__typename t: __typename n",
+            "child { n child { name later } } children { n later }",
+            "child { n } child { name } children { n } children { later }",
+            "... on Thing { n later } ... on Node { n } ... { name }",
+            "...F child { later } n",
+            "n fails name sometimes children { sometimes fails }",
+            "later shouted: name @shout n",
+        ];
+        for selection in selections {
+            let fragments = if selection.contains("...F") {
+                fragments
+            } else {
+                ""
+            };
+            let (plain, plain_errors) = run("plain", selection, fragments).await;
+            let (eager, eager_errors) = run("eager", selection, fragments).await;
+            assert_eq!(eager, plain, "{selection}");
+            assert_eq!(eager_errors, plain_errors, "{selection}");
+        }
+    }
+
+    #[tokio::test]
+    async fn keys_come_in_the_order_asked() {
+        let (value, errors) = run(
+            "eager",
+            "later n child { later name } name ... on Thing { later }",
+            "",
+        )
+        .await;
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            serde_json::to_string(&value).expect("json"),
+            r#"{"later":10,"n":1,"child":{"later":20,"name":"thing 2"},"name":"thing 1"}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn a_field_directive_still_applies() {
+        let (value, _) = run("eager", "name loud: name @shout", "").await;
+        assert_eq!(
+            value,
+            async_graphql::value!({ "name": "thing 1", "loud": "THING 1" })
+        );
+    }
+}
