@@ -163,9 +163,14 @@ fn error_body(message: &str, code: &str) -> serde_json::Value {
     serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
 }
 
+/// Room a response body starts with: most answers fit, and a page of history or an inbox
+/// grows from there in a few doublings instead of a dozen.
+const RESPONSE_CAPACITY: usize = 8 * 1024;
+
 fn json_response(status: StatusCode, ty: ResponseType, body: &impl serde::Serialize) -> Response {
-    match serde_json::to_vec(body) {
-        Ok(bytes) => {
+    let mut bytes = Vec::with_capacity(RESPONSE_CAPACITY);
+    match serde_json::to_writer(&mut bytes, body) {
+        Ok(()) => {
             let mut response = (status, bytes).into_response();
             response
                 .headers_mut()
