@@ -115,8 +115,12 @@ pub async fn serve(
 
 impl Connection {
     async fn send(&mut self, value: Value) -> Result<(), Close> {
+        self.send_text(value.to_string()).await
+    }
+
+    async fn send_text(&mut self, text: String) -> Result<(), Close> {
         self.socket
-            .send(Message::Text(value.to_string().into()))
+            .send(Message::Text(text.into()))
             .await
             .map_err(|_| Close::new(1006, ""))
     }
@@ -227,10 +231,18 @@ impl Connection {
                         .send(json!({ "type": "error", "id": id, "payload": errors }))
                         .await;
                 }
-                let payload = serde_json::to_value(&response).unwrap_or(Value::Null);
-                let kind = self.protocol.next();
-                self.send(json!({ "type": kind, "id": id, "payload": payload }))
-                    .await
+                let next = Next {
+                    kind: self.protocol.next(),
+                    id: &id,
+                    payload: &response,
+                };
+                match serde_json::to_string(&next) {
+                    Ok(text) => self.send_text(text).await,
+                    Err(e) => {
+                        tracing::error!(error = %e, "serializing a socket message");
+                        Err(Close::new(1011, "Internal error"))
+                    }
+                }
             }
             OpItem::Done(id, generation) => {
                 if self.active.get(&id).map(|(g, _)| *g) == Some(generation) {
@@ -397,4 +409,18 @@ pub fn connection_init_token(payload: &Value) -> Option<String> {
             None
         }
     })
+}
+
+/// The message carrying one result of an operation, serialized straight from the response,
+/// not through a `serde_json::Value`, whose maps would sort the payload's keys (and copy it
+/// whole, once per member socket in a fan-out).
+#[derive(serde::Serialize)]
+struct Next<'a> {
+    /// `next` (`data` in the legacy protocol).
+    #[serde(rename = "type")]
+    kind: &'a str,
+    /// The operation's id.
+    id: &'a str,
+    /// The result.
+    payload: &'a Response,
 }

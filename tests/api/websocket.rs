@@ -54,6 +54,43 @@ async fn queries_and_mutations_run_over_the_socket() {
     }
 }
 
+/// A result's keys come in the order the operation asked for them, over the socket as over
+/// HTTP (they used to pass through a map that sorted them).
+#[tokio::test(flavor = "multi_thread")]
+async fn results_keep_the_order_of_the_selection() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let addr = app.serve().await;
+    let mut ws = WsClient::connect(addr, MODERN).await;
+    ws.init(Some(&alice.access)).await;
+    ws.send(json!({ "type": "subscribe", "id": "1",
+        "payload": { "query": "{ me { username id displayName } }" } }))
+        .await;
+    let text = ws.next_text().await;
+    let payload = &text[text.find("\"payload\"").expect("a payload")..];
+    let keys = ["\"username\"", "\"id\"", "\"displayName\""];
+    let positions: Vec<usize> = keys
+        .iter()
+        .map(|key| {
+            payload
+                .find(key)
+                .unwrap_or_else(|| panic!("{key} missing: {text}"))
+        })
+        .collect();
+    assert!(positions.is_sorted(), "keys out of order: {text}");
+    let frame: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(frame["type"], "next", "{frame}");
+    assert_eq!(frame["id"], "1", "{frame}");
+    assert_eq!(
+        frame["payload"]["data"]["me"]["username"], "alice",
+        "{frame}"
+    );
+    assert_eq!(
+        ws.next().await,
+        Frame::Json(json!({ "type": "complete", "id": "1" }))
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn ping_is_answered_with_pong_and_the_server_pings_idle_sockets() {
     let app = TestApp::spawn_with(|c| c.ws_keepalive = Duration::from_secs(1)).await;

@@ -118,6 +118,21 @@ impl WsClient {
         }
     }
 
+    /// The text of the next text frame within ten seconds, as sent (key order included),
+    /// skipping WebSocket pings.
+    pub async fn next_text(&mut self) -> String {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(10), self.socket.next())
+                .await
+                .expect("a frame within 10 s");
+            match frame {
+                Some(Ok(Message::Text(text))) => return text.to_string(),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+
     /// The next frame within ten seconds.
     pub async fn next(&mut self) -> Frame {
         self.next_within(Duration::from_secs(10))
