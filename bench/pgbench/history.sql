@@ -23,13 +23,13 @@ SELECT sessions.id, sessions.kind, sessions.title, sessions.created_by, sessions
 -- HistoryKey loader -> message::windows (one window, 51 rows newest first); the floor keeps
 -- only the senders, which the next statement needs.
 SELECT coalesce(array_agg(DISTINCT m.sender_id), '{}') AS senders FROM (
-SELECT m.* FROM unnest(ARRAY[bench_uuid(2, :s)], ARRAY[NULL::bigint], ARRAY[:before::bigint]) AS w(session_id, after_seq, before_seq)
+SELECT page.* FROM unnest(ARRAY[bench_uuid(2, :s)], ARRAY[NULL::bigint], ARRAY[:before::bigint]) AS w(session_id, after_seq, before_seq)
  CROSS JOIN LATERAL (
-   SELECT * FROM messages
-    WHERE messages.session_id = w.session_id
-      AND messages.seq > coalesce(w.after_seq, 0)
-      AND messages.seq < coalesce(w.before_seq, 9223372036854775807)
-    ORDER BY messages.seq DESC LIMIT 51) m) m \gset
+   SELECT m.id, m.session_id, m.sender_id, m.seq, m.body, m.reply_to_id, m.client_message_id, m.created_at, m.edited_at, m.deleted_at FROM messages m
+    WHERE m.session_id = w.session_id
+      AND m.seq > coalesce(w.after_seq, 0)
+      AND m.seq < coalesce(w.before_seq, 9223372036854775807)
+    ORDER BY m.seq DESC LIMIT 51) page) m \gset
 -- UserKey loader -> user::find_many (the senders)
 SELECT users.id, users.username, users.display_name, users.location, users.avatar_key, users.role, users.password_hash, users.created_at, users.updated_at, users.deactivated_at
   FROM users WHERE users.id = ANY(:senders::uuid[]);

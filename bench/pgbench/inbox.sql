@@ -23,7 +23,7 @@ SELECT session_members.session_id, session_members.user_id, session_members.role
   FROM session_members WHERE session_members.session_id = ANY(:ids::uuid[])
  ORDER BY session_members.session_id, session_members.joined_at, session_members.user_id) q \gset
 -- LastMessageKey loader -> message::last_of_sessions
-SELECT m.* FROM sessions s
+SELECT m.id, m.session_id, m.sender_id, m.seq, m.body, m.reply_to_id, m.client_message_id, m.created_at, m.edited_at, m.deleted_at FROM sessions s
   JOIN messages m ON m.session_id = s.id AND m.seq = s.last_message_seq
  WHERE s.id = ANY(:ids::uuid[]);
 -- UnreadKey loader -> session::unread_counts
@@ -35,16 +35,16 @@ SELECT sm.session_id,
  WHERE sm.user_id = bench_uuid(1, :u) AND sm.session_id = ANY(:ids::uuid[]);
 -- HistoryKey loader -> message::windows (20 windows of 21, newest first)
 SELECT coalesce(array_agg(DISTINCT m.sender_id), '{}') AS senders FROM (
-SELECT m.* FROM unnest(:ids::uuid[],
+SELECT page.* FROM unnest(:ids::uuid[],
                        array_fill(NULL::bigint, ARRAY[cardinality(:ids::uuid[])]),
                        array_fill(NULL::bigint, ARRAY[cardinality(:ids::uuid[])]))
                 AS w(session_id, after_seq, before_seq)
  CROSS JOIN LATERAL (
-   SELECT * FROM messages
-    WHERE messages.session_id = w.session_id
-      AND messages.seq > coalesce(w.after_seq, 0)
-      AND messages.seq < coalesce(w.before_seq, 9223372036854775807)
-    ORDER BY messages.seq DESC LIMIT 21) m) m \gset
+   SELECT m.id, m.session_id, m.sender_id, m.seq, m.body, m.reply_to_id, m.client_message_id, m.created_at, m.edited_at, m.deleted_at FROM messages m
+    WHERE m.session_id = w.session_id
+      AND m.seq > coalesce(w.after_seq, 0)
+      AND m.seq < coalesce(w.before_seq, 9223372036854775807)
+    ORDER BY m.seq DESC LIMIT 21) page) m \gset
 -- UserKey loader -> user::find_many (members and senders)
 SELECT users.id, users.username, users.display_name, users.location, users.avatar_key, users.role, users.password_hash, users.created_at, users.updated_at, users.deactivated_at
   FROM users WHERE users.id = ANY(:member_ids::uuid[] || :senders::uuid[]);

@@ -10,6 +10,17 @@ use uuid::Uuid;
 use crate::db::Cached;
 use crate::db::schema::messages;
 
+/// The columns of [`Message`], in its field order, as `m.<column>`: the raw statements that
+/// load messages name them rather than `m.*`, which would also send the generated `search`
+/// tsvector, as long as the body, and unused (PostgreSQL spent more per history page than its
+/// floor, which does not send it).
+macro_rules! message_columns {
+    () => {
+        "m.id, m.session_id, m.sender_id, m.seq, m.body, m.reply_to_id, m.client_message_id, \
+         m.created_at, m.edited_at, m.deleted_at"
+    };
+}
+
 /// A row of `messages`.
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = messages, check_for_backend(diesel::pg::Pg))]
@@ -223,11 +234,13 @@ pub async fn last_of_sessions(
     session_ids: &[Uuid],
 ) -> diesel::QueryResult<Vec<Message>> {
     Cached(
-        diesel::sql_query(
-            "SELECT m.* FROM sessions s \
+        diesel::sql_query(concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM sessions s \
                JOIN messages m ON m.session_id = s.id AND m.seq = s.last_message_seq \
               WHERE s.id = ANY($1)",
-        )
+        ))
         .bind::<Array<SqlUuid>, _>(session_ids),
     )
     .load(conn)
@@ -275,13 +288,14 @@ pub async fn windows(
         PageFrom::End => "DESC",
     };
     Cached(diesel::sql_query(format!(
-        "SELECT m.* FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS w(session_id, after_seq, before_seq) \
+        "SELECT page.* FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS w(session_id, after_seq, before_seq) \
          CROSS JOIN LATERAL ( \
-           SELECT * FROM messages \
-            WHERE messages.session_id = w.session_id \
-              AND messages.seq > coalesce(w.after_seq, 0) \
-              AND messages.seq < coalesce(w.before_seq, 9223372036854775807) \
-            ORDER BY messages.seq {order} LIMIT $4) m"
+           SELECT {columns} FROM messages m \
+            WHERE m.session_id = w.session_id \
+              AND m.seq > coalesce(w.after_seq, 0) \
+              AND m.seq < coalesce(w.before_seq, 9223372036854775807) \
+            ORDER BY m.seq {order} LIMIT $4) page",
+        columns = message_columns!(),
     ))
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Array<Nullable<BigInt>>, _>(after)
@@ -315,12 +329,12 @@ pub async fn search_for_member(
         Some((at, id)) => (Some(at), Some(id)),
         None => (None, None),
     };
-    diesel::sql_query(
+    diesel::sql_query(concat!(
         "SELECT hit.* FROM session_members sm \
           CROSS JOIN LATERAL ( \
-            SELECT m.id, m.session_id, m.sender_id, m.seq, m.body, m.reply_to_id, \
-                   m.client_message_id, m.created_at, m.edited_at, m.deleted_at \
-              FROM messages m \
+            SELECT ",
+        message_columns!(),
+        " FROM messages m \
              WHERE m.session_id = sm.session_id \
                AND m.search @@ websearch_to_tsquery('simple', $2) \
                AND m.deleted_at IS NULL \
@@ -329,7 +343,7 @@ pub async fn search_for_member(
           WHERE sm.user_id = $1 \
           ORDER BY hit.created_at DESC, hit.id DESC \
           LIMIT $5",
-    )
+    ))
     .bind::<SqlUuid, _>(user_id)
     .bind::<Text, _>(text)
     .bind::<Nullable<Timestamptz>, _>(after_at)
