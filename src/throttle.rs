@@ -21,6 +21,8 @@ use crate::sync::lock;
 
 /// How long a sign-in may wait for its turn to hash.
 const HASHING_WAIT: Duration = Duration::from_secs(2);
+/// What a sign-in or registration that waited [`HASHING_WAIT`] for a turn to hash is told.
+pub const HASHING_BUSY: &str = "too many sign-ins at once: try again";
 /// How long one Redis call may take before this server counts on its own.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
 /// How long to count locally after Redis failed, before trying it again.
@@ -188,10 +190,7 @@ impl Throttle {
     pub async fn hashing_turn(&self) -> AppResult<tokio::sync::SemaphorePermit<'_>> {
         match tokio::time::timeout(HASHING_WAIT, self.0.hashing.acquire()).await {
             Ok(Ok(permit)) => Ok(permit),
-            _ => Err(AppError::rate_limited(
-                "too many sign-ins at once: try again",
-                Duration::from_secs(1),
-            )),
+            _ => Err(AppError::rate_limited(HASHING_BUSY, Duration::from_secs(1))),
         }
     }
 

@@ -273,7 +273,7 @@ pub fn test_config(database_url: &str) -> Config {
 }
 
 /// A GraphQL POST as a JSON client sends it.
-fn graphql_request(token: Option<&str>, query: &str, variables: Value) -> Request<Body> {
+pub fn graphql_request(token: Option<&str>, query: &str, variables: Value) -> Request<Body> {
     let mut request = Request::post("/graphql")
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::ACCEPT, "application/json");
@@ -891,6 +891,19 @@ impl Answer {
     }
 }
 
+/// Asserts that the JSON keys `keys` first appear in `text` in this order. serde_json's maps
+/// sort their keys, so the order of a response's keys can only be checked on its text.
+pub fn assert_keys_in_order(text: &str, keys: &[&str]) {
+    let positions: Vec<usize> = keys
+        .iter()
+        .map(|key| {
+            text.find(&format!("\"{key}\""))
+                .unwrap_or_else(|| panic!("\"{key}\" missing: {text}"))
+        })
+        .collect();
+    assert!(positions.is_sorted(), "keys out of order: {text}");
+}
+
 /// `extensions.code` of the first error, if any.
 pub fn error_code(response: &Value) -> Option<&str> {
     response["errors"][0]["extensions"]["code"].as_str()
@@ -1043,7 +1056,7 @@ impl TestApp {
     ) -> Value {
         for _ in 0..30 {
             let answer = self.gql(token, query, variables.clone()).await;
-            if answer["errors"][0]["message"] != "too many sign-ins at once: try again" {
+            if answer["errors"][0]["message"] != messenger::throttle::HASHING_BUSY {
                 return answer;
             }
             tokio::time::sleep(Duration::from_secs(1)).await;

@@ -5,7 +5,7 @@ use axum::http::{Request, StatusCode, header};
 use serde_json::json;
 
 use crate::chat::{direct, send as send_message};
-use crate::harness::{Answer, TestApp, error_code, ok_data};
+use crate::harness::{Answer, TestApp, assert_keys_in_order, error_code, graphql_request, ok_data};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
@@ -378,14 +378,13 @@ async fn response_keys_come_in_the_order_the_query_asked() {
     let sent = send_message(&app, &alice, &session, "hello").await;
     let query = "query($id: ID!) { message(id: $id) { sender { username id: username } \
                  seq body ... on Message { session { id } kind: __typename } } }";
-    let request = Request::post("/graphql")
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::AUTHORIZATION, format!("Bearer {}", bob.access))
-        .body(Body::from(
-            json!({ "query": query, "variables": { "id": sent["id"] } }).to_string(),
+    let answer = app
+        .send(graphql_request(
+            Some(&bob.access),
+            query,
+            json!({ "id": sent["id"] }),
         ))
-        .expect("request");
-    let answer = app.send(request).await;
+        .await;
     ok_data(&answer.ok_json());
     let expected = json!({ "data": { "message": {
         "sender": { "username": "alice", "id": "alice" },
@@ -394,24 +393,9 @@ async fn response_keys_come_in_the_order_the_query_asked() {
         "session": { "id": session },
         "kind": "Message",
     } } });
-    // serde_json's maps sort their keys, so the order is checked on the text.
-    let text = String::from_utf8_lossy(&answer.body);
-    let keys = [
-        "\"sender\"",
-        "\"username\"",
-        "\"id\"",
-        "\"seq\"",
-        "\"body\"",
-        "\"session\"",
-        "\"kind\"",
-    ];
-    let positions: Vec<usize> = keys
-        .iter()
-        .map(|key| {
-            text.find(key)
-                .unwrap_or_else(|| panic!("{key} missing: {text}"))
-        })
-        .collect();
-    assert!(positions.is_sorted(), "keys out of order: {text}");
+    assert_keys_in_order(
+        &String::from_utf8_lossy(&answer.body),
+        &["sender", "username", "id", "seq", "body", "session", "kind"],
+    );
     assert_eq!(answer.json(), expected);
 }

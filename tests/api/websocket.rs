@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::chat::{direct, send};
-use crate::harness::TestApp;
+use crate::harness::{TestApp, assert_keys_in_order};
 use crate::wsclient::{Frame, WsClient};
 
 const MODERN: &str = "graphql-transport-ws";
@@ -63,21 +63,11 @@ async fn results_keep_the_order_of_the_selection() {
     let addr = app.serve().await;
     let mut ws = WsClient::connect(addr, MODERN).await;
     ws.init(Some(&alice.access)).await;
-    ws.send(json!({ "type": "subscribe", "id": "1",
-        "payload": { "query": "{ me { username id displayName } }" } }))
+    ws.subscribe("1", "{ me { username id displayName } }", json!({}))
         .await;
     let text = ws.next_text().await;
     let payload = &text[text.find("\"payload\"").expect("a payload")..];
-    let keys = ["\"username\"", "\"id\"", "\"displayName\""];
-    let positions: Vec<usize> = keys
-        .iter()
-        .map(|key| {
-            payload
-                .find(key)
-                .unwrap_or_else(|| panic!("{key} missing: {text}"))
-        })
-        .collect();
-    assert!(positions.is_sorted(), "keys out of order: {text}");
+    assert_keys_in_order(payload, &["username", "id", "displayName"]);
     let frame: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(frame["type"], "next", "{frame}");
     assert_eq!(frame["id"], "1", "{frame}");
