@@ -5,10 +5,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::Loader;
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::graphql::batcher::Batcher;
 use crate::graphql::prefetch::{WithSender, WithUser};
 use crate::models::attachment as attachment_model;
 use crate::models::block as block_model;
@@ -20,12 +21,13 @@ use crate::models::user::{self as user_model, User};
 use crate::state::AppState;
 
 /// The loader type the schema holds.
-pub type Loaders = DataLoader<DbLoader>;
+pub type Loaders = Batcher<DbLoader>;
 
-/// Builds the loaders over the state's pool. They cache nothing (batches are per dispatch),
-/// so one instance serves every request and WebSocket connection without going stale.
+/// Builds the loaders over the state's pool. They cache nothing (each batch loads afresh), so
+/// one instance serves every request and WebSocket connection without going stale, and
+/// batches keys across them (see [`Batcher`]).
 pub fn loaders(state: AppState) -> Loaders {
-    DataLoader::new(DbLoader { state }, tokio::spawn)
+    Batcher::new(DbLoader { state })
 }
 
 /// Loads rows for the keys below.

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod batcher;
 pub mod conversations;
 pub mod eager;
 pub mod gateway;
