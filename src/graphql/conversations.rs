@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::{Connection, CursorType, Edge};
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -39,7 +39,45 @@ fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
 /// A page of conversations, most recently active first.
 pub type SessionConnection = Connection<String, Eager<Session>>;
 /// A page of messages, oldest first within the page.
-pub type MessageConnection = Connection<String, Eager<Message>>;
+pub type MessageConnection = Connection<MessageCursor, Eager<Message>>;
+
+/// Where a message's edge sits, encoded as its opaque `cursor` only when a client asks for
+/// it (the inbox asks for none of its 400 messages' cursors).
+pub enum MessageCursor {
+    /// Its place in its session's history.
+    History {
+        /// The session.
+        session_id: Uuid,
+        /// The message's number in the session.
+        seq: i64,
+    },
+    /// Its place in search results, newest first.
+    Search {
+        /// When the message was sent.
+        at: DateTime<Utc>,
+        /// The message.
+        id: Uuid,
+    },
+}
+
+impl CursorType for MessageCursor {
+    type Error = &'static str;
+
+    /// Not used: the resolvers decode `after` and `before` themselves, knowing which kind of
+    /// cursor the argument must be (`decode_message_cursor`, `decode_keyset`).
+    fn decode_cursor(_: &str) -> Result<Self, Self::Error> {
+        Err("message cursors are decoded by their resolvers")
+    }
+
+    fn encode_cursor(&self) -> String {
+        match *self {
+            Self::History { session_id, seq } => {
+                encode_cursor(MESSAGE_CURSOR, format_args!("{session_id}:{seq}"))
+            }
+            Self::Search { at, id } => encode_keyset(SEARCH_CURSOR, at, id),
+        }
+    }
+}
 
 /// Direct (two people) or group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -228,7 +266,10 @@ impl Session {
         let mut connection = Connection::new(has_previous, has_next);
         connection.edges.extend(rows.into_iter().map(|(m, sender)| {
             Edge::new(
-                encode_cursor(MESSAGE_CURSOR, &format!("{}:{}", m.session_id, m.seq)),
+                MessageCursor::History {
+                    session_id: m.session_id,
+                    seq: m.seq,
+                },
                 Eager(Message::new(m, sender, self.page.clone())),
             )
         }));
@@ -573,7 +614,10 @@ impl ConversationQuery {
         let mut connection = Connection::new(after.is_some(), page.has_next_page);
         connection.edges.extend(page.messages.into_iter().map(|m| {
             Edge::new(
-                encode_keyset(SEARCH_CURSOR, m.created_at, m.id),
+                MessageCursor::Search {
+                    at: m.created_at,
+                    id: m.id,
+                },
                 Eager(Message::from(m)),
             )
         }));
