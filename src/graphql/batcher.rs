@@ -30,6 +30,15 @@ pub struct Batcher<T> {
     inner: Arc<Inner<T>>,
 }
 
+impl<T> Clone for Batcher<T> {
+    /// The same batcher: clones share their queues.
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
 struct Inner<T> {
     loader: T,
     /// One [`Queue`] per key type, created on its first load.

@@ -8,6 +8,12 @@
 //! fifth of the instructions of an inbox request, for hooks that only ever look at the
 //! request as a whole. The document is parsed once, here (or taken from the documents
 //! admitted before), and handed to the schema.
+//!
+//! A kept document that the schema has validated once runs on a second instance of the same
+//! schema whose validation keeps only what depends on the request (depth, complexity): the
+//! other rules depend on the document alone, and the values of the variables, the one thing
+//! validation checked that varies, are checked here on every request
+//! ([`super::variables`]). Validation was a fifth of a `user(id)` request's instructions.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,23 +24,36 @@ use futures_util::stream::BoxStream;
 use tracing::Instrument;
 
 use super::AppSchema;
-use super::limits::{RequestLimits, coded};
+use super::limits::{Kept, RequestLimits, coded};
 use super::observe::{Operation, first_code};
+use super::variables::VariableTypes;
 use crate::metrics::Metrics;
 
 /// The schema with its request-level rules; cheap to clone.
 #[derive(Clone)]
 pub struct Gateway {
     schema: AppSchema,
+    /// The same schema (same types and data) validating in async-graphql's `Fast` mode: for
+    /// kept documents it has validated before.
+    validated: AppSchema,
+    variables: Arc<VariableTypes>,
     limits: Arc<RequestLimits>,
     metrics: Metrics,
 }
 
 impl Gateway {
-    /// `schema` under `limits`, recording into `metrics`.
-    pub fn new(schema: AppSchema, limits: RequestLimits, metrics: Metrics) -> Self {
+    /// `schema` under `limits`, recording into `metrics`; `validated` is the same schema
+    /// built with `ValidationMode::Fast`.
+    pub fn new(
+        schema: AppSchema,
+        validated: AppSchema,
+        limits: RequestLimits,
+        metrics: Metrics,
+    ) -> Self {
         Self {
             schema,
+            validated,
+            variables: Arc::new(VariableTypes::default()),
             limits: Arc::new(limits),
             metrics,
         }
@@ -58,10 +77,10 @@ impl Gateway {
     /// One operation over HTTP, timed whole.
     async fn execute(&self, mut request: Request) -> Response {
         let started = Instant::now();
-        let (operation, refusal) = self.admit(&mut request);
-        let response = match refusal {
-            Some(refusal) => refusal,
-            None => self.run(request, &operation).await,
+        let (operation, admitted) = self.admit(&mut request);
+        let response = match admitted {
+            Err(refusal) => refusal,
+            Ok(kept) => self.run(request, &operation, kept).await,
         };
         let ran = !failed_before_execution(&response);
         operation.record(&self.metrics, &response, started.elapsed(), ran);
@@ -71,10 +90,11 @@ impl Gateway {
     /// An operation over the socket: a subscription's stream, or a query's or mutation's one
     /// answer (recorded when it executed: over the socket only execution is timed).
     pub fn execute_stream(&self, mut request: Request) -> BoxStream<'static, Response> {
-        let (operation, refusal) = self.admit(&mut request);
-        if let Some(refusal) = refusal {
-            return futures_util::stream::once(async { refusal }).boxed();
-        }
+        let (operation, admitted) = self.admit(&mut request);
+        let kept = match admitted {
+            Ok(kept) => kept,
+            Err(refusal) => return futures_util::stream::once(async { refusal }).boxed(),
+        };
         if operation.is_subscription() {
             // A subscription whose root field fails (not a member, the database unreachable
             // while a server starts or stops) never started: its error belongs to the
@@ -100,7 +120,7 @@ impl Gateway {
         let gateway = self.clone();
         futures_util::stream::once(async move {
             let started = Instant::now();
-            let response = gateway.run(request, &operation).await;
+            let response = gateway.run(request, &operation, kept).await;
             if !failed_before_execution(&response) {
                 operation.record(&gateway.metrics, &response, started.elapsed(), true);
             }
@@ -109,31 +129,51 @@ impl Gateway {
         .boxed()
     }
 
-    /// Parses the request and checks its limits: the operation it asks for, and the refusal
-    /// to answer with if it breaks one.
-    fn admit(&self, request: &mut Request) -> (Operation, Option<Response>) {
+    /// Parses the request and checks its limits and its variables' values: the operation it
+    /// asks for, and its kept document or the refusal to answer with.
+    fn admit(&self, request: &mut Request) -> (Operation, Result<Option<Arc<Kept>>, Response>) {
         let name = request.operation_name.clone();
-        match self.limits.admit(request) {
-            Ok(document) => (Operation::of(name.as_deref(), document), None),
+        match self.limits.admit(request, &self.variables) {
+            Ok(admitted) => (
+                Operation::of(name.as_deref(), admitted.document),
+                Ok(admitted.kept),
+            ),
             Err(error) => (
                 Operation::unparsed(name.as_deref()),
-                Some(Response::from_errors(vec![error])),
+                Err(Response::from_errors(vec![error])),
             ),
         }
     }
 
     /// Validates and executes an admitted request, in the operation's span when traces are
-    /// exported.
-    async fn run(&self, request: Request, operation: &Operation) -> Response {
-        match operation.span(&self.metrics) {
+    /// exported; a kept document validated before skips the rules that depend on it alone.
+    async fn run(
+        &self,
+        request: Request,
+        operation: &Operation,
+        kept: Option<Arc<Kept>>,
+    ) -> Response {
+        let validated = kept.as_ref().is_some_and(|kept| kept.validated());
+        let schema = if validated {
+            &self.validated
+        } else {
+            &self.schema
+        };
+        let response = match operation.span(&self.metrics) {
             Some(span) => {
-                let response = coded(self.schema.execute(request).instrument(span.clone()).await);
+                let response = coded(schema.execute(request).instrument(span.clone()).await);
                 let code = first_code(&response);
                 span.record("graphql.code", code.as_deref().unwrap_or("OK"));
                 response
             }
-            None => coded(self.schema.execute(request).await),
+            None => coded(schema.execute(request).await),
+        };
+        if let Some(kept) = kept.filter(|_| !validated)
+            && !failed_before_execution(&response)
+        {
+            kept.mark_validated();
         }
+        response
     }
 }
 

@@ -1,9 +1,10 @@
 //! Request-level rules every operation passes, over HTTP and the socket alike: a cap on the
 //! length of the query text (checked before parsing), a cap on the fields one operation
 //! selects (aliases and `__typename` included, fragments counted where they are spread), a
-//! refusal of a request that leaves out a required variable (a request error, as the spec
-//! says), and a code on every error (`GRAPHQL_PARSE_FAILED`,
-//! `GRAPHQL_VALIDATION_FAILED`, or `BAD_USER_INPUT` for a value the schema could not take).
+//! refusal of a request that leaves out a required variable or gives one a value that does
+//! not fit its type (request errors, as the spec says), and a code on every error
+//! (`GRAPHQL_PARSE_FAILED`, `GRAPHQL_VALIDATION_FAILED`, or `BAD_USER_INPUT` for a value the
+//! schema could not take).
 //!
 //! Plain checks that [`super::gateway::Gateway`] runs before the schema, not an
 //! async-graphql extension: any extension sends every resolved field through async-graphql's
@@ -14,13 +15,15 @@
 
 use std::collections::HashSet;
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, Selection, SelectionSet,
+    DocumentOperations, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
 };
-use async_graphql::{Name, Request, Response, ServerError};
+use async_graphql::{Name, Positioned, Request, Response, ServerError};
 
+use super::variables::VariableTypes;
 use crate::config::Config;
 
 /// Apollo's code for a query that does not parse.
@@ -54,12 +57,32 @@ pub const MAX_CACHED_TEXT: usize = 8 * 1024;
 /// the server's instructions for a small query (`user(id)`: 146,000 of 384,000) and an eighth
 /// of a history page's, and clients send the same few texts again and again. The text is the
 /// key, so a hit is the very document parsing would give; a document is kept only once it
-/// passed the limits (which depend on nothing else), while validation, which depends on the
-/// variables too, still runs on every request. The schema takes the document by value, so
-/// a hit costs a clone of it: far less than parsing (`pest` walks the text rule by rule).
+/// passed the limits (which depend on nothing else). The schema takes the document by value,
+/// so a hit costs a clone of it: far less than parsing (`pest` walks the text rule by rule).
 #[derive(Debug)]
 struct Documents {
-    entries: Mutex<lru::LruCache<String, Arc<ExecutableDocument>>>,
+    entries: Mutex<lru::LruCache<String, Arc<Kept>>>,
+}
+
+/// A document admitted before, and whether the schema's validation has passed it.
+#[derive(Debug)]
+pub struct Kept {
+    document: ExecutableDocument,
+    validated: AtomicBool,
+}
+
+impl Kept {
+    /// Whether the schema has validated the document once: its rules, but for the values of
+    /// its variables (checked on every request, [`super::variables`]), depend on the document
+    /// alone, so it need not run them again.
+    pub fn validated(&self) -> bool {
+        self.validated.load(Ordering::Relaxed)
+    }
+
+    /// Records that the schema's validation passed the document.
+    pub fn mark_validated(&self) {
+        self.validated.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Documents {
@@ -70,15 +93,30 @@ impl Documents {
         }
     }
 
-    fn get(&self, text: &str) -> Option<Arc<ExecutableDocument>> {
+    fn get(&self, text: &str) -> Option<Arc<Kept>> {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries.get(text).cloned()
     }
 
-    fn keep(&self, text: String, document: ExecutableDocument) {
+    fn keep(&self, text: String, document: ExecutableDocument) -> Arc<Kept> {
+        let kept = Arc::new(Kept {
+            document,
+            validated: AtomicBool::new(false),
+        });
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.put(text, Arc::new(document));
+        entries.put(text, kept.clone());
+        kept
     }
+}
+
+/// A request's parsed document (in the request, where the schema takes it), and its entry
+/// among the kept documents if it has one.
+#[derive(Debug)]
+pub struct Admitted<'r> {
+    /// The document.
+    pub document: &'r ExecutableDocument,
+    /// Its entry among the kept documents.
+    pub kept: Option<Arc<Kept>>,
 }
 
 impl RequestLimits {
@@ -94,18 +132,18 @@ impl RequestLimits {
 
     /// Parses the request's document (kept in the request, where the schema takes it) and
     /// checks it against the limits, and the request's variables against the operation's
-    /// required ones; the error to answer with, coded, if it breaks one. A text admitted
-    /// before is not parsed nor checked again; its variables are.
+    /// definitions of them (`types` knows the input types); the error to answer with, coded,
+    /// if it breaks one. A text admitted before is not parsed nor checked again; its
+    /// variables are.
     pub fn admit<'r>(
         &self,
         request: &'r mut Request,
-    ) -> Result<&'r ExecutableDocument, ServerError> {
-        if let Some(document) = self.documents.get(&request.query) {
-            missing_variable(&document, request)?;
-            request.set_parsed_query(ExecutableDocument::clone(&document));
-            return request
-                .parsed_query()
-                .map_err(|e| with_code(e, PARSE_FAILED));
+        types: &VariableTypes,
+    ) -> Result<Admitted<'r>, ServerError> {
+        if let Some(kept) = self.documents.get(&request.query) {
+            check_variables(&kept.document, request, types)?;
+            request.set_parsed_query(kept.document.clone());
+            return admitted(request, Some(kept));
         }
         // Parsing costs in proportion to the text (about 10 ms for 170 KiB in a release
         // build): an oversized one is refused before it.
@@ -137,34 +175,58 @@ impl RequestLimits {
             return Err(with_code(error, VALIDATION_FAILED));
         }
         // The document passed every rule of its own: keep it, whatever these variables are.
-        if request.query.len() <= MAX_CACHED_TEXT {
-            self.documents.keep(request.query.clone(), document.clone());
-        }
-        missing_variable(&document, request)?;
+        let kept = (request.query.len() <= MAX_CACHED_TEXT)
+            .then(|| self.documents.keep(request.query.clone(), document.clone()));
+        check_variables(&document, request, types)?;
         request.set_parsed_query(document);
-        request
-            .parsed_query()
-            .map_err(|e| with_code(e, PARSE_FAILED))
+        admitted(request, kept)
     }
 }
 
-/// A required variable of the operation to run (non-null, with no default) that the request
-/// does not give. The GraphQL spec makes this a request error; async-graphql would run the
-/// operation and fail only the field that reads the variable, with a 200.
-fn missing_variable(document: &ExecutableDocument, request: &Request) -> Result<(), ServerError> {
-    let operation = match (&document.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(operation), _) => operation,
-        (DocumentOperations::Multiple(operations), Some(name)) => match operations.get(name) {
-            Some(operation) => operation,
-            // The schema answers an unknown operation name.
-            None => return Ok(()),
-        },
-        (DocumentOperations::Multiple(operations), None) => match operations.values().next() {
-            Some(operation) if operations.len() == 1 => operation,
-            _ => return Ok(()),
-        },
+/// The request's document, as the schema will take it.
+fn admitted(request: &mut Request, kept: Option<Arc<Kept>>) -> Result<Admitted<'_>, ServerError> {
+    let document = request
+        .parsed_query()
+        .map_err(|e| with_code(e, PARSE_FAILED))?;
+    Ok(Admitted { document, kept })
+}
+
+/// The operation a request runs: the document's only one, or the one it names. `None` where
+/// the schema will refuse the request (an unknown name, or several operations and no name).
+pub fn selected_operation<'d>(
+    document: &'d ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'d Positioned<OperationDefinition>> {
+    match (&document.operations, name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next()
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+/// Refuses a request whose variables do not fit the operation it runs: a required one left
+/// out, or a value that does not fit its declared type.
+fn check_variables(
+    document: &ExecutableDocument,
+    request: &Request,
+    types: &VariableTypes,
+) -> Result<(), ServerError> {
+    // The schema answers an operation it cannot find.
+    let Some(operation) = selected_operation(document, request.operation_name.as_deref()) else {
+        return Ok(());
     };
-    let missing = operation.node.variable_definitions.iter().find(|variable| {
+    missing_variable(&operation.node, request)?;
+    types.check(&operation.node, &request.variables)
+}
+
+/// A required variable of `operation` (non-null, with no default) that the request does not
+/// give. The GraphQL spec makes this a request error; async-graphql would run the operation
+/// and fail only the field that reads the variable, with a 200.
+fn missing_variable(operation: &OperationDefinition, request: &Request) -> Result<(), ServerError> {
+    let missing = operation.variable_definitions.iter().find(|variable| {
         let variable = &variable.node;
         !variable.var_type.node.nullable
             && variable.default_value.is_none()
@@ -185,7 +247,8 @@ fn missing_variable(document: &ExecutableDocument, request: &Request) -> Result<
     }
 }
 
-fn with_code(mut error: ServerError, code: &str) -> ServerError {
+/// `error` with `code` in its extensions, unless it has one.
+pub fn with_code(mut error: ServerError, code: &str) -> ServerError {
     let has_code = error
         .extensions
         .as_ref()
@@ -297,6 +360,10 @@ impl<'a> FieldCounter<'a> {
 mod tests {
     use super::*;
 
+    fn types() -> VariableTypes {
+        VariableTypes::default()
+    }
+
     fn fields(query: &str) -> usize {
         let document = async_graphql::parser::parse_query(query).expect("parses");
         count_fields(&document, 1000)
@@ -319,15 +386,25 @@ mod tests {
     fn an_admitted_text_is_kept_and_served_again_as_parsed() {
         let limits = limits(true);
         let text = "query Me($id: ID!) { user(id: $id) { id username } }";
-        let first = format!("{:?}", limits.admit(&mut with_id(text)).expect("admitted"));
+        let first = format!(
+            "{:?}",
+            limits
+                .admit(&mut with_id(text), &types())
+                .expect("admitted")
+        );
         assert!(limits.documents.get(text).is_some(), "kept");
         let mut again = with_id(text);
-        let second = format!("{:?}", limits.admit(&mut again).expect("admitted"));
+        let second = format!(
+            "{:?}",
+            limits.admit(&mut again, &types()).expect("admitted")
+        );
         assert_eq!(first, second);
         // A text that differs in one character is its own document.
         let other = "query Me($id: ID!) { user(id: $id) { id  username } }";
         assert!(limits.documents.get(other).is_none());
-        limits.admit(&mut with_id(other)).expect("admitted");
+        limits
+            .admit(&mut with_id(other), &types())
+            .expect("admitted");
         assert!(limits.documents.get(other).is_some());
     }
 
@@ -336,7 +413,9 @@ mod tests {
         let limits = limits(true);
         let text = "query Me($id: ID!, $n: Int = 3, $m: Int) { user(id: $id) { id } }";
         for _ in 0..2 {
-            let refused = limits.admit(&mut Request::new(text)).expect_err("refused");
+            let refused = limits
+                .admit(&mut Request::new(text), &types())
+                .expect_err("refused");
             assert_eq!(
                 refused.message,
                 "Variable \"$id\" of required type \"ID!\" was not provided."
@@ -344,7 +423,9 @@ mod tests {
             // The document broke none of its own rules: it is kept for the next request.
             assert!(limits.documents.get(text).is_some());
         }
-        limits.admit(&mut with_id(text)).expect("admitted");
+        limits
+            .admit(&mut with_id(text), &types())
+            .expect("admitted");
     }
 
     #[test]
@@ -356,18 +437,21 @@ mod tests {
             "{ me { id } }",
         ] {
             let mut request = Request::new(text);
-            let admitted = limits.admit(&mut request).is_ok();
+            let admitted = limits.admit(&mut request, &types()).is_ok();
             assert_eq!(limits.documents.get(text).is_some(), admitted, "{text}");
         }
         // A second time, the refusal is the same.
         assert!(
             limits
-                .admit(&mut Request::new("{ __schema { types { name } } }"))
+                .admit(
+                    &mut Request::new("{ __schema { types { name } } }"),
+                    &types()
+                )
                 .is_err()
         );
         let long = format!("{{ me {{ id }} }}{}", " ".repeat(MAX_CACHED_TEXT));
         limits
-            .admit(&mut Request::new(long.clone()))
+            .admit(&mut Request::new(long.clone()), &types())
             .expect("admitted");
         assert!(limits.documents.get(&long).is_none());
     }
@@ -377,7 +461,9 @@ mod tests {
         let limits = limits(true);
         let text = |i: usize| format!("{{ a{i}: __typename }}");
         for i in 0..=CACHED_DOCUMENTS {
-            limits.admit(&mut Request::new(text(i))).expect("admitted");
+            limits
+                .admit(&mut Request::new(text(i)), &types())
+                .expect("admitted");
             if i == 0 {
                 continue;
             }

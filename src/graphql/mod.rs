@@ -15,8 +15,11 @@ pub mod observe;
 pub mod prefetch;
 pub mod social;
 pub mod types;
+pub mod variables;
 
-use async_graphql::{Context, ID, MergedObject, MergedSubscription, Schema, SchemaBuilder};
+use async_graphql::{
+    Context, ID, MergedObject, MergedSubscription, Schema, SchemaBuilder, ValidationMode,
+};
 use uuid::Uuid;
 
 use crate::auth::{Auth, Viewer};
@@ -71,15 +74,22 @@ pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscri
     }
 }
 
-/// The one schema the server and the SDL test both use, behind its request-level rules.
+/// The one schema the server and the SDL test both use, behind its request-level rules: built
+/// twice, the second validating only what depends on the request (for documents the first
+/// has validated, see [`gateway`]); both share one set of loaders, so their batches meet.
 pub fn build_gateway(state: AppState) -> gateway::Gateway {
     let config = state.config.clone();
-    let schema = schema_builder(&config)
-        .data(loaders::loaders(state.clone()))
-        .data(state.clone())
-        .finish();
+    let loaders = loaders::loaders(state.clone());
+    let build = |mode| {
+        schema_builder(&config)
+            .validation_mode(mode)
+            .data(loaders.clone())
+            .data(state.clone())
+            .finish()
+    };
     gateway::Gateway::new(
-        schema,
+        build(ValidationMode::Strict),
+        build(ValidationMode::Fast),
         limits::RequestLimits::new(&config),
         state.metrics.clone(),
     )

@@ -209,6 +209,49 @@ async fn a_document_sent_again_is_still_checked_against_its_variables() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_document_validated_once_is_still_held_to_its_limits_and_its_errors() {
+    // A kept document the schema has validated skips the rules that depend on it alone; what
+    // depends on the request (complexity from a variable, the variables' values) still counts,
+    // and a document that failed validation fails every time.
+    let app = TestApp::spawn_with(|c| c.max_query_complexity = 100).await;
+    let alice = app.register("alice").await;
+    let token = Some(alice.access.as_str());
+    let page = "query($n: Int) { sessions(first: $n) { edges { node { id title } } } }";
+    let refused_code = |answer: serde_json::Value| {
+        assert!(answer["data"].is_null(), "{answer}");
+        error_code(&answer).map(str::to_owned)
+    };
+    for _ in 0..3 {
+        let small = app.gql(token, page, json!({ "n": 2 })).await;
+        assert!(small["data"]["sessions"]["edges"].is_array(), "{small}");
+        assert!(small.get("errors").is_none(), "{small}");
+    }
+    let large = app.gql(token, page, json!({ "n": 50 })).await;
+    assert_eq!(
+        refused_code(large.clone()).as_deref(),
+        Some("GRAPHQL_VALIDATION_FAILED")
+    );
+    assert!(large.to_string().contains("too complex"), "{large}");
+    let wrong = app.gql(token, page, json!({ "n": "two" })).await;
+    assert_eq!(
+        refused_code(wrong).as_deref(),
+        Some("GRAPHQL_VALIDATION_FAILED")
+    );
+
+    let unknown_field = "query($id: ID!) { user(id: $id) { username nickname } }";
+    for _ in 0..3 {
+        let answer = app
+            .gql(token, unknown_field, json!({ "id": alice.id }))
+            .await;
+        assert!(answer.to_string().contains("nickname"), "{answer}");
+        assert_eq!(
+            refused_code(answer).as_deref(),
+            Some("GRAPHQL_VALIDATION_FAILED")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn malformed_bodies_are_400_and_wrong_media_types_415() {
     let app = TestApp::spawn().await;
     for body in [
