@@ -206,7 +206,7 @@ where
 struct Running<'a, T> {
     inner: &'a Inner<T>,
     ended: bool,
-    /// Clears the queue of the run's key type.
+    /// Ends the run in its key type's queue ([`abandon`] for that type).
     abandon: fn(&Inner<T>),
 }
 
