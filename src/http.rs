@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_graphql::http::MultipartOptions;
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse};
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -24,6 +24,7 @@ use crate::auth::presented_token;
 use crate::error::AppError;
 use crate::graphql::build_gateway;
 use crate::graphql::gateway::{Gateway, failed_before_execution};
+use crate::graphql::limits::selected_operation;
 use crate::media::attachments::ATTACHMENT_PREFIX;
 use crate::media::{IMMUTABLE_CACHE_CONTROL, ServableObject};
 use crate::services::{accounts, attachments};
@@ -368,13 +369,8 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
     let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
         return false; // execution reports the syntax error
     };
-    let op = match (&doc.operations, &request.operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
-        (DocumentOperations::Multiple(_), None) => None,
-    };
-    op.is_some_and(|op| op.node.ty == OperationType::Mutation)
+    selected_operation(&doc, request.operation_name.as_deref())
+        .is_some_and(|(_, op)| op.node.ty == OperationType::Mutation)
 }
 
 /// Reads a GET request's parameters as the spec names them (`query`, `operationName`,

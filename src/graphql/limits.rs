@@ -191,18 +191,22 @@ fn admitted(request: &mut Request, kept: Option<Arc<Kept>>) -> Result<Admitted<'
     Ok(Admitted { document, kept })
 }
 
-/// The operation a request runs: the document's only one, or the one it names. `None` where
-/// the schema will refuse the request (an unknown name, or several operations and no name).
+/// The operation a request runs, with the name it has in the document: the document's only
+/// one, or the one it names. `None` where the schema will refuse the request (an unknown
+/// name, or several operations and no name).
 pub fn selected_operation<'d>(
     document: &'d ExecutableDocument,
     name: Option<&str>,
-) -> Option<&'d Positioned<OperationDefinition>> {
+) -> Option<(Option<&'d Name>, &'d Positioned<OperationDefinition>)> {
     match (&document.operations, name) {
-        (DocumentOperations::Single(operation), _) => Some(operation),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-            operations.values().next()
-        }
+        (DocumentOperations::Single(operation), _) => Some((None, operation)),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations
+            .get_key_value(name)
+            .map(|(name, operation)| (Some(name), operation)),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations
+            .iter()
+            .next()
+            .map(|(name, operation)| (Some(name), operation)),
         (DocumentOperations::Multiple(_), None) => None,
     }
 }
@@ -215,7 +219,8 @@ fn check_variables(
     types: &VariableTypes,
 ) -> Result<(), ServerError> {
     // The schema answers an operation it cannot find.
-    let Some(operation) = selected_operation(document, request.operation_name.as_deref()) else {
+    let Some((_, operation)) = selected_operation(document, request.operation_name.as_deref())
+    else {
         return Ok(());
     };
     missing_variable(&operation.node, request)?;

@@ -6,9 +6,11 @@
 
 use std::time::Duration;
 
+use async_graphql::Name;
 use async_graphql::Response;
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 
+use super::limits::selected_operation;
 use crate::metrics::Metrics;
 
 /// What a request asked for, as far as it is known.
@@ -24,21 +26,14 @@ pub struct Operation {
 impl Operation {
     /// The operation named `name` (the request's `operationName`) of `document`.
     pub fn of(name: Option<&str>, document: &ExecutableDocument) -> Self {
-        let mut name = name.map(str::to_owned);
-        let kind = match (&document.operations, name.as_deref()) {
-            (DocumentOperations::Single(op), _) => Some(op.node.ty),
-            (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-            (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-                ops.iter().next().map(|(only, op)| {
-                    name = Some(only.to_string());
-                    op.node.ty
-                })
-            }
-            (DocumentOperations::Multiple(_), None) => None,
-        };
+        let selected = selected_operation(document, name);
+        // An unnamed request of a document with one named operation is known by that name.
+        let name = name
+            .map(str::to_owned)
+            .or_else(|| selected.and_then(|(only, _)| only).map(Name::to_string));
         Self {
             name,
-            kind: kind.map(kind_of),
+            kind: selected.map(|(_, operation)| kind_of(operation.node.ty)),
         }
     }
 
