@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use async_graphql::connection::{Connection, CursorType, Edge};
-use async_graphql::{Context, Enum, ID, InputObject, Object};
+use async_graphql::resolver_utils::enum_value;
+use async_graphql::{Context, Enum, ID, InputObject, Object, Value};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::graphql::eager::Eager;
+use crate::graphql::eager::{Eager, Leaves, id_value, scalar_value, text_value};
 use crate::graphql::loaders::{
     AttachmentsKey, BlockedKey, HistoryKey, LastMessageKey, Loaders, MembersKey, MembershipKey,
     MentionCountKey, MentionedKey, MessageKey, ReactionsKey, UnreadKey, UserKey,
@@ -112,11 +113,7 @@ impl Session {
 
     /// Direct or group.
     async fn kind(&self) -> SessionKind {
-        if self.view.session.is_group() {
-            SessionKind::Group
-        } else {
-            SessionKind::Direct
-        }
+        self.kind_now()
     }
 
     /// The group's title (1–100 characters); null for direct sessions.
@@ -277,6 +274,33 @@ impl Session {
     }
 }
 
+impl Session {
+    fn kind_now(&self) -> SessionKind {
+        if self.view.session.is_group() {
+            SessionKind::Group
+        } else {
+            SessionKind::Direct
+        }
+    }
+}
+
+impl Leaves for Session {
+    fn leaf(&self, name: &str) -> Option<Value> {
+        let (session, member) = (&self.view.session, &self.view.membership);
+        Some(match name {
+            "id" => id_value(session.id),
+            "kind" => enum_value(self.kind_now()),
+            "title" => text_value(session.title.as_deref()),
+            "createdAt" => scalar_value(Some(&session.created_at)),
+            "lastMessageAt" => scalar_value(session.last_message_at.as_ref()),
+            "lastActivityAt" => scalar_value(Some(&session.last_activity_at)),
+            "viewerRole" => enum_value(MemberRole::from_db(&member.role)),
+            "viewerReadUpTo" => scalar_value(Some(&member.last_read_seq)),
+            _ => return None,
+        })
+    }
+}
+
 /// The history window that `messages(first, after, last, before)` reads in a session.
 fn history_window(session_id: Uuid, args: &HistoryArgs) -> AppResult<Window> {
     let cursor = |c: &Option<String>| {
@@ -340,6 +364,17 @@ impl SessionMember {
     }
 }
 
+impl Leaves for SessionMember {
+    fn leaf(&self, name: &str) -> Option<Value> {
+        Some(match name {
+            "role" => enum_value(MemberRole::from_db(&self.0.role)),
+            "joinedAt" => scalar_value(Some(&self.0.joined_at)),
+            "readUpTo" => scalar_value(Some(&self.0.last_read_seq)),
+            _ => return None,
+        })
+    }
+}
+
 /// A message of a conversation, with its sender when it was loaded alongside.
 pub struct Message {
     /// Shared with the loaders that found it.
@@ -368,6 +403,21 @@ impl From<Arc<MessageRow>> for Message {
 impl From<MessageRow> for Message {
     fn from(row: MessageRow) -> Self {
         Self::new(Arc::new(row), None, None)
+    }
+}
+
+impl Leaves for Message {
+    fn leaf(&self, name: &str) -> Option<Value> {
+        let row = &*self.row;
+        Some(match name {
+            "id" => id_value(row.id),
+            "seq" => scalar_value(Some(&row.seq)),
+            "body" => text_value(row.deleted_at.is_none().then_some(row.body.as_str())),
+            "createdAt" => scalar_value(Some(&row.created_at)),
+            "editedAt" => scalar_value(row.edited_at.as_ref()),
+            "deletedAt" => scalar_value(row.deleted_at.as_ref()),
+            _ => return None,
+        })
     }
 }
 

@@ -9,6 +9,10 @@
 //! selection order, the order the GraphQL spec gives a response's keys (async-graphql's own
 //! follows completion, so a field that waits on a loader moves to the end).
 //!
+//! Leaf fields that read only the object's own data ([`Leaves`]) skip even that: their values
+//! are written into the response while the object's other fields are gathered, without a
+//! future, a field context or the derived resolver's dispatch on the field's name.
+//!
 //! This is written by hand because async-graphql offers no hook: the derived object's
 //! `OutputType::resolve` always goes through its own `resolve_container`. It uses the
 //! `#[doc(hidden)]` context fields that async-graphql's derived code uses itself. Where a
@@ -28,9 +32,42 @@ use async_graphql::registry::Registry;
 use async_graphql::resolver_utils::resolve_container;
 use async_graphql::{
     ContainerType, Context, ContextSelectionSet, Name, ObjectType, OutputType, Positioned,
-    ServerError, ServerResult, Value,
+    ScalarType, ServerError, ServerResult, Value,
 };
 use futures_util::future::join_all;
+use uuid::Uuid;
+
+/// The leaf fields an object answers from the data it holds: no arguments, no context,
+/// nothing to wait for. [`resolve_object`] writes their values straight into the response.
+///
+/// A leaf's value must be the one its resolver gives: debug builds (the test suites) resolve
+/// every leaf both ways and panic when they differ.
+pub trait Leaves {
+    /// The value of the field `name` (as the schema spells it) when it is one of this
+    /// object's leaves; `None` sends the field through the object's resolver.
+    fn leaf(&self, name: &str) -> Option<Value>;
+}
+
+impl<T: Leaves> Leaves for &T {
+    fn leaf(&self, name: &str) -> Option<Value> {
+        (**self).leaf(name)
+    }
+}
+
+/// An `ID` field's value for `id`: its text, as `ID`'s own resolver writes it.
+pub fn id_value(id: Uuid) -> Value {
+    Value::String(id.to_string())
+}
+
+/// A scalar field's value: null, or the scalar's own `to_value`, as its resolver gives it.
+pub fn scalar_value<T: ScalarType>(value: Option<&T>) -> Value {
+    value.map_or(Value::Null, ScalarType::to_value)
+}
+
+/// A text field's value: null, or the text.
+pub fn text_value(text: Option<&str>) -> Value {
+    text.map_or(Value::Null, |text| Value::String(text.to_owned()))
+}
 
 /// An object type resolved field by field in one `join_all`; the same GraphQL type as `T`.
 pub struct Eager<T>(pub T);
@@ -41,7 +78,7 @@ impl<T> From<T> for Eager<T> {
     }
 }
 
-impl<T: ObjectType + ContainerType> OutputType for Eager<T> {
+impl<T: ObjectType + ContainerType + Leaves> OutputType for Eager<T> {
     fn type_name() -> Cow<'static, str> {
         T::type_name()
     }
@@ -63,37 +100,51 @@ impl<T: ObjectType + ContainerType> OutputType for Eager<T> {
     }
 }
 
-impl<T: ObjectType + ContainerType> ContainerType for Eager<T> {
+impl<T: ObjectType + ContainerType + Leaves> ContainerType for Eager<T> {
     async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
         self.0.resolve_field(ctx).await
     }
 }
 
-impl<T: ObjectType + ContainerType> ObjectType for Eager<T> {}
+impl<T: ObjectType + ContainerType + Leaves> ObjectType for Eager<T> {}
 
 /// Resolves the selection set `ctx` on the object `root`: every selected field, fragments
-/// included, through `T::resolve_field`, all polled together; errors are reported on the
-/// context and leave their key out, as async-graphql's own resolver does.
-pub async fn resolve_object<'a, T: ContainerType>(
+/// included; leaves from `root`'s data at once, the others through `T::resolve_field`, all
+/// polled together. Errors are reported on the context and leave their key out, as
+/// async-graphql's own resolver does.
+pub async fn resolve_object<'a, T: ContainerType + Leaves>(
     ctx: &ContextSelectionSet<'a>,
     root: &'a T,
 ) -> ServerResult<Value> {
     let mut fields = Vec::with_capacity(ctx.item.node.items.len());
-    let plain = collect(ctx, &root.introspection_type_name(), &mut fields)?;
+    let type_name = root.introspection_type_name();
+    let plain = collect(ctx, &type_name, &mut fields)?;
     if !plain {
         return resolve_container(ctx, root).await;
     }
-    let results = join_all(
-        fields
-            .into_iter()
-            .map(|(ctx, field)| resolve_field(ctx, root, field)),
-    )
-    .await;
-    let mut object = IndexMap::with_capacity(results.len());
-    for result in results {
-        match result {
-            Ok((name, value)) => insert_value(&mut object, name, value),
-            Err(error) => ctx.add_error(error),
+    // In selection order: a leaf's key and value, or `None` for a field whose future runs.
+    let mut answered = Vec::with_capacity(fields.len());
+    let mut pending = Vec::new();
+    for (ctx, field) in fields {
+        match leaf(root, &type_name, field) {
+            Some(value) => {
+                #[cfg(debug_assertions)]
+                check_leaf(&ctx, root, field, &value).await;
+                answered.push(Some((field.node.response_key().node.clone(), value)));
+            }
+            None => {
+                answered.push(None);
+                pending.push(resolve_field(ctx, root, field));
+            }
+        }
+    }
+    let mut resolved = join_all(pending).await.into_iter();
+    let mut object = IndexMap::with_capacity(answered.len());
+    for slot in answered {
+        match slot.map(Ok).or_else(|| resolved.next()) {
+            Some(Ok((name, value))) => insert_value(&mut object, name, value),
+            Some(Err(error)) => ctx.add_error(error),
+            None => {}
         }
     }
     Ok(if object.is_empty() {
@@ -101,6 +152,45 @@ pub async fn resolve_object<'a, T: ContainerType>(
     } else {
         Value::Object(object)
     })
+}
+
+/// The value of `field` when it is a leaf of `root` (or `__typename`) asked without arguments.
+fn leaf<T: Leaves>(root: &T, type_name: &str, field: &Positioned<Field>) -> Option<Value> {
+    let field = &field.node;
+    if !field.arguments.is_empty() || !field.selection_set.node.items.is_empty() {
+        return None;
+    }
+    let name = field.name.node.as_str();
+    if name == "__typename" {
+        return Some(Value::String(type_name.to_owned()));
+    }
+    root.leaf(name)
+}
+
+/// Panics when a leaf's value is not the one its resolver gives (debug builds only).
+#[cfg(debug_assertions)]
+async fn check_leaf<T: ContainerType>(
+    ctx: &ContextSelectionSet<'_>,
+    root: &T,
+    field: &Positioned<Field>,
+    value: &Value,
+) {
+    if field.node.name.node == "__typename" {
+        return;
+    }
+    match root.resolve_field(&ctx.with_field(field)).await {
+        Ok(Some(resolved)) if resolved == *value => {}
+        Ok(Some(resolved)) => panic!(
+            "the leaf {}.{} is {value}, its resolver gives {resolved}",
+            root.introspection_type_name(),
+            field.node.name.node,
+        ),
+        other => panic!(
+            "the leaf {}.{} is {value}, its resolver gives {other:?}",
+            root.introspection_type_name(),
+            field.node.name.node,
+        ),
+    }
 }
 
 /// The fields of `ctx`'s selection set that apply to the object type `type_name`, each with
@@ -154,7 +244,7 @@ fn collect<'a>(
     Ok(true)
 }
 
-/// One field's response key and value.
+/// One field's response key and value, through its resolver.
 async fn resolve_field<'a, T: ContainerType>(
     ctx: ContextSelectionSet<'a>,
     root: &'a T,
@@ -162,12 +252,6 @@ async fn resolve_field<'a, T: ContainerType>(
 ) -> ServerResult<(Name, Value)> {
     let ctx_field = ctx.with_field(field);
     let key = field.node.response_key().node.clone();
-    if field.node.name.node == "__typename" {
-        return Ok((
-            key,
-            Value::String(root.introspection_type_name().into_owned()),
-        ));
-    }
     Ok((
         key,
         root.resolve_field(&ctx_field).await?.unwrap_or_default(),
@@ -252,6 +336,29 @@ mod tests {
         }
     }
 
+    /// `n` is a leaf; `name` goes through its resolver.
+    impl Leaves for Thing {
+        fn leaf(&self, name: &str) -> Option<Value> {
+            (name == "n").then(|| scalar_value(Some(&self.0)))
+        }
+    }
+
+    /// A leaf whose value is not its resolver's.
+    struct Liar;
+
+    #[Object]
+    impl Liar {
+        async fn n(&self) -> i32 {
+            1
+        }
+    }
+
+    impl Leaves for Liar {
+        fn leaf(&self, name: &str) -> Option<Value> {
+            (name == "n").then(|| Value::from(2))
+        }
+    }
+
     #[derive(Interface)]
     #[graphql(field(name = "n", ty = "i32"))]
     #[allow(dead_code)]
@@ -271,6 +378,11 @@ mod tests {
         /// The same thing through [`Eager`].
         async fn eager(&self) -> Eager<Thing> {
             Eager(Thing(1))
+        }
+
+        /// An object whose leaf lies.
+        async fn liar(&self) -> Eager<Liar> {
+            Eager(Liar)
         }
 
         /// Registers the interface, so that `... on Node` applies to `Thing`.
@@ -382,5 +494,12 @@ mod tests {
             value,
             async_graphql::value!({ "name": "thing 1", "loud": "THING 1" })
         );
+    }
+
+    #[cfg(debug_assertions)]
+    #[tokio::test]
+    #[should_panic(expected = "the leaf Liar.n is 2, its resolver gives 1")]
+    async fn a_leaf_that_differs_from_its_resolver_fails_debug_builds() {
+        run("liar", "n", "").await;
     }
 }

@@ -2,14 +2,15 @@
 //! notice. (Kept apart from modules that import diesel-async's `RunQueryDsl`, which clashes
 //! with the `#[Subscription]` macro.)
 
-use async_graphql::{Context, ID, Object, Subscription};
+use async_graphql::resolver_utils::enum_value;
+use async_graphql::{Context, ID, Object, Subscription, Value};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 
 use crate::error::AppError;
 use crate::events::{Change, EventKind, decode_cursor, encode_cursor};
 use crate::graphql::conversations::{Message, Session};
-use crate::graphql::eager::Eager;
+use crate::graphql::eager::{Eager, Leaves, id_value, scalar_value};
 use crate::graphql::loaders::{
     BlockedKey, Loaders, MembershipKey, MentionedKey, MessageKey, UserKey,
 };
@@ -158,6 +159,18 @@ impl Event {
             Change::MemberRoleChanged { role, .. } => Some(*role),
             _ => None,
         }
+    }
+}
+
+impl Leaves for Event {
+    fn leaf(&self, name: &str) -> Option<Value> {
+        Some(match name {
+            "cursor" => Value::String(encode_cursor(self.0.cursor())),
+            "kind" => enum_value(self.0.kind()),
+            "at" => scalar_value(Some(&self.0.at())),
+            "sessionId" => self.0.session_id().map_or(Value::Null, id_value),
+            _ => return None,
+        })
     }
 }
 

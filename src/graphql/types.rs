@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{AppError, AppResult};
 use crate::graphql::ContextExt;
-use crate::graphql::eager::Eager;
+use crate::graphql::eager::{Eager, Leaves, id_value, scalar_value, text_value};
 use crate::media::{AVATAR_SIZES, AvatarKey, Media};
 use crate::models::user::{Role, User as UserRow};
 use crate::services::accounts::IssuedTokens;
@@ -113,6 +113,20 @@ impl User {
             active: self.row.is_active(),
             deactivated_at: self.row.deactivated_at,
             updated_at: self.row.updated_at,
+        })
+    }
+}
+
+impl Leaves for User {
+    fn leaf(&self, name: &str) -> Option<async_graphql::Value> {
+        let row = &*self.row;
+        Some(match name {
+            "id" => id_value(row.id),
+            "username" => text_value(Some(&row.username)),
+            "displayName" => text_value(Some(&row.display_name)),
+            "location" => text_value(row.location.as_deref()),
+            "createdAt" => scalar_value(Some(&row.created_at)),
+            _ => return None,
         })
     }
 }
