@@ -22,9 +22,9 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::presented_token;
 use crate::error::AppError;
-use crate::graphql::build_gateway;
 use crate::graphql::gateway::{Gateway, failed_before_execution};
 use crate::graphql::limits::selected_operation;
+use crate::graphql::{build_gateway, json};
 use crate::media::attachments::ATTACHMENT_PREFIX;
 use crate::media::{IMMUTABLE_CACHE_CONTROL, ServableObject};
 use crate::services::{accounts, attachments};
@@ -170,8 +170,22 @@ const RESPONSE_CAPACITY: usize = 8 * 1024;
 
 fn json_response(status: StatusCode, ty: ResponseType, body: &impl serde::Serialize) -> Response {
     let mut bytes = Vec::with_capacity(RESPONSE_CAPACITY);
-    match serde_json::to_writer(&mut bytes, body) {
-        Ok(()) => {
+    let written = serde_json::to_writer(&mut bytes, body).map(|()| bytes);
+    written_response(status, ty, written)
+}
+
+/// A GraphQL response, written by [`crate::graphql::json`].
+fn graphql_response(status: StatusCode, ty: ResponseType, batch: &BatchResponse) -> Response {
+    written_response(status, ty, json::to_vec(batch, RESPONSE_CAPACITY))
+}
+
+fn written_response(
+    status: StatusCode,
+    ty: ResponseType,
+    written: serde_json::Result<Vec<u8>>,
+) -> Response {
+    match written {
+        Ok(bytes) => {
             let mut response = (status, bytes).into_response();
             response
                 .headers_mut()
@@ -238,7 +252,7 @@ async fn execute(
         }
         _ => StatusCode::OK,
     };
-    json_response(status, ty, &response)
+    graphql_response(status, ty, &response)
 }
 
 /// Largest multipart request: one upload plus a JSON-sized rest.

@@ -7,6 +7,7 @@ pub mod batcher;
 pub mod conversations;
 pub mod eager;
 pub mod gateway;
+pub mod json;
 pub mod limits;
 pub mod live;
 pub mod loaders;

@@ -1,0 +1,251 @@
+//! GraphQL responses written as JSON: byte for byte what `serde_json` writes for them, faster.
+//!
+//! `serde_json` escapes a string by looking every byte up in a table, one at a time: a sixth of
+//! the server's instructions for an inbox (about 100 KB of message bodies, ids and times) went
+//! there. [`write_batch`] writes the response's data itself and checks strings 16 bytes at a
+//! time for the three kinds of byte JSON escapes (a quote, a backslash, a control character),
+//! a loop the compiler turns into vector instructions. Numbers, errors and extensions (small,
+//! and with types of their own) still go through `serde_json`. The tests hold both writers to
+//! the same bytes.
+
+use async_graphql::{BatchResponse, Response, Value};
+
+/// Appends `batch` to `out` as JSON.
+pub fn write_batch(out: &mut Vec<u8>, batch: &BatchResponse) -> serde_json::Result<()> {
+    match batch {
+        BatchResponse::Single(response) => write_response(out, response),
+        BatchResponse::Batch(responses) => {
+            out.push(b'[');
+            for (i, response) in responses.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_response(out, response)?;
+            }
+            out.push(b']');
+            Ok(())
+        }
+    }
+}
+
+/// Appends `response` to `out` as JSON, its members in the order of `Response`'s fields.
+fn write_response(out: &mut Vec<u8>, response: &Response) -> serde_json::Result<()> {
+    out.extend_from_slice(b"{\"data\":");
+    write_value(out, &response.data)?;
+    if !response.extensions.is_empty() {
+        out.extend_from_slice(b",\"extensions\":");
+        serde_json::to_writer(&mut *out, &response.extensions)?;
+    }
+    if !response.errors.is_empty() {
+        out.extend_from_slice(b",\"errors\":");
+        serde_json::to_writer(&mut *out, &response.errors)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// Appends `value` to `out` as JSON.
+fn write_value(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Boolean(true) => out.extend_from_slice(b"true"),
+        Value::Boolean(false) => out.extend_from_slice(b"false"),
+        Value::String(text) => write_str(out, text),
+        Value::Enum(name) => write_str(out, name),
+        Value::Number(_) | Value::Binary(_) => serde_json::to_writer(&mut *out, value)?,
+        Value::List(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item)?;
+            }
+            out.push(b']');
+        }
+        Value::Object(members) => {
+            out.push(b'{');
+            for (i, (key, member)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, key);
+                out.push(b':');
+                write_value(out, member)?;
+            }
+            out.push(b'}');
+        }
+    }
+    Ok(())
+}
+
+/// Bytes checked together before looking at them one by one.
+const BLOCK: usize = 16;
+
+/// Appends `text` to `out` as a JSON string, escaped as `serde_json` escapes it.
+fn write_str(out: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    // `bytes[start..i]` is written as it is once an escape (or the end) is met.
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(block) = bytes.get(i..i + BLOCK)
+            && !block.iter().fold(false, |any, &b| any | must_escape(b))
+        {
+            i += BLOCK;
+            continue;
+        }
+        let byte = bytes[i];
+        if must_escape(byte) {
+            out.extend_from_slice(&bytes[start..i]);
+            write_escape(out, byte);
+            start = i + 1;
+        }
+        i += 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Whether JSON needs `byte` escaped: a quote, a backslash or a control character.
+fn must_escape(byte: u8) -> bool {
+    byte < 0x20 || byte == b'"' || byte == b'\\'
+}
+
+/// The escape of a byte [`must_escape`] is true for: the short forms `serde_json` uses, else
+/// `\u00` and two lower-case hex digits.
+fn write_escape(out: &mut Vec<u8>, byte: u8) {
+    let short = match byte {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        0x08 => b'b',
+        0x09 => b't',
+        0x0a => b'n',
+        0x0c => b'f',
+        0x0d => b'r',
+        _ => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(byte >> 4)]);
+            out.push(HEX[usize::from(byte & 0xf)]);
+            return;
+        }
+    };
+    out.extend_from_slice(&[b'\\', short]);
+}
+
+/// [`write_batch`] into a new buffer that starts with room for `capacity` bytes.
+pub fn to_vec(batch: &BatchResponse, capacity: usize) -> serde_json::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(capacity);
+    write_batch(&mut out, batch)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::indexmap::IndexMap;
+    use async_graphql::{Name, ServerError, Value};
+
+    use super::*;
+
+    /// Every byte below 0x80 in every position of a block, runs longer than a block, and
+    /// characters of two, three and four bytes.
+    fn texts() -> Vec<String> {
+        let mut texts = vec![
+            String::new(),
+            "plain".to_owned(),
+            "exactly sixteen!".to_owned(),
+            "a \"quoted\" \\ path\\to\\file with a tab\tand\r\nlines".to_owned(),
+            "é ü 漢字 🎉 and \u{7f} and \u{2028}".repeat(5),
+            "x".repeat(100) + "\"" + &"y".repeat(33),
+        ];
+        for byte in 0u8..0x80 {
+            let c = char::from(byte);
+            texts.push(c.to_string());
+            for at in [0, 7, 15, 16, 17, 31, 40] {
+                let mut text = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH".to_owned();
+                text.insert(at, c);
+                texts.push(text);
+            }
+        }
+        texts
+    }
+
+    fn object(members: Vec<(&str, Value)>) -> Value {
+        Value::Object(
+            members
+                .into_iter()
+                .map(|(k, v)| (Name::new(k), v))
+                .collect::<IndexMap<_, _>>(),
+        )
+    }
+
+    fn same_bytes(batch: &BatchResponse) {
+        let ours = to_vec(batch, 0).expect("writes");
+        let theirs = serde_json::to_vec(batch).expect("serde_json writes");
+        assert_eq!(
+            String::from_utf8_lossy(&ours),
+            String::from_utf8_lossy(&theirs)
+        );
+    }
+
+    #[test]
+    fn every_string_is_written_as_serde_json_writes_it() {
+        for text in texts() {
+            same_bytes(&BatchResponse::Single(Response::new(Value::String(
+                text.clone(),
+            ))));
+            same_bytes(&BatchResponse::Single(Response::new(object(vec![(
+                &text,
+                Value::Enum(Name::new("GROUP")),
+            )]))));
+        }
+    }
+
+    #[test]
+    fn every_kind_of_value_and_response_is_written_as_serde_json_writes_it() {
+        let data = object(vec![
+            ("null", Value::Null),
+            ("yes", Value::Boolean(true)),
+            ("no", Value::Boolean(false)),
+            ("int", Value::from(-42)),
+            ("big", Value::Number(u64::MAX.into())),
+            ("float", Value::from(1.5e300)),
+            ("small", Value::from(-0.000_001)),
+            ("kind", Value::Enum(Name::new("DIRECT"))),
+            ("bytes", Value::Binary(vec![0u8, 1, 255].into())),
+            ("empty list", Value::List(vec![])),
+            ("empty object", Value::Object(IndexMap::new())),
+            (
+                "nested",
+                Value::List(vec![
+                    object(vec![
+                        ("id", Value::from("1")),
+                        ("body", Value::from("hi\n")),
+                    ]),
+                    Value::Null,
+                    Value::List(vec![Value::from(1), Value::from("two")]),
+                ]),
+            ),
+        ]);
+        let mut with_errors = Response::new(data.clone());
+        with_errors
+            .errors
+            .push(ServerError::new("not \"found\"", None));
+        let mut with_extensions = Response::new(Value::Null);
+        with_extensions
+            .extensions
+            .insert("cost".to_owned(), Value::from(3));
+        let failed = Response::from_errors(vec![ServerError::new("bad", None)]);
+        for response in [Response::new(data), with_errors, with_extensions, failed] {
+            same_bytes(&BatchResponse::Single(response));
+        }
+        same_bytes(&BatchResponse::Batch(vec![]));
+        same_bytes(&BatchResponse::Batch(vec![
+            Response::new(Value::from(1)),
+            Response::from_errors(vec![ServerError::new("second", None)]),
+        ]));
+    }
+}
