@@ -14,17 +14,7 @@ use async_graphql::{BatchResponse, Response, Value};
 pub fn write_batch(out: &mut Vec<u8>, batch: &BatchResponse) -> serde_json::Result<()> {
     match batch {
         BatchResponse::Single(response) => write_response(out, response),
-        BatchResponse::Batch(responses) => {
-            out.push(b'[');
-            for (i, response) in responses.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_response(out, response)?;
-            }
-            out.push(b']');
-            Ok(())
-        }
+        BatchResponse::Batch(responses) => write_array(out, responses, write_response),
     }
 }
 
@@ -53,16 +43,7 @@ fn write_value(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {
         Value::String(text) => write_str(out, text),
         Value::Enum(name) => write_str(out, name),
         Value::Number(_) | Value::Binary(_) => serde_json::to_writer(&mut *out, value)?,
-        Value::List(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_value(out, item)?;
-            }
-            out.push(b']');
-        }
+        Value::List(items) => write_array(out, items, write_value)?,
         Value::Object(members) => {
             out.push(b'{');
             for (i, (key, member)) in members.iter().enumerate() {
@@ -76,6 +57,23 @@ fn write_value(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {
             out.push(b'}');
         }
     }
+    Ok(())
+}
+
+/// Appends `items` to `out` as a JSON array, each written by `write`.
+fn write_array<T>(
+    out: &mut Vec<u8>,
+    items: &[T],
+    write: fn(&mut Vec<u8>, &T) -> serde_json::Result<()>,
+) -> serde_json::Result<()> {
+    out.push(b'[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(out, item)?;
+    }
+    out.push(b']');
     Ok(())
 }
 
