@@ -85,26 +85,36 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    // `bytes[start..i]` is written as it is once an escape (or the end) is met.
+    // `bytes[start..]` is still to write.
     let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        if let Some(Ok(block)) = bytes.get(i..i + BLOCK).map(<&[u8; BLOCK]>::try_from)
-            && clean(block)
-        {
-            i += BLOCK;
-            continue;
-        }
-        let byte = bytes[i];
-        if must_escape(byte) {
-            out.extend_from_slice(&bytes[start..i]);
-            write_escape(out, byte);
-            start = i + 1;
-        }
-        i += 1;
+    while let Some(at) = find_escape(&bytes[start..]).map(|offset| start + offset) {
+        out.extend_from_slice(&bytes[start..at]);
+        write_escape(out, bytes[at]);
+        start = at + 1;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// Where the first byte of `bytes` that must be escaped is, checking whole blocks (the last
+/// one padded with spaces) before looking at single bytes.
+fn find_escape(bytes: &[u8]) -> Option<usize> {
+    let (blocks, rest) = bytes.as_chunks::<BLOCK>();
+    let at = match blocks.iter().position(|block| !clean(block)) {
+        Some(n) => n * BLOCK,
+        None => {
+            let mut last = [b' '; BLOCK];
+            last[..rest.len()].copy_from_slice(rest);
+            if clean(&last) {
+                return None;
+            }
+            bytes.len() - rest.len()
+        }
+    };
+    bytes[at..]
+        .iter()
+        .position(|&byte| must_escape(byte))
+        .map(|i| at + i)
 }
 
 /// Whether no byte of `block` needs escaping. A fixed-size block without an early exit, so
