@@ -179,6 +179,7 @@ fn graphql_response(status: StatusCode, ty: ResponseType, batch: &BatchResponse)
     written_response(status, ty, json::to_vec(batch, RESPONSE_CAPACITY))
 }
 
+/// The written body as a JSON response of type `ty`; a 500 (and a log line) if writing failed.
 fn written_response(
     status: StatusCode,
     ty: ResponseType,
