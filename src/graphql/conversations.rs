@@ -406,13 +406,23 @@ impl From<MessageRow> for Message {
     }
 }
 
+impl Message {
+    /// The text as others see it: none once deleted.
+    fn shown_body(&self) -> Option<&str> {
+        self.row
+            .deleted_at
+            .is_none()
+            .then_some(self.row.body.as_str())
+    }
+}
+
 impl Leaves for Message {
     fn leaf(&self, name: &str) -> Option<Value> {
         let row = &*self.row;
         Some(match name {
             "id" => id_value(row.id),
             "seq" => scalar_value(Some(&row.seq)),
-            "body" => text_value(row.deleted_at.is_none().then_some(row.body.as_str())),
+            "body" => text_value(self.shown_body()),
             "createdAt" => scalar_value(Some(&row.created_at)),
             "editedAt" => scalar_value(row.edited_at.as_ref()),
             "deletedAt" => scalar_value(row.deleted_at.as_ref()),
@@ -436,10 +446,7 @@ impl Message {
 
     /// The text (1–4,000 characters); null once deleted.
     async fn body(&self) -> Option<&str> {
-        self.row
-            .deleted_at
-            .is_none()
-            .then_some(self.row.body.as_str())
+        self.shown_body()
     }
 
     /// Who sent it.
