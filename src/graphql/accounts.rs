@@ -3,7 +3,7 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
-use crate::graphql::eager::Eager;
+use crate::graphql::eager::{Eager, EagerConnection};
 use crate::graphql::types::{AuthPayload, User, decode_cursor, encode_cursor, page_size};
 use crate::graphql::{ContextExt, parse_id};
 use crate::services::accounts::{self, DEFAULT_PAGE, MAX_PAGE, ProfileUpdate, Registration};
@@ -13,7 +13,7 @@ use crate::services::input::{DisplayName, Location, Password, SearchText, Userna
 const USER_CURSOR: &str = "user";
 
 /// A page of users, ordered by username.
-pub type UserConnection = Connection<String, Eager<User>>;
+pub type UserConnection = EagerConnection<String, User>;
 
 /// Account queries.
 #[derive(Default)]
@@ -89,7 +89,7 @@ pub(crate) async fn list_users(
             User::from(user).into(),
         )
     }));
-    Ok(connection)
+    Ok(connection.into())
 }
 
 /// A new account.

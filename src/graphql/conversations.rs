@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::graphql::eager::{Eager, Leaves, id_value, scalar_value, text_value};
+use crate::graphql::eager::{Eager, EagerConnection, Leaves, id_value, scalar_value, text_value};
 use crate::graphql::loaders::{
     AttachmentsKey, BlockedKey, HistoryKey, LastMessageKey, Loaders, MembersKey, MembershipKey,
     MentionCountKey, MentionedKey, MessageKey, ReactionsKey, UnreadKey, UserKey,
@@ -38,9 +38,9 @@ fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
 }
 
 /// A page of conversations, most recently active first.
-pub type SessionConnection = Connection<String, Eager<Session>>;
+pub type SessionConnection = EagerConnection<String, Session>;
 /// A page of messages, oldest first within the page.
-pub type MessageConnection = Connection<MessageCursor, Eager<Message>>;
+pub type MessageConnection = EagerConnection<MessageCursor, Message>;
 
 /// Where a message's edge sits, encoded as its opaque `cursor` only when a client asks for
 /// it (the inbox asks for none of its 400 messages' cursors).
@@ -270,7 +270,7 @@ impl Session {
                 Eager(Message::new(m, sender, self.page.clone())),
             )
         }));
-        Ok(connection)
+        Ok(connection.into())
     }
 }
 
@@ -647,7 +647,7 @@ impl ConversationQuery {
                 let page = prefetched.clone();
                 Edge::new(cursor, Eager(Session { view, page }))
             }));
-        Ok(connection)
+        Ok(connection.into())
     }
 
     /// Messages of the viewer's conversations that contain the words of `text` (1–200
@@ -678,7 +678,7 @@ impl ConversationQuery {
                 Eager(Message::from(m)),
             )
         }));
-        Ok(connection)
+        Ok(connection.into())
     }
 }
 

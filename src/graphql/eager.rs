@@ -13,6 +13,10 @@
 //! are written into the response while the object's other fields are gathered, without a
 //! future, a field context or the derived resolver's dispatch on the field's name.
 //!
+//! Connections of such objects ([`EagerConnection`]) answer their `edges` and `nodes` the
+//! same way: the edges' selection is read once per list, the cursors are written at once, and
+//! only the nodes are awaited (measured: 7.8 % of a history page's instructions).
+//!
 //! This is written by hand because async-graphql offers no hook: the derived object's
 //! `OutputType::resolve` always goes through its own `resolve_container`. It uses the
 //! `#[doc(hidden)]` context fields that async-graphql's derived code uses itself. Where a
@@ -25,6 +29,7 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 
+use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
 use async_graphql::indexmap::IndexMap;
 use async_graphql::indexmap::map::Entry;
 use async_graphql::parser::types::{Field, Selection};
@@ -138,7 +143,19 @@ pub async fn resolve_object<'a, T: ContainerType + Leaves>(
             }
         }
     }
-    let mut resolved = join_all(pending).await.into_iter();
+    let resolved = join_all(pending).await;
+    Ok(assemble(ctx, answered.into_iter(), resolved))
+}
+
+/// An object's value from its fields in selection order: `answered` holds each field's key
+/// and value, or `None` where the next of `resolved` goes. A field that failed is reported on
+/// `ctx` and leaves its key out; no keys make `null`, as in async-graphql's resolver.
+fn assemble(
+    ctx: &ContextSelectionSet<'_>,
+    answered: impl ExactSizeIterator<Item = Option<(Name, Value)>>,
+    resolved: Vec<ServerResult<(Name, Value)>>,
+) -> Value {
+    let mut resolved = resolved.into_iter();
     let mut object = IndexMap::with_capacity(answered.len());
     for slot in answered {
         match slot.map(Ok).or_else(|| resolved.next()) {
@@ -147,11 +164,11 @@ pub async fn resolve_object<'a, T: ContainerType + Leaves>(
             None => {}
         }
     }
-    Ok(if object.is_empty() {
+    if object.is_empty() {
         Value::Null
     } else {
         Value::Object(object)
-    })
+    }
 }
 
 /// The value of `field` when it is a leaf of `root` (or `__typename`) asked without arguments.
@@ -256,6 +273,205 @@ async fn resolve_field<'a, T: ContainerType>(
         key,
         root.resolve_field(&ctx_field).await?.unwrap_or_default(),
     ))
+}
+
+/// A Relay connection of [`Eager`] nodes: the same GraphQL type as async-graphql's
+/// `Connection<C, Eager<N>>` (it registers that type, so the schema does not change), whose
+/// `edges` and `nodes` resolve here.
+///
+/// async-graphql resolves `edges` as a list, which above 30 items puts each edge's future in
+/// a `FuturesOrdered` (an `Arc`'d task each), and each edge as an object of two boxed field
+/// futures (`cursor`, `node`) run in a `FuturesUnordered`. Here the edges' selection is read
+/// once for the whole list, each edge's cursor is written at once, and only the nodes are
+/// awaited, every edge's side by side. `pageInfo`, and any selection with a directive, go
+/// through async-graphql's resolvers.
+pub struct EagerConnection<C, N>(pub Connection<C, Eager<N>>)
+where
+    C: CursorType + Send + Sync,
+    N: ObjectType + ContainerType + Leaves;
+
+impl<C, N> From<Connection<C, Eager<N>>> for EagerConnection<C, N>
+where
+    C: CursorType + Send + Sync,
+    N: ObjectType + ContainerType + Leaves,
+{
+    fn from(connection: Connection<C, Eager<N>>) -> Self {
+        Self(connection)
+    }
+}
+
+impl<C, N> OutputType for EagerConnection<C, N>
+where
+    C: CursorType + Send + Sync,
+    N: ObjectType + ContainerType + Leaves,
+{
+    fn type_name() -> Cow<'static, str> {
+        <Connection<C, Eager<N>> as OutputType>::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        <Connection<C, Eager<N>> as OutputType>::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        _field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        self.resolve_selection(ctx).await
+    }
+}
+
+impl<C, N> ContainerType for EagerConnection<C, N>
+where
+    C: CursorType + Send + Sync,
+    N: ObjectType + ContainerType + Leaves,
+{
+    async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
+        self.0.resolve_field(ctx).await
+    }
+}
+
+impl<C, N> ObjectType for EagerConnection<C, N>
+where
+    C: CursorType + Send + Sync,
+    N: ObjectType + ContainerType + Leaves,
+{
+}
+
+/// A field's future, boxed: a connection's fields are of different kinds, and few.
+type FieldFuture<'a> = Pin<Box<dyn Future<Output = ServerResult<(Name, Value)>> + Send + 'a>>;
+
+/// The connection's own edge type.
+type EdgeOf<C, N> = Edge<C, Eager<N>, EmptyFields>;
+
+impl<C, N> EagerConnection<C, N>
+where
+    C: CursorType + Send + Sync,
+    N: ObjectType + ContainerType + Leaves,
+{
+    /// Resolves the selection set `ctx`: `edges` and `nodes` here, `__typename` at once, the
+    /// other fields through the connection's resolver.
+    async fn resolve_selection<'a>(&'a self, ctx: &ContextSelectionSet<'a>) -> ServerResult<Value> {
+        let type_name = <Self as OutputType>::type_name();
+        let mut fields = Vec::with_capacity(ctx.item.node.items.len());
+        if !collect(ctx, &type_name, &mut fields)? {
+            return resolve_container(ctx, &self.0).await;
+        }
+        let mut answered = Vec::with_capacity(fields.len());
+        let mut pending: Vec<FieldFuture<'a>> = Vec::new();
+        for (ctx, field) in fields {
+            let key = field.node.response_key().node.clone();
+            let plain = field.node.arguments.is_empty();
+            match field.node.name.node.as_str() {
+                "__typename" => {
+                    answered.push(Some((key, Value::String(type_name.to_string()))));
+                    continue;
+                }
+                "edges" if plain => pending.push(Box::pin(async move {
+                    let ctx_field = ctx.with_field(field);
+                    let ctx_list = ctx_field.with_selection_set(&field.node.selection_set);
+                    Ok((key, self.resolve_edges(&ctx_list, field).await?))
+                })),
+                "nodes" if plain => pending.push(Box::pin(async move {
+                    let ctx_field = ctx.with_field(field);
+                    let ctx_list = ctx_field.with_selection_set(&field.node.selection_set);
+                    Ok((key, self.resolve_nodes(&ctx_list, field).await?))
+                })),
+                _ => pending.push(Box::pin(resolve_field(ctx, &self.0, field))),
+            }
+            answered.push(None);
+        }
+        let resolved = join_all(pending).await;
+        Ok(assemble(ctx, answered.into_iter(), resolved))
+    }
+
+    /// The `edges` list: the edge selection `ctx` read once, then every edge's cursor at once
+    /// and its node through [`Eager`], all edges polled together. A selection this does not
+    /// read (a directive, an unknown fragment) goes to async-graphql's list resolver.
+    async fn resolve_edges<'a>(
+        &'a self,
+        ctx: &ContextSelectionSet<'a>,
+        field: &'a Positioned<Field>,
+    ) -> ServerResult<Value> {
+        let edges = self.0.edges.as_slice();
+        let edge_type = <EdgeOf<C, N> as OutputType>::type_name();
+        let mut selected = Vec::new();
+        if edges.is_empty() || !matches!(collect(ctx, &edge_type, &mut selected), Ok(true)) {
+            return OutputType::resolve(&edges, ctx, field).await;
+        }
+        let (selected, edge_type) = (&selected, &edge_type);
+        let items = edges.iter().enumerate().map(|(i, edge)| async move {
+            let ctx_edge = ctx.with_index(i);
+            // Each field in order, as the results of `assemble`'s resolved fields.
+            let mut resolved = Vec::with_capacity(selected.len());
+            for (_, field) in selected {
+                let ctx_field = ctx_edge.with_field(field);
+                let value = match field.node.name.node.as_str() {
+                    "__typename" => Ok(Value::String(edge_type.to_string())),
+                    "cursor" => Ok(Value::String(edge.cursor.encode_cursor())),
+                    "node" => {
+                        let ctx_node = ctx_field.with_selection_set(&field.node.selection_set);
+                        edge.node.resolve(&ctx_node, field).await
+                    }
+                    _ => edge
+                        .resolve_field(&ctx_field)
+                        .await
+                        .map(Option::unwrap_or_default),
+                };
+                let key = field.node.response_key().node.clone();
+                resolved.push(value.map(|value| (key, value)));
+            }
+            assemble(
+                &ctx_edge,
+                std::iter::repeat_n(None, resolved.len()),
+                resolved,
+            )
+        });
+        Ok(Value::List(join_chunked(items).await))
+    }
+
+    /// The `nodes` list: every node through [`Eager`], polled together; the first error fails
+    /// the list, as in async-graphql's list resolver.
+    async fn resolve_nodes<'a>(
+        &'a self,
+        ctx: &ContextSelectionSet<'a>,
+        field: &'a Positioned<Field>,
+    ) -> ServerResult<Value> {
+        let items = self.0.edges.iter().enumerate().map(|(i, edge)| async move {
+            let ctx_node = ctx.with_index(i);
+            edge.node
+                .resolve(&ctx_node, field)
+                .await
+                .map_err(|error| ctx_node.set_error_path(error))
+        });
+        let values = join_chunked(items).await;
+        Ok(Value::List(
+            values.into_iter().collect::<ServerResult<_>>()?,
+        ))
+    }
+}
+
+/// Awaits `futures` side by side, in `join_all`'s own slice of futures: chunks of at most 30,
+/// because above 30 `join_all` switches to a `FuturesOrdered` (an `Arc`'d task per future).
+async fn join_chunked<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    const CHUNK: usize = 30;
+    let mut chunks: Vec<Vec<F>> = Vec::new();
+    for future in futures {
+        match chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push(future),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(future);
+                chunks.push(chunk);
+            }
+        }
+    }
+    join_all(chunks.into_iter().map(join_all))
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// Adds a field's value under its response key; a key selected twice merges its objects (and
@@ -389,6 +605,35 @@ mod tests {
         async fn node(&self) -> Node {
             Node::Thing(Thing(2))
         }
+
+        /// A connection of 35 things (more than one chunk) through async-graphql's resolver.
+        async fn plain_page(&self) -> Connection<String, Eager<Thing>> {
+            page(35)
+        }
+
+        /// The same connection through [`EagerConnection`].
+        async fn eager_page(&self) -> EagerConnection<String, Thing> {
+            page(35).into()
+        }
+
+        /// An empty connection through async-graphql's resolver.
+        async fn plain_empty(&self) -> Connection<String, Eager<Thing>> {
+            page(0)
+        }
+
+        /// The same empty connection through [`EagerConnection`].
+        async fn eager_empty(&self) -> EagerConnection<String, Thing> {
+            page(0).into()
+        }
+    }
+
+    /// A connection of things 1 to `n`, with a next page.
+    fn page(n: i32) -> Connection<String, Eager<Thing>> {
+        let mut connection = Connection::new(false, true);
+        connection
+            .edges
+            .extend((1..=n).map(|i| Edge::new(format!("cursor {i}"), Eager(Thing(i)))));
+        connection
     }
 
     struct Shout;
@@ -445,9 +690,30 @@ mod tests {
         (value, errors)
     }
 
+    /// Asserts that each selection gives the same data and errors under every `(plain,
+    /// eager)` pair of roots; the fragment `name` is added where a selection spreads it.
+    async fn assert_same(
+        roots: &[(&str, &str)],
+        selections: &[&str],
+        (name, fragment): (&str, &str),
+    ) {
+        for selection in selections {
+            let fragments = if selection.contains(&format!("...{name}")) {
+                fragment
+            } else {
+                ""
+            };
+            for (plain, eager) in roots {
+                let (plain, plain_errors) = run(plain, selection, fragments).await;
+                let (eager, eager_errors) = run(eager, selection, fragments).await;
+                assert_eq!(eager, plain, "{selection}");
+                assert_eq!(eager_errors, plain_errors, "{selection}");
+            }
+        }
+    }
+
     #[tokio::test]
     async fn resolves_as_async_graphql_does() {
-        let fragments = "fragment F on Thing { name child { n } }";
         let selections = [
             "n name later",
             "a: n b: n n",
@@ -459,17 +725,23 @@ mod tests {
             "n fails name sometimes children { sometimes fails }",
             "later shouted: name @shout n",
         ];
-        for selection in selections {
-            let fragments = if selection.contains("...F") {
-                fragments
-            } else {
-                ""
-            };
-            let (plain, plain_errors) = run("plain", selection, fragments).await;
-            let (eager, eager_errors) = run("eager", selection, fragments).await;
-            assert_eq!(eager, plain, "{selection}");
-            assert_eq!(eager_errors, plain_errors, "{selection}");
-        }
+        let fragment = ("F", "fragment F on Thing { name child { n } }");
+        assert_same(&[("plain", "eager")], &selections, fragment).await;
+    }
+
+    #[tokio::test]
+    async fn connections_resolve_as_async_graphql_does() {
+        let selections = [
+            "edges { cursor node { n name later } } pageInfo { hasNextPage startCursor }",
+            "__typename edges { __typename cursor c: cursor node { n } } nodes { n later }",
+            "edges { node { n } } edges { cursor node { later } } nodes { name } nodes { n }",
+            "...on ThingConnection { edges { ...E ... on ThingEdge { node { n } } } }",
+            "edges { node { n fails sometimes child { fails } } } nodes { sometimes }",
+            "edges { cursor loud: cursor @shout node { name } } nodes { name @shout }",
+        ];
+        let fragment = ("E", "fragment E on ThingEdge { cursor node { name } }");
+        let roots = [("plainPage", "eagerPage"), ("plainEmpty", "eagerEmpty")];
+        assert_same(&roots, &selections, fragment).await;
     }
 
     #[tokio::test]
