@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::graphql::eager::{Eager, EagerConnection, Leaves, id_value, scalar_value, text_value};
+use crate::graphql::eager::{
+    Eager, EagerConnection, EagerList, Leaves, id_value, scalar_value, text_value,
+};
 use crate::graphql::loaders::{
     AttachmentsKey, BlockedKey, HistoryKey, LastMessageKey, Loaders, MembersKey, MembershipKey,
     MentionCountKey, MentionedKey, MessageKey, ReactionsKey, UnreadKey, UserKey,
@@ -186,7 +188,7 @@ impl Session {
     }
 
     /// The members, longest-standing first (at most 1,000 in a group).
-    async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Eager<SessionMember>>> {
+    async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<EagerList<SessionMember>> {
         let id = self.view.session.id;
         let members = match self.page.as_ref().and_then(|p| p.members(id)) {
             Some(members) => members,
@@ -550,7 +552,7 @@ impl Message {
 
     /// The members this message mentions (by `@username` in its text or picked by id when it
     /// was sent), never its sender; empty once deleted.
-    async fn mentions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Eager<User>>> {
+    async fn mentions(&self, ctx: &Context<'_>) -> async_graphql::Result<EagerList<User>> {
         if let Some(users) = self.page.as_ref().and_then(|p| p.mentions(self.row.id)) {
             return Ok(users.into_iter().map(|u| User::from(u).into()).collect());
         }

@@ -431,25 +431,66 @@ where
         Ok(Value::List(join_chunked(items).await))
     }
 
-    /// The `nodes` list: every node through [`Eager`], polled together; the first error fails
-    /// the list, as in async-graphql's list resolver.
+    /// The `nodes` list, as an [`EagerList`] resolves its items.
     async fn resolve_nodes<'a>(
         &'a self,
         ctx: &ContextSelectionSet<'a>,
         field: &'a Positioned<Field>,
     ) -> ServerResult<Value> {
-        let items = self.0.edges.iter().enumerate().map(|(i, edge)| async move {
-            let ctx_node = ctx.with_index(i);
-            edge.node
-                .resolve(&ctx_node, field)
-                .await
-                .map_err(|error| ctx_node.set_error_path(error))
-        });
-        let values = join_chunked(items).await;
-        Ok(Value::List(
-            values.into_iter().collect::<ServerResult<_>>()?,
-        ))
+        resolve_list(ctx, field, self.0.edges.iter().map(|edge| &edge.node)).await
     }
+}
+
+/// A list of [`Eager`] objects: the same GraphQL type as `Vec<Eager<T>>`, its items polled
+/// together in `join_all`'s slice (async-graphql's list resolver puts each item of a list
+/// longer than 30, such as a big group's members, in a `FuturesOrdered`).
+pub struct EagerList<T>(pub Vec<Eager<T>>);
+
+impl<T> FromIterator<Eager<T>> for EagerList<T> {
+    fn from_iter<I: IntoIterator<Item = Eager<T>>>(items: I) -> Self {
+        Self(items.into_iter().collect())
+    }
+}
+
+impl<T: ObjectType + ContainerType + Leaves> OutputType for EagerList<T> {
+    fn type_name() -> Cow<'static, str> {
+        <Vec<Eager<T>> as OutputType>::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        <Vec<Eager<T>> as OutputType>::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        <Vec<Eager<T>> as OutputType>::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        resolve_list(ctx, field, self.0.iter()).await
+    }
+}
+
+/// Resolves `items` side by side; the first error fails the list, as in async-graphql's list
+/// resolver.
+async fn resolve_list<'a, T: ObjectType + ContainerType + Leaves + 'a>(
+    ctx: &ContextSelectionSet<'_>,
+    field: &Positioned<Field>,
+    items: impl Iterator<Item = &'a Eager<T>>,
+) -> ServerResult<Value> {
+    let items = items.enumerate().map(|(i, item)| async move {
+        let ctx_item = ctx.with_index(i);
+        item.resolve(&ctx_item, field)
+            .await
+            .map_err(|error| ctx_item.set_error_path(error))
+    });
+    let values = join_chunked(items).await;
+    Ok(Value::List(
+        values.into_iter().collect::<ServerResult<_>>()?,
+    ))
 }
 
 /// Awaits `futures` side by side, in `join_all`'s own slice of futures: chunks of at most 30,
@@ -537,6 +578,16 @@ mod tests {
 
         async fn children(&self) -> Vec<Eager<Thing>> {
             (1..=3).map(|i| Eager(Thing(self.0 * 10 + i))).collect()
+        }
+
+        /// 35 children (more than one chunk) through async-graphql's list resolver.
+        async fn crowd(&self) -> Vec<Eager<Thing>> {
+            (1..=35).map(|i| Eager(Thing(self.0 * 100 + i))).collect()
+        }
+
+        /// The same children as an [`EagerList`].
+        async fn eager_crowd(&self) -> EagerList<Thing> {
+            (1..=35).map(|i| Eager(Thing(self.0 * 100 + i))).collect()
         }
 
         async fn fails(&self) -> async_graphql::Result<i32> {
@@ -742,6 +793,26 @@ mod tests {
         let fragment = ("E", "fragment E on ThingEdge { cursor node { name } }");
         let roots = [("plainPage", "eagerPage"), ("plainEmpty", "eagerEmpty")];
         assert_same(&roots, &selections, fragment).await;
+    }
+
+    #[tokio::test]
+    async fn lists_resolve_as_async_graphql_does() {
+        let fragment = "fragment F on Thing { name child { n } }";
+        for selection in ["n later", "__typename name sometimes fails", "...F later"] {
+            let fragments = if selection.contains("...F") {
+                fragment
+            } else {
+                ""
+            };
+            let plain = run("plain", &format!("c: crowd {{ {selection} }}"), fragments).await;
+            let eager = run(
+                "plain",
+                &format!("c: eagerCrowd {{ {selection} }}"),
+                fragments,
+            )
+            .await;
+            assert_eq!(eager, plain, "{selection}");
+        }
     }
 
     #[tokio::test]
