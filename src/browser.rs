@@ -2,12 +2,9 @@
 //! `MESSENGER_CORS_ORIGINS`), and the security headers of everything this server sends (a
 //! content security policy, `nosniff`, no referrer, no framing).
 
-use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-
-use crate::config::Config;
 
 /// The policy of pages and files that run no script of ours (JSON, media): nothing may load
 /// from them, and an SVG or HTML file opened directly runs sandboxed.
@@ -22,31 +19,23 @@ const REQUEST_HEADERS: [HeaderName; 4] = [
     HeaderName::from_static("x-apollo-operation-name"),
 ];
 
-/// Adds the CORS layer (when origins are configured) and the security headers.
-pub fn layers(router: Router, config: &Config) -> Router {
-    let fixed = [
+/// The security headers every response gets unless it sets its own (the web client's pages
+/// do): `nosniff`, no referrer, no framing, and the locked-down content security policy.
+pub fn security_headers() -> [SetResponseHeaderLayer<HeaderValue>; 4] {
+    [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::CONTENT_SECURITY_POLICY, LOCKED_DOWN),
-    ];
-    let mut router = router;
-    for (name, value) in fixed {
-        // A response that sets its own (the web client's pages) keeps it.
-        router = router.layer(SetResponseHeaderLayer::if_not_present(
-            name,
-            HeaderValue::from_static(value),
-        ));
-    }
-    match cors(&config.cors_origins) {
-        Some(cors) => router.layer(cors),
-        None => router,
-    }
+    ]
+    .map(|(name, value)| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    })
 }
 
 /// CORS for the allowed origins, without credentials (tokens travel in headers, not
 /// cookies); `None` when no origin is allowed, so preflights get no grant.
-fn cors(origins: &[String]) -> Option<CorsLayer> {
+pub fn cors(origins: &[String]) -> Option<CorsLayer> {
     let allow = match origins {
         [] => return None,
         [any] if any == "*" => AllowOrigin::any(),
