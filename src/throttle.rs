@@ -21,7 +21,7 @@ use crate::sync::lock;
 
 /// How long a sign-in may wait for its turn to hash.
 const HASHING_WAIT: Duration = Duration::from_secs(2);
-/// What a sign-in or registration that waited [`HASHING_WAIT`] for a turn to hash is told.
+/// What a sign-in or registration that waited `HASHING_WAIT` for a turn to hash is told.
 pub const HASHING_BUSY: &str = "too many sign-ins at once: try again";
 /// How long one Redis call may take before this server counts on its own.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(250);

@@ -1,6 +1,6 @@
 //! Who gets what: each subscription's bounded queue, and for each session the users among
 //! its members who have one here. The pump routes every event of the log through
-//! [`Routes::route_stored`], which applies the one routing rule ([`Event::route`]).
+//! `Routes::route_stored`, which applies the one routing rule ([`crate::events::Event::route`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
