@@ -120,19 +120,18 @@ fn find_escape(bytes: &[u8]) -> Option<usize> {
         .map(|i| at + i)
 }
 
-/// Whether no byte of `block` needs escaping. A fixed-size block without an early exit, so
-/// that the compiler checks it in a few vector instructions.
+/// Whether no byte of `block` needs escaping. A fixed-size block folded without an early exit
+/// (not `any`), so that the compiler checks it in a few vector instructions.
 fn clean(block: &[u8; BLOCK]) -> bool {
-    let mut hit = false;
-    for &byte in block {
-        hit |= (byte < 0x20) | (byte == b'"') | (byte == b'\\');
-    }
-    !hit
+    !block
+        .iter()
+        .fold(false, |hit, &byte| hit | must_escape(byte))
 }
 
-/// Whether JSON needs `byte` escaped: a quote, a backslash or a control character.
+/// Whether JSON needs `byte` escaped: a quote, a backslash or a control character. Without
+/// short-circuits, so that [`clean`] stays branch-free.
 fn must_escape(byte: u8) -> bool {
-    byte < 0x20 || byte == b'"' || byte == b'\\'
+    (byte < 0x20) | (byte == b'"') | (byte == b'\\')
 }
 
 /// The escape of a byte [`must_escape`] is true for: the short forms `serde_json` uses, else
