@@ -59,6 +59,11 @@ impl<T: Leaves> Leaves for &T {
     }
 }
 
+/// What [`Eager`] resolves: an object type of async-graphql's with [`Leaves`].
+pub trait EagerObject: ObjectType + ContainerType + Leaves {}
+
+impl<T: ObjectType + ContainerType + Leaves> EagerObject for T {}
+
 /// An `ID` field's value for `id`: its text, as `ID`'s own resolver writes it.
 pub fn id_value(id: Uuid) -> Value {
     Value::String(id.to_string())
@@ -83,7 +88,7 @@ impl<T> From<T> for Eager<T> {
     }
 }
 
-impl<T: ObjectType + ContainerType + Leaves> OutputType for Eager<T> {
+impl<T: EagerObject> OutputType for Eager<T> {
     fn type_name() -> Cow<'static, str> {
         T::type_name()
     }
@@ -105,13 +110,13 @@ impl<T: ObjectType + ContainerType + Leaves> OutputType for Eager<T> {
     }
 }
 
-impl<T: ObjectType + ContainerType + Leaves> ContainerType for Eager<T> {
+impl<T: EagerObject> ContainerType for Eager<T> {
     async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
         self.0.resolve_field(ctx).await
     }
 }
 
-impl<T: ObjectType + ContainerType + Leaves> ObjectType for Eager<T> {}
+impl<T: EagerObject> ObjectType for Eager<T> {}
 
 /// Resolves the selection set `ctx` on the object `root`: every selected field, fragments
 /// included; leaves from `root`'s data at once, the others through `T::resolve_field`, all
@@ -288,12 +293,12 @@ async fn resolve_field<'a, T: ContainerType>(
 pub struct EagerConnection<C, N>(pub Connection<C, Eager<N>>)
 where
     C: CursorType + Send + Sync,
-    N: ObjectType + ContainerType + Leaves;
+    N: EagerObject;
 
 impl<C, N> From<Connection<C, Eager<N>>> for EagerConnection<C, N>
 where
     C: CursorType + Send + Sync,
-    N: ObjectType + ContainerType + Leaves,
+    N: EagerObject,
 {
     fn from(connection: Connection<C, Eager<N>>) -> Self {
         Self(connection)
@@ -303,7 +308,7 @@ where
 impl<C, N> OutputType for EagerConnection<C, N>
 where
     C: CursorType + Send + Sync,
-    N: ObjectType + ContainerType + Leaves,
+    N: EagerObject,
 {
     fn type_name() -> Cow<'static, str> {
         <Connection<C, Eager<N>> as OutputType>::type_name()
@@ -325,7 +330,7 @@ where
 impl<C, N> ContainerType for EagerConnection<C, N>
 where
     C: CursorType + Send + Sync,
-    N: ObjectType + ContainerType + Leaves,
+    N: EagerObject,
 {
     async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
         self.0.resolve_field(ctx).await
@@ -335,7 +340,7 @@ where
 impl<C, N> ObjectType for EagerConnection<C, N>
 where
     C: CursorType + Send + Sync,
-    N: ObjectType + ContainerType + Leaves,
+    N: EagerObject,
 {
 }
 
@@ -348,7 +353,7 @@ type EdgeOf<C, N> = Edge<C, Eager<N>, EmptyFields>;
 impl<C, N> EagerConnection<C, N>
 where
     C: CursorType + Send + Sync,
-    N: ObjectType + ContainerType + Leaves,
+    N: EagerObject,
 {
     /// Resolves the selection set `ctx`: `edges` and `nodes` here, `__typename` at once, the
     /// other fields through the connection's resolver.
@@ -452,7 +457,7 @@ impl<T> FromIterator<Eager<T>> for EagerList<T> {
     }
 }
 
-impl<T: ObjectType + ContainerType + Leaves> OutputType for EagerList<T> {
+impl<T: EagerObject> OutputType for EagerList<T> {
     fn type_name() -> Cow<'static, str> {
         <Vec<Eager<T>> as OutputType>::type_name()
     }
@@ -476,7 +481,7 @@ impl<T: ObjectType + ContainerType + Leaves> OutputType for EagerList<T> {
 
 /// Resolves `items` side by side; the first error fails the list, as in async-graphql's list
 /// resolver.
-async fn resolve_list<'a, T: ObjectType + ContainerType + Leaves + 'a>(
+async fn resolve_list<'a, T: EagerObject + 'a>(
     ctx: &ContextSelectionSet<'_>,
     field: &Positioned<Field>,
     items: impl Iterator<Item = &'a Eager<T>>,
