@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::deserialize;
 use diesel::pg::Pg;
 use diesel::prelude::{Insertable, Queryable, QueryableByName, Selectable};
-use diesel::row::{NamedRow, Row};
+use diesel::row::NamedRow;
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -75,8 +75,8 @@ impl QueryableByName<Pg> for Message {
 
 /// Fails unless the row starts with the columns of `message_columns!()`, in order.
 #[cfg(debug_assertions)]
-fn check_column_names<'a>(row: &impl Row<'a, Pg>) -> deserialize::Result<()> {
-    use diesel::row::Field;
+fn check_column_names<'a>(row: &impl diesel::row::Row<'a, Pg>) -> deserialize::Result<()> {
+    use diesel::row::{Field, Row};
     let names = message_columns!()
         .split(',')
         .map(|c| c.trim().trim_start_matches("m."));
