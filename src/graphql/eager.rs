@@ -13,6 +13,8 @@
 //! are written into the response while the object's other fields are gathered, without a
 //! future, a field context or the derived resolver's dispatch on the field's name.
 //!
+//! Each object's map is built from keys hashed once per request and selection ([`Shapes`]).
+//!
 //! Connections of such objects ([`EagerConnection`]) answer their `edges` and `nodes` the
 //! same way: the edges' selection is read once per list, the cursors are written at once, and
 //! only the nodes are awaited (measured: 7.8 % of a history page's instructions).
@@ -27,11 +29,14 @@
 
 use std::borrow::Cow;
 use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
 use async_graphql::indexmap::IndexMap;
 use async_graphql::indexmap::map::Entry;
+use async_graphql::indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
 use async_graphql::parser::types::{Field, Selection};
 use async_graphql::registry::Registry;
 use async_graphql::resolver_utils::resolve_container;
@@ -132,15 +137,16 @@ pub async fn resolve_object<'a, T: ContainerType + Leaves>(
     if !plain {
         return resolve_container(ctx, root).await;
     }
-    // In selection order: a leaf's key and value, or `None` for a field whose future runs.
+    let shape = Shapes::shape(ctx, &type_name, &fields);
+    // In selection order: a leaf's value, or `None` for a field whose future runs.
     let mut answered = Vec::with_capacity(fields.len());
-    let mut pending = Vec::new();
+    let mut pending = Vec::with_capacity(fields.len());
     for (ctx, field) in fields {
         match leaf(root, &type_name, field) {
             Some(value) => {
                 #[cfg(debug_assertions)]
                 check_leaf(&ctx, root, field, &value).await;
-                answered.push(Some((field.node.response_key().node.clone(), value)));
+                answered.push(Some(value));
             }
             None => {
                 answered.push(None);
@@ -149,30 +155,119 @@ pub async fn resolve_object<'a, T: ContainerType + Leaves>(
         }
     }
     let resolved = join_all(pending).await;
-    Ok(assemble(ctx, answered.into_iter(), resolved))
+    Ok(shape.assemble(ctx, answered, resolved))
 }
 
-/// An object's value from its fields in selection order: `answered` holds each field's key
-/// and value, or `None` where the next of `resolved` goes. A field that failed is reported on
-/// `ctx` and leaves its key out; no keys make `null`, as in async-graphql's resolver.
-fn assemble(
-    ctx: &ContextSelectionSet<'_>,
-    answered: impl ExactSizeIterator<Item = Option<(Name, Value)>>,
-    resolved: Vec<ServerResult<(Name, Value)>>,
-) -> Value {
-    let mut resolved = resolved.into_iter();
-    let mut object = IndexMap::with_capacity(answered.len());
-    for slot in answered {
-        match slot.map(Ok).or_else(|| resolved.next()) {
-            Some(Ok((name, value))) => insert_value(&mut object, name, value),
-            Some(Err(error)) => ctx.add_error(error),
-            None => {}
+/// The response keys of the objects one request resolves, by selection set and type, hashed
+/// once: hashing each object's keys again (SipHash, the only hasher of async-graphql's
+/// `IndexMap`) was 14 % of a history page's instructions. One per request, in its data (the
+/// gateway puts it there); without it each object hashes its own keys.
+///
+/// Selection sets are told apart by address: they belong to the request's document, which
+/// neither moves nor changes while the request runs, and the cache goes with the request.
+#[derive(Default)]
+pub struct Shapes(Mutex<Vec<(usize, String, Arc<Shape>)>>);
+
+impl Shapes {
+    /// The shape of `fields`, collected from the selection set `ctx` for the type `type_name`:
+    /// the request's copy if it has one.
+    fn shape<'a>(
+        ctx: &ContextSelectionSet<'_>,
+        type_name: &str,
+        fields: &[(ContextSelectionSet<'a>, &'a Positioned<Field>)],
+    ) -> Arc<Shape> {
+        let fresh = || Arc::new(Shape::new(fields.iter().map(|(_, field)| *field)));
+        let Some(Self(known)) = ctx.data_opt::<Self>() else {
+            return fresh();
+        };
+        let set = std::ptr::from_ref(ctx.item).addr();
+        let mut known = known.lock().unwrap_or_else(PoisonError::into_inner);
+        let found = known
+            .iter()
+            .find(|(s, t, _)| *s == set && t == type_name)
+            .map(|(_, _, shape)| shape.clone());
+        let shape = found.unwrap_or_else(|| {
+            let shape = fresh();
+            known.push((set, type_name.to_owned(), shape.clone()));
+            shape
+        });
+        #[cfg(debug_assertions)]
+        shape.check(fields.iter().map(|(_, field)| *field));
+        shape
+    }
+}
+
+/// An object's response keys with their hashes, and which key each selected field fills.
+struct Shape {
+    /// The hasher of every object map made from this shape, so that the hashes hold for them.
+    hasher: RandomState,
+    /// Each key once, in selection order, with its hash.
+    keys: Vec<(Name, u64)>,
+    /// For each field in selection order, the index of its key in `keys`.
+    slots: Vec<usize>,
+}
+
+impl Shape {
+    /// The shape of these fields, in selection order.
+    fn new<'a>(fields: impl Iterator<Item = &'a Positioned<Field>>) -> Self {
+        let hasher = RandomState::new();
+        let mut keys: Vec<(Name, u64)> = Vec::new();
+        let slots = fields
+            .map(|field| {
+                let key = &field.node.response_key().node;
+                keys.iter().position(|(k, _)| k == key).unwrap_or_else(|| {
+                    keys.push((key.clone(), hasher.hash_one(key)));
+                    keys.len() - 1
+                })
+            })
+            .collect();
+        Self {
+            hasher,
+            keys,
+            slots,
         }
     }
-    if object.is_empty() {
-        Value::Null
-    } else {
-        Value::Object(object)
+
+    /// Panics unless these are the fields the shape was made for (debug builds only).
+    #[cfg(debug_assertions)]
+    fn check<'a>(&self, fields: impl Iterator<Item = &'a Positioned<Field>>) {
+        let keys: Vec<_> = fields.map(|f| &f.node.response_key().node).collect();
+        let mine: Vec<_> = self.slots.iter().map(|&i| &self.keys[i].0).collect();
+        assert_eq!(keys, mine, "a shape of other fields");
+    }
+
+    /// An object's value from its fields in selection order: `answered` holds each field's
+    /// value, or `None` where the next of `resolved` goes. A field that failed is reported on
+    /// `ctx` and leaves its key out; a key selected twice merges its values, and no keys make
+    /// `null`, as in async-graphql's resolver.
+    fn assemble(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        answered: impl IntoIterator<Item = Option<Value>>,
+        resolved: Vec<ServerResult<Value>>,
+    ) -> Value {
+        let mut resolved = resolved.into_iter();
+        let mut object = IndexMap::with_capacity_and_hasher(self.keys.len(), self.hasher.clone());
+        for (&slot, answer) in self.slots.iter().zip(answered) {
+            match answer.map(Ok).or_else(|| resolved.next()) {
+                Some(Ok(value)) => {
+                    let (key, hash) = &self.keys[slot];
+                    match object.raw_entry_mut_v1().from_hash(*hash, |k| k == key) {
+                        RawEntryMut::Vacant(entry) => {
+                            entry.insert_hashed_nocheck(*hash, key.clone(), value);
+                        }
+                        RawEntryMut::Occupied(entry) => merge(entry.into_mut(), value),
+                    }
+                }
+                Some(Err(error)) => ctx.add_error(error),
+                None => {}
+            }
+        }
+        if object.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(object)
+        }
     }
 }
 
@@ -266,18 +361,14 @@ fn collect<'a>(
     Ok(true)
 }
 
-/// One field's response key and value, through its resolver.
+/// One field's value, through its resolver.
 async fn resolve_field<'a, T: ContainerType>(
     ctx: ContextSelectionSet<'a>,
     root: &'a T,
     field: &'a Positioned<Field>,
-) -> ServerResult<(Name, Value)> {
+) -> ServerResult<Value> {
     let ctx_field = ctx.with_field(field);
-    let key = field.node.response_key().node.clone();
-    Ok((
-        key,
-        root.resolve_field(&ctx_field).await?.unwrap_or_default(),
-    ))
+    Ok(root.resolve_field(&ctx_field).await?.unwrap_or_default())
 }
 
 /// A Relay connection of [`Eager`] nodes: the same GraphQL type as async-graphql's
@@ -345,7 +436,7 @@ where
 }
 
 /// A field's future, boxed: a connection's fields are of different kinds, and few.
-type FieldFuture<'a> = Pin<Box<dyn Future<Output = ServerResult<(Name, Value)>> + Send + 'a>>;
+type FieldFuture<'a> = Pin<Box<dyn Future<Output = ServerResult<Value>> + Send + 'a>>;
 
 /// The connection's own edge type.
 type EdgeOf<C, N> = Edge<C, Eager<N>, EmptyFields>;
@@ -363,32 +454,32 @@ where
         if !collect(ctx, &type_name, &mut fields)? {
             return resolve_container(ctx, &self.0).await;
         }
+        let shape = Shape::new(fields.iter().map(|(_, field)| *field));
         let mut answered = Vec::with_capacity(fields.len());
         let mut pending: Vec<FieldFuture<'a>> = Vec::new();
         for (ctx, field) in fields {
-            let key = field.node.response_key().node.clone();
             let plain = field.node.arguments.is_empty();
             match field.node.name.node.as_str() {
                 "__typename" => {
-                    answered.push(Some((key, Value::String(type_name.to_string()))));
+                    answered.push(Some(Value::String(type_name.to_string())));
                     continue;
                 }
                 "edges" if plain => pending.push(Box::pin(async move {
                     let ctx_field = ctx.with_field(field);
                     let ctx_list = ctx_field.with_selection_set(&field.node.selection_set);
-                    Ok((key, self.resolve_edges(&ctx_list, field).await?))
+                    self.resolve_edges(&ctx_list, field).await
                 })),
                 "nodes" if plain => pending.push(Box::pin(async move {
                     let ctx_field = ctx.with_field(field);
                     let ctx_list = ctx_field.with_selection_set(&field.node.selection_set);
-                    Ok((key, self.resolve_nodes(&ctx_list, field).await?))
+                    self.resolve_nodes(&ctx_list, field).await
                 })),
                 _ => pending.push(Box::pin(resolve_field(ctx, &self.0, field))),
             }
             answered.push(None);
         }
         let resolved = join_all(pending).await;
-        Ok(assemble(ctx, answered.into_iter(), resolved))
+        Ok(shape.assemble(ctx, answered, resolved))
     }
 
     /// The `edges` list: the edge selection `ctx` read once, then every edge's cursor at once
@@ -405,7 +496,8 @@ where
         if edges.is_empty() || !matches!(collect(ctx, &edge_type, &mut selected), Ok(true)) {
             return OutputType::resolve(&edges, ctx, field).await;
         }
-        let (selected, edge_type) = (&selected, &edge_type);
+        let shape = Shape::new(selected.iter().map(|(_, field)| *field));
+        let (selected, edge_type, shape) = (&selected, &edge_type, &shape);
         let items = edges.iter().enumerate().map(|(i, edge)| async move {
             let ctx_edge = ctx.with_index(i);
             // Each field in order, as the results of `assemble`'s resolved fields.
@@ -424,10 +516,9 @@ where
                         .await
                         .map(Option::unwrap_or_default),
                 };
-                let key = field.node.response_key().node.clone();
-                resolved.push(value.map(|value| (key, value)));
+                resolved.push(value);
             }
-            assemble(
+            shape.assemble(
                 &ctx_edge,
                 std::iter::repeat_n(None, resolved.len()),
                 resolved,
@@ -520,16 +611,19 @@ async fn join_chunked<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Out
         .collect()
 }
 
-/// Adds a field's value under its response key; a key selected twice merges its objects (and
-/// the objects of its lists, item by item), as async-graphql's resolver does.
+/// Adds a field's value under its response key, merging it into a value already there.
 fn insert_value(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
-    let previous = match target.entry(name) {
+    match target.entry(name) {
         Entry::Vacant(entry) => {
             entry.insert(value);
-            return;
         }
-        Entry::Occupied(entry) => entry.into_mut(),
-    };
+        Entry::Occupied(entry) => merge(entry.into_mut(), value),
+    }
+}
+
+/// Merges a second value of a key selected twice into the first: their objects (and the
+/// objects of their lists, item by item), as async-graphql's resolver does.
+fn merge(previous: &mut Value, value: Value) {
     match (previous, value) {
         (Value::Object(into), Value::Object(from)) => {
             for (key, value) in from {
@@ -720,16 +814,30 @@ mod tests {
             .finish()
     }
 
-    /// Runs `{ root { selection } }` plus `fragments`; the data under `root` and the errors
-    /// as `(message, path after root)`, sorted.
+    /// Runs `{ root { selection } }` plus `fragments`, with the request's [`Shapes`] as the
+    /// gateway gives them; the data under `root` and the errors as `(message, path after
+    /// root)`, sorted.
     async fn run(
         root: &str,
         selection: &str,
         fragments: &str,
     ) -> (Value, Vec<(String, Vec<String>)>) {
-        let response = schema()
-            .execute(format!("{{ {root} {{ {selection} }} }} {fragments}"))
-            .await;
+        run_with(root, selection, fragments, true).await
+    }
+
+    /// [`run`], with or without [`Shapes`] (without, each object hashes its own keys).
+    async fn run_with(
+        root: &str,
+        selection: &str,
+        fragments: &str,
+        shapes: bool,
+    ) -> (Value, Vec<(String, Vec<String>)>) {
+        let mut request =
+            async_graphql::Request::new(format!("{{ {root} {{ {selection} }} }} {fragments}"));
+        if shapes {
+            request = request.data(Shapes::default());
+        }
+        let response = schema().execute(request).await;
         let Value::Object(mut data) = response.data else {
             panic!("no data: {:?}", response.errors);
         };
@@ -760,10 +868,12 @@ mod tests {
                 ""
             };
             for (plain, eager) in roots {
-                let (plain, plain_errors) = run(plain, selection, fragments).await;
-                let (eager, eager_errors) = run(eager, selection, fragments).await;
-                assert_eq!(eager, plain, "{selection}");
-                assert_eq!(eager_errors, plain_errors, "{selection}");
+                let plain = run(plain, selection, fragments).await;
+                for shapes in [true, false] {
+                    let (value, errors) = run_with(eager, selection, fragments, shapes).await;
+                    assert_eq!(value, plain.0, "{selection} (shapes: {shapes})");
+                    assert_eq!(errors, plain.1, "{selection} (shapes: {shapes})");
+                }
             }
         }
     }
@@ -779,6 +889,7 @@ mod tests {
             "... on Thing { n later } ... on Node { n } ... { name }",
             "...F child { later } n",
             "n fails name sometimes children { sometimes fails }",
+            "child { fails } child { n } sometimes n sometimes children { fails } children { n }",
             "later shouted: name @shout n",
         ];
         let fragment = ("F", "fragment F on Thing { name child { n } }");

@@ -24,6 +24,7 @@ use futures_util::stream::BoxStream;
 use tracing::Instrument;
 
 use super::AppSchema;
+use super::eager::Shapes;
 use super::limits::{Kept, RequestLimits, coded};
 use super::observe::{Operation, first_code};
 use super::variables::VariableTypes;
@@ -130,14 +131,17 @@ impl Gateway {
     }
 
     /// Parses the request and checks its limits and its variables' values: the operation it
-    /// asks for, and its kept document or the refusal to answer with.
+    /// asks for, and its kept document or the refusal to answer with. An admitted request
+    /// gets its cache of object [`Shapes`].
     fn admit(&self, request: &mut Request) -> (Operation, Result<Option<Arc<Kept>>, Response>) {
         let name = request.operation_name.clone();
         match self.limits.admit(request, &self.variables) {
-            Ok(admitted) => (
-                Operation::of(name.as_deref(), admitted.document),
-                Ok(admitted.kept),
-            ),
+            Ok(admitted) => {
+                let operation = Operation::of(name.as_deref(), admitted.document);
+                let kept = admitted.kept;
+                request.data.insert(Shapes::default());
+                (operation, Ok(kept))
+            }
             Err(error) => (
                 Operation::unparsed(name.as_deref()),
                 Err(Response::from_errors(vec![error])),
