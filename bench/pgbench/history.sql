@@ -31,5 +31,5 @@ SELECT page.* FROM unnest(ARRAY[bench_uuid(2, :s)], ARRAY[NULL::bigint], ARRAY[:
       AND m.seq < coalesce(w.before_seq, 9223372036854775807)
     ORDER BY m.seq DESC LIMIT 51) page) m \gset
 -- UserKey loader -> user::find_many (the senders)
-SELECT users.id, users.username, users.display_name, users.location, users.avatar_key, users.role, users.password_hash, users.created_at, users.updated_at, users.deactivated_at
+SELECT users.id, users.username, users.display_name, users.location, users.avatar_key, users.role, users.created_at, users.updated_at, users.deactivated_at
   FROM users WHERE users.id = ANY(:senders::uuid[]);

@@ -46,5 +46,5 @@ SELECT page.* FROM unnest(:ids::uuid[],
       AND m.seq < coalesce(w.before_seq, 9223372036854775807)
     ORDER BY m.seq DESC LIMIT 21) page) m \gset
 -- UserKey loader -> user::find_many (members and senders)
-SELECT users.id, users.username, users.display_name, users.location, users.avatar_key, users.role, users.password_hash, users.created_at, users.updated_at, users.deactivated_at
+SELECT users.id, users.username, users.display_name, users.location, users.avatar_key, users.role, users.created_at, users.updated_at, users.deactivated_at
   FROM users WHERE users.id = ANY(:member_ids::uuid[] || :senders::uuid[]);

@@ -8,5 +8,5 @@ SELECT users.role FROM (users INNER JOIN token_families ON token_families.user_i
    AND token_families.id = bench_uuid(3, :u) AND token_families.revoked_at IS NULL
  LIMIT 1;
 -- accounts::get_user -> user::find
-SELECT users.id, users.username, users.display_name, users.location, users.avatar_key, users.role, users.password_hash, users.created_at, users.updated_at, users.deactivated_at
+SELECT users.id, users.username, users.display_name, users.location, users.avatar_key, users.role, users.created_at, users.updated_at, users.deactivated_at
   FROM users WHERE users.id = bench_uuid(1, :t) LIMIT 1;

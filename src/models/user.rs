@@ -39,7 +39,8 @@ impl Role {
     }
 }
 
-/// A row of `users`.
+/// A row of `users`, without its password hash: only signing in reads that
+/// ([`find_by_username`]), so it never reaches the GraphQL layer or a loader.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
 pub struct User {
@@ -55,8 +56,6 @@ pub struct User {
     pub avatar_key: Option<String>,
     /// `user` or `admin`.
     pub role: String,
-    /// argon2id PHC string.
-    pub password_hash: String,
     /// Registration time.
     pub created_at: DateTime<Utc>,
     /// Last profile change.
@@ -138,14 +137,15 @@ pub async fn find_many(
         .await
 }
 
-/// The user with this username (already lower-cased).
+/// The user with this username (already lower-cased), with their password's argon2id PHC
+/// string: the one read of `password_hash`, which no other query selects.
 pub async fn find_by_username(
     conn: &mut AsyncPgConnection,
     username: &str,
-) -> diesel::QueryResult<Option<User>> {
+) -> diesel::QueryResult<Option<(User, String)>> {
     users::table
         .filter(users::username.eq(username))
-        .select(User::as_select())
+        .select((User::as_select(), users::password_hash))
         .first(conn)
         .await
         .optional()

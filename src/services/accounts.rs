@@ -151,12 +151,12 @@ pub async fn login(
         let _turn = throttle.hashing_turn().await?;
         password::verify(
             password_text.to_owned(),
-            user.as_ref().map(|u| u.password_hash.clone()),
+            user.as_ref().map(|(_, hash)| hash.clone()),
         )
         .await?
     };
     let user = match user {
-        Some(user) if ok => user,
+        Some((user, _)) if ok => user,
         _ => return Err(failed().await),
     };
     throttle
