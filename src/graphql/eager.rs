@@ -13,7 +13,8 @@
 //! are written into the response while the object's other fields are gathered, without a
 //! future, a field context or the derived resolver's dispatch on the field's name.
 //!
-//! Each object's map is built from keys hashed once per request and selection ([`Shapes`]).
+//! The items of a list share one reading of their selection (its fields, fragments expanded),
+//! and every object's keys are hashed once per request and selection ([`Shapes`]).
 //!
 //! Connections of such objects ([`EagerConnection`]) answer their `edges` and `nodes` the
 //! same way: the edges' selection is read once per list, the cursors are written at once, and
@@ -37,7 +38,7 @@ use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
 use async_graphql::indexmap::IndexMap;
 use async_graphql::indexmap::map::Entry;
 use async_graphql::indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
-use async_graphql::parser::types::{Field, Selection};
+use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
 use async_graphql::resolver_utils::resolve_container;
 use async_graphql::{
@@ -71,7 +72,10 @@ impl<T: ObjectType + ContainerType + Leaves> EagerObject for T {}
 
 /// An `ID` field's value for `id`: its text, as `ID`'s own resolver writes it.
 pub fn id_value(id: Uuid) -> Value {
-    Value::String(id.to_string())
+    // uuid's own encoder into a buffer on the stack, then one allocation of the exact size:
+    // `to_string` goes through `fmt`, about 100 instructions more per id.
+    let mut text = Uuid::encode_buffer();
+    Value::String(id.hyphenated().encode_lower(&mut text).to_owned())
 }
 
 /// A scalar field's value: null, or the scalar's own `to_value`, as its resolver gives it.
@@ -131,21 +135,51 @@ pub async fn resolve_object<'a, T: ContainerType + Leaves>(
     ctx: &ContextSelectionSet<'a>,
     root: &'a T,
 ) -> ServerResult<Value> {
-    let mut fields = Vec::with_capacity(ctx.item.node.items.len());
     let type_name = root.introspection_type_name();
-    let plain = collect(ctx, &type_name, &mut fields)?;
-    if !plain {
-        return resolve_container(ctx, root).await;
+    match Plan::of(ctx, &type_name)? {
+        Some(plan) => Ok(resolve_planned(ctx, root, &type_name, &plan).await),
+        None => resolve_container(ctx, root).await,
     }
-    let shape = Shapes::shape(ctx, &type_name, &fields);
+}
+
+/// What a selection set selects on one object type: its fields in order, fragments expanded,
+/// and the shape of the object they make. Read once for all the objects of a list.
+struct Plan<'a> {
+    /// The fields, in selection order.
+    fields: Vec<&'a Positioned<Field>>,
+    /// The object's keys.
+    shape: Arc<Shape>,
+}
+
+impl<'a> Plan<'a> {
+    /// The plan of the selection set `ctx` on the object type `type_name`; `None` when a field
+    /// carries a directive, which only async-graphql's resolver applies.
+    fn of(ctx: &ContextSelectionSet<'a>, type_name: &str) -> ServerResult<Option<Self>> {
+        let mut fields = Vec::with_capacity(ctx.item.node.items.len());
+        if !collect(ctx, ctx.item, type_name, &mut fields)? {
+            return Ok(None);
+        }
+        let shape = Shapes::shape(ctx, type_name, &fields);
+        Ok(Some(Self { fields, shape }))
+    }
+}
+
+/// Resolves `plan`, read from the selection set of `ctx`, on the object `root` of the type
+/// `type_name`, as [`resolve_object`] describes.
+async fn resolve_planned<'a, T: ContainerType + Leaves>(
+    ctx: &ContextSelectionSet<'a>,
+    root: &'a T,
+    type_name: &str,
+    plan: &Plan<'a>,
+) -> Value {
     // In selection order: a leaf's value, or `None` for a field whose future runs.
-    let mut answered = Vec::with_capacity(fields.len());
-    let mut pending = Vec::with_capacity(fields.len());
-    for (ctx, field) in fields {
-        match leaf(root, &type_name, field) {
+    let mut answered = Vec::with_capacity(plan.fields.len());
+    let mut pending = Vec::with_capacity(plan.fields.len());
+    for &field in &plan.fields {
+        match leaf(root, type_name, field) {
             Some(value) => {
                 #[cfg(debug_assertions)]
-                check_leaf(&ctx, root, field, &value).await;
+                check_leaf(ctx, root, field, &value).await;
                 answered.push(Some(value));
             }
             None => {
@@ -155,7 +189,7 @@ pub async fn resolve_object<'a, T: ContainerType + Leaves>(
         }
     }
     let resolved = join_all(pending).await;
-    Ok(shape.assemble(ctx, answered, resolved))
+    plan.shape.assemble(ctx, answered, resolved)
 }
 
 /// The response keys of the objects one request resolves, by selection set and type, hashed
@@ -171,12 +205,12 @@ pub struct Shapes(Mutex<Vec<(usize, String, Arc<Shape>)>>);
 impl Shapes {
     /// The shape of `fields`, collected from the selection set `ctx` for the type `type_name`:
     /// the request's copy if it has one.
-    fn shape<'a>(
+    fn shape(
         ctx: &ContextSelectionSet<'_>,
         type_name: &str,
-        fields: &[(ContextSelectionSet<'a>, &'a Positioned<Field>)],
+        fields: &[&Positioned<Field>],
     ) -> Arc<Shape> {
-        let fresh = || Arc::new(Shape::new(fields.iter().map(|(_, field)| *field)));
+        let fresh = || Arc::new(Shape::new(fields.iter().copied()));
         let Some(Self(known)) = ctx.data_opt::<Self>() else {
             return fresh();
         };
@@ -192,7 +226,7 @@ impl Shapes {
             shape
         });
         #[cfg(debug_assertions)]
-        shape.check(fields.iter().map(|(_, field)| *field));
+        shape.check(fields.iter().copied());
         shape
     }
 }
@@ -310,19 +344,22 @@ async fn check_leaf<T: ContainerType>(
     }
 }
 
-/// The fields of `ctx`'s selection set that apply to the object type `type_name`, each with
-/// the context of the selection set it was written in; fragments are expanded where their
-/// type condition holds (no condition, the type itself, or an interface it implements).
-/// `false` if a field carries a directive, which only async-graphql's resolver applies.
+/// The fields of the selection set `set` (of the request of `ctx`) that apply to the object
+/// type `type_name`, in order; fragments are expanded where their type condition holds (no
+/// condition, the type itself, or an interface it implements). A field's context does not
+/// depend on the selection set it was written in (`with_field` keeps only the path), so the
+/// fields alone are kept. `false` if a field carries a directive, which only async-graphql's
+/// resolver applies.
 fn collect<'a>(
     ctx: &ContextSelectionSet<'a>,
+    set: &'a Positioned<SelectionSet>,
     type_name: &str,
-    fields: &mut Vec<(ContextSelectionSet<'a>, &'a Positioned<Field>)>,
+    fields: &mut Vec<&'a Positioned<Field>>,
 ) -> ServerResult<bool> {
-    for selection in &ctx.item.node.items {
+    for selection in &set.node.items {
         let (condition, selection_set) = match &selection.node {
             Selection::Field(field) if field.node.directives.is_empty() => {
-                fields.push((ctx.clone(), field));
+                fields.push(field);
                 continue;
             }
             Selection::Field(_) => return Ok(false),
@@ -354,7 +391,7 @@ fn collect<'a>(
                     .get(type_name)
                     .is_some_and(|interfaces| interfaces.contains(on))
         });
-        if applies && !collect(&ctx.with_selection_set(selection_set), type_name, fields)? {
+        if applies && !collect(ctx, selection_set, type_name, fields)? {
             return Ok(false);
         }
     }
@@ -363,7 +400,7 @@ fn collect<'a>(
 
 /// One field's value, through its resolver.
 async fn resolve_field<'a, T: ContainerType>(
-    ctx: ContextSelectionSet<'a>,
+    ctx: &'a ContextSelectionSet<'a>,
     root: &'a T,
     field: &'a Positioned<Field>,
 ) -> ServerResult<Value> {
@@ -414,7 +451,11 @@ where
         ctx: &ContextSelectionSet<'_>,
         _field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        self.resolve_selection(ctx).await
+        // Boxed as `dyn`, as an [`Eager`] object is: a node's fields may hold connections of
+        // its own type.
+        let connection: Pin<Box<dyn Future<Output = ServerResult<Value>> + Send + '_>> =
+            Box::pin(self.resolve_selection(ctx));
+        connection.await
     }
 }
 
@@ -448,16 +489,17 @@ where
 {
     /// Resolves the selection set `ctx`: `edges` and `nodes` here, `__typename` at once, the
     /// other fields through the connection's resolver.
-    async fn resolve_selection<'a>(&'a self, ctx: &ContextSelectionSet<'a>) -> ServerResult<Value> {
+    async fn resolve_selection<'a>(
+        &'a self,
+        ctx: &'a ContextSelectionSet<'a>,
+    ) -> ServerResult<Value> {
         let type_name = <Self as OutputType>::type_name();
-        let mut fields = Vec::with_capacity(ctx.item.node.items.len());
-        if !collect(ctx, &type_name, &mut fields)? {
+        let Some(plan) = Plan::of(ctx, &type_name)? else {
             return resolve_container(ctx, &self.0).await;
-        }
-        let shape = Shape::new(fields.iter().map(|(_, field)| *field));
-        let mut answered = Vec::with_capacity(fields.len());
+        };
+        let mut answered = Vec::with_capacity(plan.fields.len());
         let mut pending: Vec<FieldFuture<'a>> = Vec::new();
-        for (ctx, field) in fields {
+        for &field in &plan.fields {
             let plain = field.node.arguments.is_empty();
             match field.node.name.node.as_str() {
                 "__typename" => {
@@ -479,7 +521,7 @@ where
             answered.push(None);
         }
         let resolved = join_all(pending).await;
-        Ok(shape.assemble(ctx, answered, resolved))
+        Ok(plan.shape.assemble(ctx, answered, resolved))
     }
 
     /// The `edges` list: the edge selection `ctx` read once, then every edge's cursor at once
@@ -492,24 +534,47 @@ where
     ) -> ServerResult<Value> {
         let edges = self.0.edges.as_slice();
         let edge_type = <EdgeOf<C, N> as OutputType>::type_name();
-        let mut selected = Vec::new();
-        if edges.is_empty() || !matches!(collect(ctx, &edge_type, &mut selected), Ok(true)) {
-            return OutputType::resolve(&edges, ctx, field).await;
-        }
-        let shape = Shape::new(selected.iter().map(|(_, field)| *field));
-        let (selected, edge_type, shape) = (&selected, &edge_type, &shape);
+        let plan = match Plan::of(ctx, &edge_type) {
+            Ok(Some(plan)) if !edges.is_empty() => plan,
+            _ => return OutputType::resolve(&edges, ctx, field).await,
+        };
+        // Each `node` field's plan (`None` for the other fields), read once for every edge.
+        let node_type = <N as OutputType>::type_name();
+        let node_plans: Vec<Option<Plan<'a>>> = plan
+            .fields
+            .iter()
+            .map(|field| {
+                let set = &field.node.selection_set;
+                (field.node.name.node == "node")
+                    .then(|| {
+                        Plan::of(&ctx.with_selection_set(set), &node_type)
+                            .ok()
+                            .flatten()
+                    })
+                    .flatten()
+            })
+            .collect();
+        let (plan, node_plans, edge_type, node_type) = (&plan, &node_plans, &edge_type, &node_type);
         let items = edges.iter().enumerate().map(|(i, edge)| async move {
             let ctx_edge = ctx.with_index(i);
             // Each field in order, as the results of `assemble`'s resolved fields.
-            let mut resolved = Vec::with_capacity(selected.len());
-            for (_, field) in selected {
+            let mut resolved = Vec::with_capacity(plan.fields.len());
+            for (&field, node_plan) in plan.fields.iter().zip(node_plans) {
                 let ctx_field = ctx_edge.with_field(field);
                 let value = match field.node.name.node.as_str() {
                     "__typename" => Ok(Value::String(edge_type.to_string())),
                     "cursor" => Ok(Value::String(edge.cursor.encode_cursor())),
                     "node" => {
                         let ctx_node = ctx_field.with_selection_set(&field.node.selection_set);
-                        edge.node.resolve(&ctx_node, field).await
+                        match node_plan {
+                            Some(node_plan) => {
+                                Ok(
+                                    resolve_planned(&ctx_node, &edge.node.0, node_type, node_plan)
+                                        .await,
+                                )
+                            }
+                            None => edge.node.resolve(&ctx_node, field).await,
+                        }
                     }
                     _ => edge
                         .resolve_field(&ctx_field)
@@ -518,7 +583,7 @@ where
                 };
                 resolved.push(value);
             }
-            shape.assemble(
+            plan.shape.assemble(
                 &ctx_edge,
                 std::iter::repeat_n(None, resolved.len()),
                 resolved,
@@ -566,7 +631,11 @@ impl<T: EagerObject> OutputType for EagerList<T> {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        resolve_list(ctx, field, self.0.iter()).await
+        // Boxed as `dyn`, as an [`Eager`] object is: an item's fields may hold lists of its
+        // own type.
+        let list: Pin<Box<dyn Future<Output = ServerResult<Value>> + Send + '_>> =
+            Box::pin(resolve_list(ctx, field, self.0.iter()));
+        list.await
     }
 }
 
@@ -577,6 +646,15 @@ async fn resolve_list<'a, T: EagerObject + 'a>(
     field: &Positioned<Field>,
     items: impl Iterator<Item = &'a Eager<T>>,
 ) -> ServerResult<Value> {
+    let type_name = <T as OutputType>::type_name();
+    if let Ok(Some(plan)) = Plan::of(ctx, &type_name) {
+        let (plan, type_name) = (&plan, &type_name);
+        let items = items.enumerate().map(|(i, item)| async move {
+            resolve_planned(&ctx.with_index(i), &item.0, type_name, plan).await
+        });
+        return Ok(Value::List(join_chunked(items).await));
+    }
+    // A directive, or a fragment async-graphql reports on each item.
     let items = items.enumerate().map(|(i, item)| async move {
         let ctx_item = ctx.with_index(i);
         item.resolve(&ctx_item, field)
