@@ -4,6 +4,7 @@
 pub mod private;
 #[allow(missing_docs)]
 pub mod schema;
+pub mod time;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::db::Cached;
 use crate::db::schema::messages;
+use crate::db::time::{NullableTimestamp, Timestamp};
 
 /// The columns of [`Message`], in its field order, as `m.<column>`: the raw statements that
 /// load messages name them rather than `m.*`, which would also send the generated `search`
@@ -43,10 +44,13 @@ pub struct Message {
     /// The sender's idempotency key.
     pub client_message_id: Option<String>,
     /// Send time.
+    #[diesel(deserialize_as = Timestamp)]
     pub created_at: DateTime<Utc>,
     /// Last edit time.
+    #[diesel(deserialize_as = NullableTimestamp)]
     pub edited_at: Option<DateTime<Utc>>,
     /// Deletion time.
+    #[diesel(deserialize_as = NullableTimestamp)]
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
@@ -66,9 +70,13 @@ impl QueryableByName<Pg> for Message {
             body: row.get_value::<Text, _, _>(4)?,
             reply_to_id: row.get_value::<Nullable<SqlUuid>, _, _>(5)?,
             client_message_id: row.get_value::<Nullable<Text>, _, _>(6)?,
-            created_at: row.get_value::<Timestamptz, _, _>(7)?,
-            edited_at: row.get_value::<Nullable<Timestamptz>, _, _>(8)?,
-            deleted_at: row.get_value::<Nullable<Timestamptz>, _, _>(9)?,
+            created_at: row.get_value::<Timestamptz, Timestamp, _>(7)?.into(),
+            edited_at: row
+                .get_value::<Nullable<Timestamptz>, NullableTimestamp, _>(8)?
+                .into(),
+            deleted_at: row
+                .get_value::<Nullable<Timestamptz>, NullableTimestamp, _>(9)?
+                .into(),
         })
     }
 }

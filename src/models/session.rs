@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::db::Cached;
 use crate::db::schema::{session_members, sessions};
+use crate::db::time::{NullableTimestamp, Timestamp};
 
 /// A row of `sessions`.
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -27,10 +28,13 @@ pub struct Session {
     /// Larger user id of a direct pair.
     pub direct_user_high: Option<Uuid>,
     /// Creation time.
+    #[diesel(deserialize_as = Timestamp)]
     pub created_at: DateTime<Utc>,
     /// Time of the last message.
+    #[diesel(deserialize_as = NullableTimestamp)]
     pub last_message_at: Option<DateTime<Utc>>,
     /// Time of the last activity (inbox order).
+    #[diesel(deserialize_as = Timestamp)]
     pub last_activity_at: DateTime<Utc>,
     /// Sequence number of the last message.
     pub last_message_seq: i64,
@@ -56,10 +60,12 @@ pub struct Member {
     /// `owner`, `admin` or `member`.
     pub role: String,
     /// When they joined.
+    #[diesel(deserialize_as = Timestamp)]
     pub joined_at: DateTime<Utc>,
     /// Sequence number of the last message they read.
     pub last_read_seq: i64,
     /// Muted until then ([`muted_for_good`]: for good).
+    #[diesel(deserialize_as = NullableTimestamp)]
     pub muted_until: Option<DateTime<Utc>>,
 }
 

@@ -10,6 +10,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::schema::users;
+use crate::db::time::{NullableTimestamp, Timestamp};
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
@@ -57,10 +58,13 @@ pub struct User {
     /// `user` or `admin`.
     pub role: String,
     /// Registration time.
+    #[diesel(deserialize_as = Timestamp)]
     pub created_at: DateTime<Utc>,
     /// Last profile change.
+    #[diesel(deserialize_as = Timestamp)]
     pub updated_at: DateTime<Utc>,
     /// Set while deactivated.
+    #[diesel(deserialize_as = NullableTimestamp)]
     pub deactivated_at: Option<DateTime<Utc>>,
 }
 
