@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 use crate::graphql::eager::{
-    Eager, EagerConnection, EagerList, Leaves, id_value, scalar_value, text_value,
+    Eager, EagerConnection, EagerList, Leaves, id_value, scalar_value, text_value, time_value,
 };
 use crate::graphql::loaders::{
     AttachmentsKey, BlockedKey, HistoryKey, LastMessageKey, Loaders, MembersKey, MembershipKey,
@@ -304,9 +304,9 @@ impl Leaves for Session {
             "id" => id_value(session.id),
             "kind" => enum_value(self.kind_now()),
             "title" => text_value(session.title.as_deref()),
-            "createdAt" => scalar_value(Some(&session.created_at)),
-            "lastMessageAt" => scalar_value(session.last_message_at.as_ref()),
-            "lastActivityAt" => scalar_value(Some(&session.last_activity_at)),
+            "createdAt" => time_value(Some(&session.created_at)),
+            "lastMessageAt" => time_value(session.last_message_at.as_ref()),
+            "lastActivityAt" => time_value(Some(&session.last_activity_at)),
             "viewerRole" => enum_value(MemberRole::from_db(&member.role)),
             "viewerReadUpTo" => scalar_value(Some(&member.last_read_seq)),
             _ => return None,
@@ -381,7 +381,7 @@ impl Leaves for SessionMember {
     fn leaf(&self, name: &str) -> Option<Value> {
         Some(match name {
             "role" => enum_value(MemberRole::from_db(&self.0.role)),
-            "joinedAt" => scalar_value(Some(&self.0.joined_at)),
+            "joinedAt" => time_value(Some(&self.0.joined_at)),
             "readUpTo" => scalar_value(Some(&self.0.last_read_seq)),
             _ => return None,
         })
@@ -436,9 +436,9 @@ impl Leaves for Message {
             "id" => id_value(row.id),
             "seq" => scalar_value(Some(&row.seq)),
             "body" => text_value(self.shown_body()),
-            "createdAt" => scalar_value(Some(&row.created_at)),
-            "editedAt" => scalar_value(row.edited_at.as_ref()),
-            "deletedAt" => scalar_value(row.deleted_at.as_ref()),
+            "createdAt" => time_value(Some(&row.created_at)),
+            "editedAt" => time_value(row.edited_at.as_ref()),
+            "deletedAt" => time_value(row.deleted_at.as_ref()),
             _ => return None,
         })
     }

@@ -45,6 +45,7 @@ use async_graphql::{
     ContainerType, Context, ContextSelectionSet, Name, ObjectType, OutputType, Positioned,
     ScalarType, ServerError, ServerResult, Value,
 };
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use futures_util::future::join_all;
 use uuid::Uuid;
 
@@ -81,6 +82,59 @@ pub fn id_value(id: Uuid) -> Value {
 /// A scalar field's value: null, or the scalar's own `to_value`, as its resolver gives it.
 pub fn scalar_value<T: ScalarType>(value: Option<&T>) -> Value {
     value.map_or(Value::Null, ScalarType::to_value)
+}
+
+/// A `DateTime` field's value: null, or the time as async-graphql's scalar writes it
+/// (chrono's `to_rfc3339`: the seconds, a fraction of 3, 6 or 9 digits unless it is zero, and
+/// `+00:00`), written here digit by digit: `to_rfc3339` goes through chrono's formatter, about
+/// 860 instructions a value against 470 here (2.5 % of a history page's instructions saved).
+/// Years outside 0–9999 and leap seconds, which it writes in other forms, still go through it.
+pub fn time_value(time: Option<&DateTime<Utc>>) -> Value {
+    let Some(time) = time else {
+        return Value::Null;
+    };
+    // The stored UTC date and time: `DateTime`'s own accessors add the offset (zero) again
+    // for each field asked.
+    let naive = time.naive_utc();
+    let (date, clock) = (naive.date(), naive.time());
+    let (year, nanos) = (date.year(), clock.nanosecond());
+    let (Ok(year @ 0..=9999), 0..=999_999_999) = (u32::try_from(year), nanos) else {
+        return ScalarType::to_value(time);
+    };
+    let mut text = [0u8; 35];
+    let mut at = 0;
+    let mut put = |value: u32, width: usize, then: &[u8]| {
+        let mut rest = value;
+        for slot in text[at..at + width].iter_mut().rev() {
+            *slot = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        text[at + width..at + width + then.len()].copy_from_slice(then);
+        at += width + then.len();
+    };
+    put(year, 4, b"-");
+    put(date.month(), 2, b"-");
+    put(date.day(), 2, b"T");
+    put(clock.hour(), 2, b":");
+    put(clock.minute(), 2, b":");
+    match nanos {
+        0 => put(clock.second(), 2, b""),
+        _ if nanos % 1_000_000 == 0 => {
+            put(clock.second(), 2, b".");
+            put(nanos / 1_000_000, 3, b"");
+        }
+        _ if nanos % 1_000 == 0 => {
+            put(clock.second(), 2, b".");
+            put(nanos / 1_000, 6, b"");
+        }
+        _ => {
+            put(clock.second(), 2, b".");
+            put(nanos, 9, b"");
+        }
+    }
+    put(0, 0, b"+00:00");
+    let text = std::str::from_utf8(&text[..at]).expect("digits and ASCII punctuation");
+    Value::String(text.to_owned())
 }
 
 /// A text field's value: null, or the text.
@@ -1007,6 +1061,51 @@ mod tests {
             .await;
             assert_eq!(eager, plain, "{selection}");
         }
+    }
+
+    #[test]
+    fn times_are_written_as_the_scalar_writes_them() {
+        use chrono::{NaiveDate, TimeDelta};
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("a date");
+        let mut times: Vec<DateTime<Utc>> = vec![
+            DateTime::UNIX_EPOCH,
+            day(5, 3, 1).and_hms_opt(1, 2, 3).expect("a time").and_utc(),
+            day(9999, 12, 31)
+                .and_hms_nano_opt(23, 59, 59, 999_999_999)
+                .expect("a time")
+                .and_utc(),
+            day(10_000, 1, 1)
+                .and_hms_opt(0, 0, 0)
+                .expect("a time")
+                .and_utc(),
+            day(-1, 12, 31)
+                .and_hms_milli_opt(12, 0, 0, 5)
+                .expect("a time")
+                .and_utc(),
+            // A leap second.
+            day(2016, 12, 31)
+                .and_hms_nano_opt(23, 59, 59, 1_250_000_000)
+                .expect("a time")
+                .and_utc(),
+        ];
+        // Pseudo-random times within ±250 years of 1970, at nanosecond, microsecond,
+        // millisecond and second precision.
+        let mut x: i64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let nanos = x % (250 * 366 * 86_400 * 1_000_000_000);
+            let time = DateTime::UNIX_EPOCH + TimeDelta::nanoseconds(nanos);
+            for unit in [1, 1_000, 1_000_000, 1_000_000_000] {
+                times.push(DateTime::UNIX_EPOCH + TimeDelta::nanoseconds(nanos / unit * unit));
+            }
+            times.push(time);
+        }
+        for time in times {
+            assert_eq!(time_value(Some(&time)), time.to_value(), "{time:?}");
+        }
+        assert_eq!(time_value(None), Value::Null);
     }
 
     #[tokio::test]

@@ -10,7 +10,7 @@ use futures_util::Stream;
 use crate::error::AppError;
 use crate::events::{Change, EventKind, decode_cursor, encode_cursor};
 use crate::graphql::conversations::{Message, Session};
-use crate::graphql::eager::{Eager, Leaves, id_value, scalar_value};
+use crate::graphql::eager::{Eager, Leaves, id_value, time_value};
 use crate::graphql::loaders::{
     BlockedKey, Loaders, MembershipKey, MentionedKey, MessageKey, UserKey,
 };
@@ -167,7 +167,7 @@ impl Leaves for Event {
         Some(match name {
             "cursor" => Value::String(encode_cursor(self.0.cursor())),
             "kind" => enum_value(self.0.kind()),
-            "at" => scalar_value(Some(&self.0.at())),
+            "at" => time_value(Some(&self.0.at())),
             "sessionId" => self.0.session_id().map_or(Value::Null, id_value),
             _ => return None,
         })

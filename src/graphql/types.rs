@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{AppError, AppResult};
 use crate::graphql::ContextExt;
-use crate::graphql::eager::{Eager, Leaves, id_value, scalar_value, text_value};
+use crate::graphql::eager::{Eager, Leaves, id_value, text_value, time_value};
 use crate::media::{AVATAR_SIZES, AvatarKey, Media};
 use crate::models::user::{Role, User as UserRow};
 use crate::services::accounts::IssuedTokens;
@@ -126,7 +126,7 @@ impl Leaves for User {
             "username" => text_value(Some(&row.username)),
             "displayName" => text_value(Some(&row.display_name)),
             "location" => text_value(row.location.as_deref()),
-            "createdAt" => scalar_value(Some(&row.created_at)),
+            "createdAt" => time_value(Some(&row.created_at)),
             _ => return None,
         })
     }
