@@ -101,6 +101,13 @@ pub fn time_value(time: Option<&DateTime<Utc>>) -> Value {
     let (Ok(year @ 0..=9999), 0..=999_999_999) = (u32::try_from(year), nanos) else {
         return ScalarType::to_value(time);
     };
+    // The fraction's digits and their number: none, milli-, micro- or nanoseconds.
+    let (fraction, width) = match nanos {
+        0 => (0, 0),
+        _ if nanos % 1_000_000 == 0 => (nanos / 1_000_000, 3),
+        _ if nanos % 1_000 == 0 => (nanos / 1_000, 6),
+        _ => (nanos, 9),
+    };
     let mut text = [0u8; 35];
     let mut at = 0;
     let mut put = |value: u32, width: usize, then: &[u8]| {
@@ -117,22 +124,8 @@ pub fn time_value(time: Option<&DateTime<Utc>>) -> Value {
     put(date.day(), 2, b"T");
     put(clock.hour(), 2, b":");
     put(clock.minute(), 2, b":");
-    match nanos {
-        0 => put(clock.second(), 2, b""),
-        _ if nanos % 1_000_000 == 0 => {
-            put(clock.second(), 2, b".");
-            put(nanos / 1_000_000, 3, b"");
-        }
-        _ if nanos % 1_000 == 0 => {
-            put(clock.second(), 2, b".");
-            put(nanos / 1_000, 6, b"");
-        }
-        _ => {
-            put(clock.second(), 2, b".");
-            put(nanos, 9, b"");
-        }
-    }
-    put(0, 0, b"+00:00");
+    put(clock.second(), 2, if width > 0 { b"." } else { b"" });
+    put(fraction, width, b"+00:00");
     let text = std::str::from_utf8(&text[..at]).expect("digits and ASCII punctuation");
     Value::String(text.to_owned())
 }
