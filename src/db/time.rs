@@ -22,13 +22,13 @@ const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 
 /// The time `micros` microseconds after PostgreSQL's epoch; `None` outside chrono's range
 /// (PostgreSQL's `infinity` and `-infinity` among them), where diesel's reader fails too.
-pub fn from_pg_micros(micros: i64) -> Option<DateTime<Utc>> {
+fn from_pg_micros(micros: i64) -> Option<DateTime<Utc>> {
     micros
         .checked_add(PG_EPOCH_MICROS)
         .and_then(DateTime::from_timestamp_micros)
 }
 
-/// A `timestamptz` value, read by [`from_pg_micros`].
+/// A `timestamptz` value, read through the Unix epoch (see the module).
 #[derive(Debug, Clone, Copy, FromSqlRow)]
 pub struct Timestamp(pub DateTime<Utc>);
 
