@@ -209,6 +209,12 @@ impl<'a> Plan<'a> {
         let shape = Shapes::shape(ctx, type_name, &fields);
         Ok(Some(Self { fields, shape }))
     }
+
+    /// The plan a list's items share, or `None` where each item goes through async-graphql's
+    /// resolver: a directive, or an unknown fragment, which it reports on every item.
+    fn for_items(ctx: &ContextSelectionSet<'a>, type_name: &str) -> Option<Self> {
+        Self::of(ctx, type_name).ok().flatten()
+    }
 }
 
 /// Resolves `plan`, read from the selection set of `ctx`, on the object `root` of the type
@@ -593,11 +599,7 @@ where
             .map(|field| {
                 let set = &field.node.selection_set;
                 (field.node.name.node == "node")
-                    .then(|| {
-                        Plan::of(&ctx.with_selection_set(set), &node_type)
-                            .ok()
-                            .flatten()
-                    })
+                    .then(|| Plan::for_items(&ctx.with_selection_set(set), &node_type))
                     .flatten()
             })
             .collect();
@@ -613,15 +615,8 @@ where
                     "cursor" => Ok(Value::String(edge.cursor.encode_cursor())),
                     "node" => {
                         let ctx_node = ctx_field.with_selection_set(&field.node.selection_set);
-                        match node_plan {
-                            Some(node_plan) => {
-                                Ok(
-                                    resolve_planned(&ctx_node, &edge.node.0, node_type, node_plan)
-                                        .await,
-                                )
-                            }
-                            None => edge.node.resolve(&ctx_node, field).await,
-                        }
+                        let plan = node_plan.as_ref();
+                        resolve_item(&ctx_node, &edge.node, field, node_type, plan).await
                     }
                     _ => edge
                         .resolve_field(&ctx_field)
@@ -694,17 +689,11 @@ async fn resolve_list<'a, T: EagerObject + 'a>(
     items: impl Iterator<Item = &'a Eager<T>>,
 ) -> ServerResult<Value> {
     let type_name = <T as OutputType>::type_name();
-    if let Ok(Some(plan)) = Plan::of(ctx, &type_name) {
-        let (plan, type_name) = (&plan, &type_name);
-        let items = items.enumerate().map(|(i, item)| async move {
-            resolve_planned(&ctx.with_index(i), &item.0, type_name, plan).await
-        });
-        return Ok(Value::List(join_chunked(items).await));
-    }
-    // A directive, or a fragment async-graphql reports on each item.
+    let plan = Plan::for_items(ctx, &type_name);
+    let (plan, type_name) = (plan.as_ref(), &type_name);
     let items = items.enumerate().map(|(i, item)| async move {
         let ctx_item = ctx.with_index(i);
-        item.resolve(&ctx_item, field)
+        resolve_item(&ctx_item, item, field, type_name, plan)
             .await
             .map_err(|error| ctx_item.set_error_path(error))
     });
@@ -712,6 +701,21 @@ async fn resolve_list<'a, T: EagerObject + 'a>(
     Ok(Value::List(
         values.into_iter().collect::<ServerResult<_>>()?,
     ))
+}
+
+/// One object of a list: through the list's `plan` when it has one, else through
+/// async-graphql's resolver.
+async fn resolve_item<'a, T: EagerObject>(
+    ctx: &ContextSelectionSet<'a>,
+    item: &'a Eager<T>,
+    field: &'a Positioned<Field>,
+    type_name: &str,
+    plan: Option<&Plan<'a>>,
+) -> ServerResult<Value> {
+    match plan {
+        Some(plan) => Ok(resolve_planned(ctx, &item.0, type_name, plan).await),
+        None => item.resolve(ctx, field).await,
+    }
 }
 
 /// Awaits `futures` side by side, in `join_all`'s own slice of futures: chunks of at most 30,
