@@ -32,6 +32,7 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
@@ -48,6 +49,8 @@ use async_graphql::{
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use futures_util::future::join_all;
 use uuid::Uuid;
+
+use super::json;
 
 /// The leaf fields an object answers from the data it holds: no arguments, no context,
 /// nothing to wait for. [`resolve_object`] writes their values straight into the response.
@@ -252,10 +255,30 @@ async fn resolve_planned<'a, T: ContainerType + Leaves>(
 ///
 /// Selection sets are told apart by address: they belong to the request's document, which
 /// neither moves nor changes while the request runs, and the cache goes with the request.
+///
+/// For a response that [`super::json`] writes (HTTP's), whose document asks no key twice in
+/// one selection set, the objects are written as JSON while they resolve ([`Shapes::written`]).
 #[derive(Default)]
-pub struct Shapes(Mutex<Vec<(usize, String, Arc<Shape>)>>);
+pub struct Shapes {
+    /// Whether objects are written as JSON (see [`Shape::assemble`]).
+    written: bool,
+    known: Mutex<Vec<(usize, String, Arc<Shape>)>>,
+}
 
 impl Shapes {
+    /// The shapes of a request whose objects are written as JSON as soon as they are
+    /// resolved, and handed up as `Value::Binary` (which [`super::json`] copies as it is):
+    /// building each object as an `IndexMap` of `Value`s, writing it, then dropping it, was
+    /// the largest part left of a history page's instructions. Only for a response that
+    /// [`super::json`] writes, and a document that asks no response key twice in a selection
+    /// set (the objects' values never merge; [`super::limits::Kept::unique_keys`]).
+    pub fn written() -> Self {
+        Self {
+            written: true,
+            ..Self::default()
+        }
+    }
+
     /// The shape of `fields`, collected from the selection set `ctx` for the type `type_name`:
     /// the request's copy if it has one.
     fn shape(
@@ -263,18 +286,17 @@ impl Shapes {
         type_name: &str,
         fields: &[&Positioned<Field>],
     ) -> Arc<Shape> {
-        let fresh = || Arc::new(Shape::new(fields.iter().copied()));
-        let Some(Self(known)) = ctx.data_opt::<Self>() else {
-            return fresh();
+        let Some(shapes) = ctx.data_opt::<Self>() else {
+            return Arc::new(Shape::new(fields.iter().copied(), false));
         };
         let set = std::ptr::from_ref(ctx.item).addr();
-        let mut known = known.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut known = shapes.known.lock().unwrap_or_else(PoisonError::into_inner);
         let found = known
             .iter()
             .find(|(s, t, _)| *s == set && t == type_name)
             .map(|(_, _, shape)| shape.clone());
         let shape = found.unwrap_or_else(|| {
-            let shape = fresh();
+            let shape = Arc::new(Shape::new(fields.iter().copied(), shapes.written));
             known.push((set, type_name.to_owned(), shape.clone()));
             shape
         });
@@ -292,14 +314,25 @@ struct Shape {
     keys: Vec<(Name, u64)>,
     /// For each field in selection order, the index of its key in `keys`.
     slots: Vec<usize>,
+    /// For objects written as JSON: each key of `keys` as JSON, with its colon.
+    written: Option<Vec<Box<[u8]>>>,
+    /// The longest object written from this shape, in bytes: the next one's first capacity.
+    longest: AtomicUsize,
 }
 
+/// The most bytes of JSON written before that an object written as JSON may copy from its
+/// fields' values. Above it the object is built as a map and written with the response:
+/// each object copies its fields' JSON into its own, so a big list would be copied once for
+/// every object around it.
+const MAX_COPIED: usize = 4 * 1024;
+
 impl Shape {
-    /// The shape of these fields, in selection order.
-    fn new<'a>(fields: impl Iterator<Item = &'a Positioned<Field>>) -> Self {
+    /// The shape of these fields, in selection order; its objects are `written` as JSON if
+    /// no key is selected twice.
+    fn new<'a>(fields: impl Iterator<Item = &'a Positioned<Field>>, written: bool) -> Self {
         let hasher = RandomState::new();
         let mut keys: Vec<(Name, u64)> = Vec::new();
-        let slots = fields
+        let slots: Vec<usize> = fields
             .map(|field| {
                 let key = &field.node.response_key().node;
                 keys.iter().position(|(k, _)| k == key).unwrap_or_else(|| {
@@ -308,10 +341,22 @@ impl Shape {
                 })
             })
             .collect();
+        let written = (written && keys.len() == slots.len()).then(|| {
+            keys.iter()
+                .map(|(key, _)| {
+                    let mut json = Vec::with_capacity(key.len() + 3);
+                    json::write_str(&mut json, key);
+                    json.push(b':');
+                    json.into_boxed_slice()
+                })
+                .collect()
+        });
         Self {
             hasher,
             keys,
             slots,
+            written,
+            longest: AtomicUsize::new(0),
         }
     }
 
@@ -326,28 +371,50 @@ impl Shape {
     /// An object's value from its fields in selection order: `answered` holds each field's
     /// value, or `None` where the next of `resolved` goes. A field that failed is reported on
     /// `ctx` and leaves its key out; a key selected twice merges its values, and no keys make
-    /// `null`, as in async-graphql's resolver.
+    /// `null`, as in async-graphql's resolver. Written as JSON (`Value::Binary`) where the
+    /// shape says so and its fields' values copy no more than [`MAX_COPIED`] bytes.
     fn assemble(
         &self,
         ctx: &ContextSelectionSet<'_>,
         answered: impl IntoIterator<Item = Option<Value>>,
         resolved: Vec<ServerResult<Value>>,
     ) -> Value {
+        let copied = resolved.iter().try_fold(0, |sum, value| match value {
+            Ok(value) => Some(sum + copied(value)?),
+            Err(_) => Some(sum),
+        });
         let mut resolved = resolved.into_iter();
-        let mut object = IndexMap::with_capacity_and_hasher(self.keys.len(), self.hasher.clone());
-        for (&slot, answer) in self.slots.iter().zip(answered) {
-            match answer.map(Ok).or_else(|| resolved.next()) {
-                Some(Ok(value)) => {
-                    let (key, hash) = &self.keys[slot];
-                    match object.raw_entry_mut_v1().from_hash(*hash, |k| k == key) {
-                        RawEntryMut::Vacant(entry) => {
-                            entry.insert_hashed_nocheck(*hash, key.clone(), value);
-                        }
-                        RawEntryMut::Occupied(entry) => merge(entry.into_mut(), value),
+        let values = self
+            .slots
+            .iter()
+            .zip(answered)
+            .filter_map(
+                |(&slot, answer)| match answer.map(Ok).or_else(|| resolved.next())? {
+                    Ok(value) => Some((slot, value)),
+                    Err(error) => {
+                        ctx.add_error(error);
+                        None
                     }
+                },
+            );
+        match &self.written {
+            Some(keys) if copied.is_some_and(|bytes| bytes <= MAX_COPIED) => {
+                self.write(keys, values)
+            }
+            _ => self.build(values),
+        }
+    }
+
+    /// The object of `values` (each with its key's index) as a map.
+    fn build(&self, values: impl Iterator<Item = (usize, Value)>) -> Value {
+        let mut object = IndexMap::with_capacity_and_hasher(self.keys.len(), self.hasher.clone());
+        for (slot, value) in values {
+            let (key, hash) = &self.keys[slot];
+            match object.raw_entry_mut_v1().from_hash(*hash, |k| k == key) {
+                RawEntryMut::Vacant(entry) => {
+                    entry.insert_hashed_nocheck(*hash, key.clone(), value);
                 }
-                Some(Err(error)) => ctx.add_error(error),
-                None => {}
+                RawEntryMut::Occupied(entry) => merge(entry.into_mut(), value),
             }
         }
         if object.is_empty() {
@@ -355,6 +422,39 @@ impl Shape {
         } else {
             Value::Object(object)
         }
+    }
+
+    /// The object of `values` (each with its key's index, every key once) written as JSON,
+    /// each key as `keys` has it.
+    fn write(&self, keys: &[Box<[u8]>], values: impl Iterator<Item = (usize, Value)>) -> Value {
+        let mut out = Vec::with_capacity(self.longest.load(Ordering::Relaxed));
+        out.push(b'{');
+        for (slot, value) in values {
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&keys[slot]);
+            json::write_value(&mut out, &value);
+        }
+        if out.len() == 1 {
+            return Value::Null;
+        }
+        out.push(b'}');
+        self.longest.fetch_max(out.len(), Ordering::Relaxed);
+        Value::Binary(out.into())
+    }
+}
+
+/// The bytes of JSON written before that writing `value` copies, or `None` for an object
+/// built as a map (which writing would walk whole).
+fn copied(value: &Value) -> Option<usize> {
+    match value {
+        Value::Binary(json) => Some(json.len()),
+        Value::List(items) => items
+            .iter()
+            .try_fold(0, |sum, item| Some(sum + copied(item)?)),
+        Value::Object(_) => None,
+        _ => Some(0),
     }
 }
 
@@ -753,6 +853,10 @@ fn insert_value(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
 /// Merges a second value of a key selected twice into the first: their objects (and the
 /// objects of their lists, item by item), as async-graphql's resolver does.
 fn merge(previous: &mut Value, value: Value) {
+    debug_assert!(
+        !matches!(value, Value::Binary(_)),
+        "an object written as JSON merged (its document asks a key twice)"
+    );
     match (previous, value) {
         (Value::Object(into), Value::Object(from)) => {
             for (key, value) in from {
@@ -943,28 +1047,45 @@ mod tests {
             .finish()
     }
 
+    /// How a test request gets its [`Shapes`].
+    #[derive(Clone, Copy, Debug)]
+    enum Mode {
+        /// None: each object hashes its own keys.
+        Unshaped,
+        /// The socket's.
+        Shaped,
+        /// HTTP's: objects written as JSON where the document allows it.
+        Written,
+    }
+
     /// Runs `{ root { selection } }` plus `fragments`, with the request's [`Shapes`] as the
-    /// gateway gives them; the data under `root` and the errors as `(message, path after
-    /// root)`, sorted.
+    /// gateway gives the socket; the data under `root` and the errors as `(message, path
+    /// after root)`, sorted.
     async fn run(
         root: &str,
         selection: &str,
         fragments: &str,
     ) -> (Value, Vec<(String, Vec<String>)>) {
-        run_with(root, selection, fragments, true).await
+        run_with(root, selection, fragments, Mode::Shaped).await
     }
 
-    /// [`run`], with or without [`Shapes`] (without, each object hashes its own keys).
+    /// [`run`] in `mode`. A request whose objects may be written as JSON gives its data as
+    /// JSON read back (see [`json_read_back`]).
     async fn run_with(
         root: &str,
         selection: &str,
         fragments: &str,
-        shapes: bool,
+        mode: Mode,
     ) -> (Value, Vec<(String, Vec<String>)>) {
-        let mut request =
-            async_graphql::Request::new(format!("{{ {root} {{ {selection} }} }} {fragments}"));
-        if shapes {
-            request = request.data(Shapes::default());
+        let text = format!("{{ {root} {{ {selection} }} }} {fragments}");
+        let document = async_graphql::parser::parse_query(&text).expect("parses");
+        let written = !super::super::limits::repeats_keys(&document);
+        let mut request = async_graphql::Request::new(text);
+        match mode {
+            Mode::Unshaped => {}
+            Mode::Shaped => request = request.data(Shapes::default()),
+            Mode::Written if written => request = request.data(Shapes::written()),
+            Mode::Written => request = request.data(Shapes::default()),
         }
         let response = schema().execute(request).await;
         let Value::Object(mut data) = response.data else {
@@ -980,11 +1101,23 @@ mod tests {
             .collect();
         errors.sort();
         let value = data.shift_remove(root).expect("the root field");
-        (value, errors)
+        match mode {
+            Mode::Written if written => (json_read_back(&value), errors),
+            _ => (value, errors),
+        }
+    }
+
+    /// `value` written as the HTTP response writes it, and read back: objects written as
+    /// JSON become maps, enums strings.
+    fn json_read_back(value: &Value) -> Value {
+        let mut out = Vec::new();
+        json::write_value(&mut out, value);
+        serde_json::from_slice(&out).expect("JSON")
     }
 
     /// Asserts that each selection gives the same data and errors under every `(plain,
-    /// eager)` pair of roots; the fragment `name` is added where a selection spreads it.
+    /// eager)` pair of roots, in every [`Mode`]; the fragment `name` is added where a
+    /// selection spreads it.
     async fn assert_same(
         roots: &[(&str, &str)],
         selections: &[&str],
@@ -998,10 +1131,14 @@ mod tests {
             };
             for (plain, eager) in roots {
                 let plain = run(plain, selection, fragments).await;
-                for shapes in [true, false] {
-                    let (value, errors) = run_with(eager, selection, fragments, shapes).await;
-                    assert_eq!(value, plain.0, "{selection} (shapes: {shapes})");
-                    assert_eq!(errors, plain.1, "{selection} (shapes: {shapes})");
+                for mode in [Mode::Shaped, Mode::Unshaped, Mode::Written] {
+                    let (value, errors) = run_with(eager, selection, fragments, mode).await;
+                    let expected = match mode {
+                        Mode::Written => json_read_back(&plain.0),
+                        _ => plain.0.clone(),
+                    };
+                    assert_eq!(value, expected, "{selection} ({mode:?})");
+                    assert_eq!(errors, plain.1, "{selection} ({mode:?})");
                 }
             }
         }
@@ -1050,13 +1187,11 @@ mod tests {
                 ""
             };
             let plain = run("plain", &format!("c: crowd {{ {selection} }}"), fragments).await;
-            let eager = run(
-                "plain",
-                &format!("c: eagerCrowd {{ {selection} }}"),
-                fragments,
-            )
-            .await;
-            assert_eq!(eager, plain, "{selection}");
+            let eager = format!("c: eagerCrowd {{ {selection} }}");
+            assert_eq!(run("plain", &eager, fragments).await, plain, "{selection}");
+            let written = run_with("plain", &eager, fragments, Mode::Written).await;
+            assert_eq!(written.0, json_read_back(&plain.0), "{selection}");
+            assert_eq!(written.1, plain.1, "{selection}");
         }
     }
 

@@ -78,7 +78,7 @@ impl Gateway {
     /// One operation over HTTP, timed whole.
     async fn execute(&self, mut request: Request) -> Response {
         let started = Instant::now();
-        let (operation, admitted) = self.admit(&mut request);
+        let (operation, admitted) = self.admit(&mut request, true);
         let response = match admitted {
             Err(refusal) => refusal,
             Ok(kept) => self.run(request, &operation, kept).await,
@@ -91,7 +91,7 @@ impl Gateway {
     /// An operation over the socket: a subscription's stream, or a query's or mutation's one
     /// answer (recorded when it executed: over the socket only execution is timed).
     pub fn execute_stream(&self, mut request: Request) -> BoxStream<'static, Response> {
-        let (operation, admitted) = self.admit(&mut request);
+        let (operation, admitted) = self.admit(&mut request, false);
         let kept = match admitted {
             Ok(kept) => kept,
             Err(refusal) => return futures_util::stream::once(async { refusal }).boxed(),
@@ -132,14 +132,24 @@ impl Gateway {
 
     /// Parses the request and checks its limits and its variables' values: the operation it
     /// asks for, and its kept document or the refusal to answer with. An admitted request
-    /// gets its cache of object [`Shapes`].
-    fn admit(&self, request: &mut Request) -> (Operation, Result<Option<Arc<Kept>>, Response>) {
+    /// gets its cache of object [`Shapes`], which writes objects as JSON if the response is
+    /// `written` by [`super::json`] (HTTP's) and the document allows it.
+    fn admit(
+        &self,
+        request: &mut Request,
+        written: bool,
+    ) -> (Operation, Result<Option<Arc<Kept>>, Response>) {
         let name = request.operation_name.clone();
         match self.limits.admit(request, &self.variables) {
             Ok(admitted) => {
                 let operation = Operation::of(name.as_deref(), admitted.document);
                 let kept = admitted.kept;
-                request.data.insert(Shapes::default());
+                let written = written && kept.as_ref().is_some_and(|kept| kept.unique_keys());
+                request.data.insert(if written {
+                    Shapes::written()
+                } else {
+                    Shapes::default()
+                });
                 (operation, Ok(kept))
             }
             Err(error) => (

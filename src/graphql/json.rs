@@ -10,6 +10,13 @@
 //! Written by hand because `serde_json`'s `Formatter` sees strings only after they were
 //! scanned, and a SIMD JSON crate (sonic-rs) would bring a whole parser and serializer, with
 //! its `unsafe`, for this one loop.
+//!
+//! **`Value::Binary` holds JSON written before**, copied here as it is: the objects of an
+//! HTTP response that [`super::eager`] writes while it resolves them ([`write_value`] writes
+//! their values). No type of the schema outputs binary data, and the socket, whose responses
+//! `serde_json` writes, never gets such objects.
+
+use std::convert::Infallible;
 
 use async_graphql::{BatchResponse, Response, Value};
 
@@ -24,7 +31,7 @@ pub fn write_batch(out: &mut Vec<u8>, batch: &BatchResponse) -> serde_json::Resu
 /// Appends `response` to `out` as JSON, its members in the order of `Response`'s fields.
 fn write_response(out: &mut Vec<u8>, response: &Response) -> serde_json::Result<()> {
     out.extend_from_slice(b"{\"data\":");
-    write_value(out, &response.data)?;
+    write_value(out, &response.data);
     if !response.extensions.is_empty() {
         out.extend_from_slice(b",\"extensions\":");
         serde_json::to_writer(&mut *out, &response.extensions)?;
@@ -37,16 +44,29 @@ fn write_response(out: &mut Vec<u8>, response: &Response) -> serde_json::Result<
     Ok(())
 }
 
-/// Appends `value` to `out` as JSON.
-fn write_value(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {
+/// Appends `value` to `out` as JSON; a `Binary` value is JSON already (see the module's doc).
+pub fn write_value(out: &mut Vec<u8>, value: &Value) {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Boolean(true) => out.extend_from_slice(b"true"),
         Value::Boolean(false) => out.extend_from_slice(b"false"),
         Value::String(text) => write_str(out, text),
         Value::Enum(name) => write_str(out, name),
-        Value::Number(_) | Value::Binary(_) => serde_json::to_writer(&mut *out, value)?,
-        Value::List(items) => write_array(out, items, write_value)?,
+        // Cannot fail: a `Vec`'s `io::Write` never does, and every `Number` has a JSON form.
+        Value::Number(number) => serde_json::to_writer(&mut *out, number).unwrap_or_default(),
+        Value::Binary(json) => {
+            debug_assert!(
+                serde_json::from_slice::<serde::de::IgnoredAny>(json).is_ok(),
+                "a Binary value that is not JSON: {json:?}"
+            );
+            out.extend_from_slice(json);
+        }
+        Value::List(items) => {
+            let Ok(()) = write_array(out, items, |out, item| {
+                write_value(out, item);
+                Ok::<(), Infallible>(())
+            });
+        }
         Value::Object(members) => {
             out.push(b'{');
             for (i, (key, member)) in members.iter().enumerate() {
@@ -55,20 +75,19 @@ fn write_value(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {
                 }
                 write_str(out, key);
                 out.push(b':');
-                write_value(out, member)?;
+                write_value(out, member);
             }
             out.push(b'}');
         }
     }
-    Ok(())
 }
 
 /// Appends `items` to `out` as a JSON array, each written by `write`.
-fn write_array<T>(
+fn write_array<T, E>(
     out: &mut Vec<u8>,
     items: &[T],
-    write: fn(&mut Vec<u8>, &T) -> serde_json::Result<()>,
-) -> serde_json::Result<()> {
+    write: impl Fn(&mut Vec<u8>, &T) -> Result<(), E>,
+) -> Result<(), E> {
     out.push(b'[');
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
@@ -84,7 +103,7 @@ fn write_array<T>(
 const BLOCK: usize = 16;
 
 /// Appends `text` to `out` as a JSON string, escaped as `serde_json` escapes it.
-fn write_str(out: &mut Vec<u8>, text: &str) {
+pub fn write_str(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
@@ -235,7 +254,6 @@ mod tests {
             ("float", Value::from(1.5e300)),
             ("small", Value::from(-0.000_001)),
             ("kind", Value::Enum(Name::new("DIRECT"))),
-            ("bytes", Value::Binary(vec![0u8, 1, 255].into())),
             ("empty list", Value::List(vec![])),
             ("empty object", Value::Object(IndexMap::new())),
             (
@@ -267,5 +285,22 @@ mod tests {
             Response::new(Value::from(1)),
             Response::from_errors(vec![ServerError::new("second", None)]),
         ]));
+    }
+
+    #[test]
+    fn binary_values_are_copied_as_the_json_they_hold() {
+        let written = br#"{"id":"1","tags":["a\"b",null]}"#;
+        let data = object(vec![
+            ("raw", Value::Binary(written.to_vec().into())),
+            (
+                "list",
+                Value::List(vec![Value::Binary(b"[]".to_vec().into())]),
+            ),
+        ]);
+        let ours = to_vec(&BatchResponse::Single(Response::new(data)), 0).expect("writes");
+        assert_eq!(
+            String::from_utf8_lossy(&ours),
+            r#"{"data":{"raw":{"id":"1","tags":["a\"b",null]},"list":[[]]}}"#
+        );
     }
 }

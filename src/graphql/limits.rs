@@ -69,9 +69,17 @@ struct Documents {
 pub struct Kept {
     document: ExecutableDocument,
     validated: AtomicBool,
+    unique_keys: bool,
 }
 
 impl Kept {
+    /// Whether no selection set of the document asks for one response key twice (fragments
+    /// counted where they are spread): no object of its responses merges two values of a key,
+    /// so each can be written out as soon as it is resolved ([`super::eager::Shapes`]).
+    pub fn unique_keys(&self) -> bool {
+        self.unique_keys
+    }
+
     /// Whether the schema has validated the document once: its rules, but for the values of
     /// its variables (checked on every request, [`super::variables`]), depend on the document
     /// alone, so it need not run them again.
@@ -100,6 +108,7 @@ impl Documents {
 
     fn keep(&self, text: String, document: ExecutableDocument) -> Arc<Kept> {
         let kept = Arc::new(Kept {
+            unique_keys: !repeats_keys(&document),
             document,
             validated: AtomicBool::new(false),
         });
@@ -361,6 +370,65 @@ impl<'a> FieldCounter<'a> {
     }
 }
 
+/// Whether a selection set of `document` asks for one response key twice, fragments spread in
+/// place (whatever their type conditions: two fragments on different types may name one key,
+/// and are counted as repeating it). A fragment that spreads itself (refused later by
+/// validation) is not followed twice on one path.
+pub(super) fn repeats_keys(document: &ExecutableDocument) -> bool {
+    let mut keys = KeyChecker {
+        document,
+        path: HashSet::new(),
+    };
+    let mut sets = document
+        .operations
+        .iter()
+        .map(|(_, operation)| &operation.node.selection_set.node)
+        .chain(
+            document
+                .fragments
+                .values()
+                .map(|fragment| &fragment.node.selection_set.node),
+        );
+    sets.any(|set| keys.repeats(set, &mut Vec::new()))
+}
+
+struct KeyChecker<'a> {
+    document: &'a ExecutableDocument,
+    /// The fragments spread on the way to the current selection.
+    path: HashSet<&'a Name>,
+}
+
+impl<'a> KeyChecker<'a> {
+    /// Whether `set` asks for a key of `keys` (the keys of its object asked before it), or
+    /// one twice, or a field of it repeats a key of its own selection.
+    fn repeats(&mut self, set: &'a SelectionSet, keys: &mut Vec<&'a Name>) -> bool {
+        set.items.iter().any(|item| match &item.node {
+            Selection::Field(field) => {
+                let key = &field.node.response_key().node;
+                if keys.contains(&key) {
+                    return true;
+                }
+                keys.push(key);
+                self.repeats(&field.node.selection_set.node, &mut Vec::new())
+            }
+            Selection::InlineFragment(fragment) => {
+                self.repeats(&fragment.node.selection_set.node, keys)
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = &spread.node.fragment_name.node;
+                match self.document.fragments.get(name) {
+                    Some(fragment) if self.path.insert(name) => {
+                        let repeats = self.repeats(&fragment.node.selection_set.node, keys);
+                        self.path.remove(name);
+                        repeats
+                    }
+                    _ => false,
+                }
+            }
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,6 +453,36 @@ mod tests {
     fn with_id(text: &str) -> Request {
         let id = async_graphql::Variables::from_json(serde_json::json!({ "id": "7" }));
         Request::new(text).variables(id)
+    }
+
+    fn repeats(query: &str) -> bool {
+        repeats_keys(&async_graphql::parser::parse_query(query).expect("parses"))
+    }
+
+    #[test]
+    fn a_key_asked_twice_anywhere_is_found() {
+        for unique in [
+            "{ me { id username } user(id: 1) { id } }",
+            "{ a: me { id } b: me { id } }",
+            "{ me { ...F } } fragment F on User { id sessions { edges { node { id } } } }",
+            "{ me { id ... on User { username } } }",
+            "fragment F on User { ...F } { me { ...F } }",
+        ] {
+            assert!(!repeats(unique), "{unique}");
+        }
+        for repeated in [
+            "{ me { id } me { username } }",
+            "{ me { id id } }",
+            "{ me { a: id a: username } }",
+            "{ me { id ... on User { id } } }",
+            "{ me { ...F ...F } } fragment F on User { id }",
+            "{ me { id ...F } } fragment F on User { id }",
+            "{ me { sessions { edges { node { id ... on Session { id } } } } } }",
+            "{ me { id } } fragment Unused on User { id id }",
+            "query A { me { id } } query B { me { id } me { username } }",
+        ] {
+            assert!(repeats(repeated), "{repeated}");
+        }
     }
 
     #[test]

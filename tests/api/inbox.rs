@@ -162,6 +162,24 @@ async fn inbox_round_trips_do_not_grow_with_page_sizes() {
         "2×2 ran {small} statements, 20×20 ran {large}"
     );
     assert_eq!(large, 15, "the inbox ran {large} statements");
+
+    // Asked in two halves under one key, the sessions' fields merge into the same inbox (the
+    // server writes the objects of a document that asks no key twice as they resolve, and
+    // builds and merges the others).
+    let whole = app
+        .gql(Some(&me.access), INBOX, json!({ "s": 20, "m": 20 }))
+        .await;
+    assert!(whole["errors"].is_null(), "{whole}");
+    let halves = INBOX.replacen(
+        " lastMessage {",
+        " } } } sessions(first: $s) { edges { node { id lastMessage {",
+        1,
+    );
+    let merged = app
+        .gql(Some(&me.access), &halves, json!({ "s": 20, "m": 20 }))
+        .await;
+    assert!(merged["errors"].is_null(), "{merged}");
+    assert_eq!(merged["data"], whole["data"]);
 }
 
 #[derive(QueryableByName)]
