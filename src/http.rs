@@ -177,8 +177,8 @@ fn error_body(message: &str, code: &str) -> serde_json::Value {
     serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
 }
 
-/// Room a response body starts with: most answers fit, and a page of history or an inbox
-/// grows from there in a few doublings instead of a dozen.
+/// The least room a response body starts with: most answers fit (a GraphQL response gets
+/// room for its data's JSON, [`json::to_vec`]).
 const RESPONSE_CAPACITY: usize = 8 * 1024;
 
 fn json_response(status: StatusCode, ty: ResponseType, body: &impl serde::Serialize) -> Response {

@@ -5,14 +5,12 @@ use std::sync::Arc;
 
 use async_graphql::connection::{Connection, CursorType, Edge};
 use async_graphql::resolver_utils::enum_value;
-use async_graphql::{Context, Enum, ID, InputObject, Object, Value};
+use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::graphql::eager::{
-    Eager, EagerConnection, EagerList, Leaves, id_value, scalar_value, text_value, time_value,
-};
+use crate::graphql::eager::{Eager, EagerConnection, EagerList, Leaf, Leaves};
 use crate::graphql::loaders::{
     AttachmentsKey, BlockedKey, HistoryKey, LastMessageKey, Loaders, MembersKey, MembershipKey,
     MentionCountKey, MentionedKey, MessageKey, ReactionsKey, UnreadKey, UserKey,
@@ -298,17 +296,17 @@ impl Session {
 }
 
 impl Leaves for Session {
-    fn leaf(&self, name: &str) -> Option<Value> {
+    fn leaf(&self, name: &str) -> Option<Leaf<'_>> {
         let (session, member) = (&self.view.session, &self.view.membership);
         Some(match name {
-            "id" => id_value(session.id),
-            "kind" => enum_value(self.kind_now()),
-            "title" => text_value(session.title.as_deref()),
-            "createdAt" => time_value(Some(&session.created_at)),
-            "lastMessageAt" => time_value(session.last_message_at.as_ref()),
-            "lastActivityAt" => time_value(Some(&session.last_activity_at)),
-            "viewerRole" => enum_value(MemberRole::from_db(&member.role)),
-            "viewerReadUpTo" => scalar_value(Some(&member.last_read_seq)),
+            "id" => Leaf::Id(Some(session.id)),
+            "kind" => enum_value(self.kind_now()).into(),
+            "title" => Leaf::Text(session.title.as_deref()),
+            "createdAt" => Leaf::Time(Some(session.created_at)),
+            "lastMessageAt" => Leaf::Time(session.last_message_at),
+            "lastActivityAt" => Leaf::Time(Some(session.last_activity_at)),
+            "viewerRole" => enum_value(MemberRole::from_db(&member.role)).into(),
+            "viewerReadUpTo" => Leaf::scalar(Some(&member.last_read_seq)),
             _ => return None,
         })
     }
@@ -378,11 +376,11 @@ impl SessionMember {
 }
 
 impl Leaves for SessionMember {
-    fn leaf(&self, name: &str) -> Option<Value> {
+    fn leaf(&self, name: &str) -> Option<Leaf<'_>> {
         Some(match name {
-            "role" => enum_value(MemberRole::from_db(&self.0.role)),
-            "joinedAt" => time_value(Some(&self.0.joined_at)),
-            "readUpTo" => scalar_value(Some(&self.0.last_read_seq)),
+            "role" => enum_value(MemberRole::from_db(&self.0.role)).into(),
+            "joinedAt" => Leaf::Time(Some(self.0.joined_at)),
+            "readUpTo" => Leaf::scalar(Some(&self.0.last_read_seq)),
             _ => return None,
         })
     }
@@ -430,15 +428,15 @@ impl Message {
 }
 
 impl Leaves for Message {
-    fn leaf(&self, name: &str) -> Option<Value> {
+    fn leaf(&self, name: &str) -> Option<Leaf<'_>> {
         let row = &*self.row;
         Some(match name {
-            "id" => id_value(row.id),
-            "seq" => scalar_value(Some(&row.seq)),
-            "body" => text_value(self.shown_body()),
-            "createdAt" => time_value(Some(&row.created_at)),
-            "editedAt" => time_value(row.edited_at.as_ref()),
-            "deletedAt" => time_value(row.deleted_at.as_ref()),
+            "id" => Leaf::Id(Some(row.id)),
+            "seq" => Leaf::scalar(Some(&row.seq)),
+            "body" => Leaf::Text(self.shown_body()),
+            "createdAt" => Leaf::Time(Some(row.created_at)),
+            "editedAt" => Leaf::Time(row.edited_at),
+            "deletedAt" => Leaf::Time(row.deleted_at),
             _ => return None,
         })
     }

@@ -60,49 +60,98 @@ use super::json;
 pub trait Leaves {
     /// The value of the field `name` (as the schema spells it) when it is one of this
     /// object's leaves; `None` sends the field through the object's resolver.
-    fn leaf(&self, name: &str) -> Option<Value>;
+    fn leaf(&self, name: &str) -> Option<Leaf<'_>>;
 }
 
 impl<T: Leaves> Leaves for &T {
-    fn leaf(&self, name: &str) -> Option<Value> {
+    fn leaf(&self, name: &str) -> Option<Leaf<'_>> {
         (**self).leaf(name)
     }
 }
 
-/// What [`Eager`] resolves: an object type of async-graphql's with [`Leaves`].
-pub trait EagerObject: ObjectType + ContainerType + Leaves {}
-
-impl<T: ObjectType + ContainerType + Leaves> EagerObject for T {}
-
-/// An `ID` field's value for `id`: its text, as `ID`'s own resolver writes it.
-pub fn id_value(id: Uuid) -> Value {
-    // uuid's own encoder into a buffer on the stack, then one allocation of the exact size:
-    // `to_string` goes through `fmt`, about 100 instructions more per id.
-    let mut text = Uuid::encode_buffer();
-    Value::String(id.hyphenated().encode_lower(&mut text).to_owned())
+/// A leaf field's value, borrowed from the object where it can be: made into a `Value` for a
+/// response built as values, or written straight into one written as JSON (see [`Shapes`])
+/// without a `String` of its own.
+#[derive(Clone, Debug)]
+pub enum Leaf<'a> {
+    /// An `ID`, as `ID`'s own resolver writes it; null for `None`.
+    Id(Option<Uuid>),
+    /// A `String`; null for `None`.
+    Text(Option<&'a str>),
+    /// A `DateTime`, as async-graphql's scalar writes it; null for `None`.
+    Time(Option<DateTime<Utc>>),
+    /// Any other value (numbers, enums), as its resolver gives it.
+    Value(Value),
 }
 
-/// A scalar field's value: null, or the scalar's own `to_value`, as its resolver gives it.
-pub fn scalar_value<T: ScalarType>(value: Option<&T>) -> Value {
-    value.map_or(Value::Null, ScalarType::to_value)
+impl From<Value> for Leaf<'_> {
+    fn from(value: Value) -> Self {
+        Self::Value(value)
+    }
 }
 
-/// A `DateTime` field's value: null, or the time as async-graphql's scalar writes it
-/// (chrono's `to_rfc3339`: the seconds, a fraction of 3, 6 or 9 digits unless it is zero, and
-/// `+00:00`), written here digit by digit: `to_rfc3339` goes through chrono's formatter, about
-/// 860 instructions a value against 470 here (2.5 % of a history page's instructions saved).
-/// Years outside 0–9999 and leap seconds, which it writes in other forms, still go through it.
-pub fn time_value(time: Option<&DateTime<Utc>>) -> Value {
-    let Some(time) = time else {
-        return Value::Null;
-    };
+impl Leaf<'_> {
+    /// A scalar field's value: null, or the scalar's own `to_value`, as its resolver gives it.
+    pub fn scalar<T: ScalarType>(value: Option<&T>) -> Self {
+        Self::Value(value.map_or(Value::Null, ScalarType::to_value))
+    }
+
+    /// The value, as the field's resolver gives it.
+    pub fn into_value(self) -> Value {
+        match self {
+            Self::Id(None) | Self::Text(None) | Self::Time(None) => Value::Null,
+            Self::Id(Some(id)) => {
+                // uuid's own encoder into a buffer on the stack, then one allocation of the
+                // exact size: `to_string` goes through `fmt`, about 100 instructions more.
+                let mut text = Uuid::encode_buffer();
+                Value::String(id.hyphenated().encode_lower(&mut text).to_owned())
+            }
+            Self::Text(Some(text)) => Value::String(text.to_owned()),
+            Self::Time(Some(time)) => match rfc3339(&time, &mut [0; 35]) {
+                Some(text) => Value::String(text.to_owned()),
+                None => ScalarType::to_value(&time),
+            },
+            Self::Value(value) => value,
+        }
+    }
+
+    /// Appends the value to `out` as JSON, as [`json::write_value`] writes
+    /// [`Self::into_value`]: ids and times, which JSON never escapes, are copied as they are.
+    pub fn write(self, out: &mut Vec<u8>) {
+        let quoted = |out: &mut Vec<u8>, text: &str| {
+            out.push(b'"');
+            out.extend_from_slice(text.as_bytes());
+            out.push(b'"');
+        };
+        match self {
+            Self::Id(None) | Self::Text(None) | Self::Time(None) => out.extend_from_slice(b"null"),
+            Self::Id(Some(id)) => quoted(
+                out,
+                id.hyphenated().encode_lower(&mut Uuid::encode_buffer()),
+            ),
+            Self::Text(Some(text)) => json::write_str(out, text),
+            Self::Time(Some(time)) => match rfc3339(&time, &mut [0; 35]) {
+                Some(text) => quoted(out, text),
+                None => json::write_value(out, &ScalarType::to_value(&time)),
+            },
+            Self::Value(value) => json::write_value(out, &value),
+        }
+    }
+}
+
+/// `time` as async-graphql's `DateTime` scalar writes it (chrono's `to_rfc3339`: the seconds,
+/// a fraction of 3, 6 or 9 digits unless it is zero, and `+00:00`), written into `text` digit
+/// by digit: `to_rfc3339` goes through chrono's formatter, about 860 instructions a value
+/// against 470 here (2.5 % of a history page's instructions saved). `None` for years outside
+/// 0–9999 and leap seconds, which it writes in other forms.
+fn rfc3339<'t>(time: &DateTime<Utc>, text: &'t mut [u8; 35]) -> Option<&'t str> {
     // The stored UTC date and time: `DateTime`'s own accessors add the offset (zero) again
     // for each field asked.
     let naive = time.naive_utc();
     let (date, clock) = (naive.date(), naive.time());
     let (year, nanos) = (date.year(), clock.nanosecond());
     let (Ok(year @ 0..=9999), 0..=999_999_999) = (u32::try_from(year), nanos) else {
-        return ScalarType::to_value(time);
+        return None;
     };
     // The fraction's digits and their number: none, milli-, micro- or nanoseconds.
     let (fraction, width) = match nanos {
@@ -111,7 +160,6 @@ pub fn time_value(time: Option<&DateTime<Utc>>) -> Value {
         _ if nanos % 1_000 == 0 => (nanos / 1_000, 6),
         _ => (nanos, 9),
     };
-    let mut text = [0u8; 35];
     let mut at = 0;
     let mut put = |value: u32, width: usize, then: &[u8]| {
         let mut rest = value;
@@ -129,14 +177,13 @@ pub fn time_value(time: Option<&DateTime<Utc>>) -> Value {
     put(clock.minute(), 2, b":");
     put(clock.second(), 2, if width > 0 { b"." } else { b"" });
     put(fraction, width, b"+00:00");
-    let text = std::str::from_utf8(&text[..at]).expect("digits and ASCII punctuation");
-    Value::String(text.to_owned())
+    Some(std::str::from_utf8(&text[..at]).expect("digits and ASCII punctuation"))
 }
 
-/// A text field's value: null, or the text.
-pub fn text_value(text: Option<&str>) -> Value {
-    text.map_or(Value::Null, |text| Value::String(text.to_owned()))
-}
+/// What [`Eager`] resolves: an object type of async-graphql's with [`Leaves`].
+pub trait EagerObject: ObjectType + ContainerType + Leaves {}
+
+impl<T: ObjectType + ContainerType + Leaves> EagerObject for T {}
 
 /// An object type resolved field by field in one `join_all`; the same GraphQL type as `T`.
 pub struct Eager<T>(pub T);
@@ -235,7 +282,7 @@ async fn resolve_planned<'a, T: ContainerType + Leaves>(
         match leaf(root, type_name, field) {
             Some(value) => {
                 #[cfg(debug_assertions)]
-                check_leaf(ctx, root, field, &value).await;
+                check_leaf(ctx, root, field, value.clone()).await;
                 answered.push(Some(value));
             }
             None => {
@@ -373,17 +420,17 @@ impl Shape {
     /// `ctx` and leaves its key out; a key selected twice merges its values, and no keys make
     /// `null`, as in async-graphql's resolver. Written as JSON (`Value::Binary`) where the
     /// shape says so and its fields' values copy no more than [`MAX_COPIED`] bytes.
-    fn assemble(
+    fn assemble<'l>(
         &self,
         ctx: &ContextSelectionSet<'_>,
-        answered: impl IntoIterator<Item = Option<Value>>,
+        answered: impl IntoIterator<Item = Option<Leaf<'l>>>,
         resolved: Vec<ServerResult<Value>>,
     ) -> Value {
         let copied = resolved.iter().try_fold(0, |sum, value| match value {
             Ok(value) => Some(sum + copied(value)?),
             Err(_) => Some(sum),
         });
-        let mut resolved = resolved.into_iter();
+        let mut resolved = resolved.into_iter().map(|value| value.map(Leaf::Value));
         let values = self
             .slots
             .iter()
@@ -406,9 +453,10 @@ impl Shape {
     }
 
     /// The object of `values` (each with its key's index) as a map.
-    fn build(&self, values: impl Iterator<Item = (usize, Value)>) -> Value {
+    fn build<'l>(&self, values: impl Iterator<Item = (usize, Leaf<'l>)>) -> Value {
         let mut object = IndexMap::with_capacity_and_hasher(self.keys.len(), self.hasher.clone());
         for (slot, value) in values {
+            let value = value.into_value();
             let (key, hash) = &self.keys[slot];
             match object.raw_entry_mut_v1().from_hash(*hash, |k| k == key) {
                 RawEntryMut::Vacant(entry) => {
@@ -426,7 +474,11 @@ impl Shape {
 
     /// The object of `values` (each with its key's index, every key once) written as JSON,
     /// each key as `keys` has it.
-    fn write(&self, keys: &[Box<[u8]>], values: impl Iterator<Item = (usize, Value)>) -> Value {
+    fn write<'l>(
+        &self,
+        keys: &[Box<[u8]>],
+        values: impl Iterator<Item = (usize, Leaf<'l>)>,
+    ) -> Value {
         let mut out = Vec::with_capacity(self.longest.load(Ordering::Relaxed));
         out.push(b'{');
         for (slot, value) in values {
@@ -434,7 +486,7 @@ impl Shape {
                 out.push(b',');
             }
             out.extend_from_slice(&keys[slot]);
-            json::write_value(&mut out, &value);
+            value.write(&mut out);
         }
         if out.len() == 1 {
             return Value::Null;
@@ -459,26 +511,43 @@ fn copied(value: &Value) -> Option<usize> {
 }
 
 /// The value of `field` when it is a leaf of `root` (or `__typename`) asked without arguments.
-fn leaf<T: Leaves>(root: &T, type_name: &str, field: &Positioned<Field>) -> Option<Value> {
+fn leaf<'a, T: Leaves>(
+    root: &'a T,
+    type_name: &'a str,
+    field: &Positioned<Field>,
+) -> Option<Leaf<'a>> {
     let field = &field.node;
     if !field.arguments.is_empty() || !field.selection_set.node.items.is_empty() {
         return None;
     }
     let name = field.name.node.as_str();
     if name == "__typename" {
-        return Some(Value::String(type_name.to_owned()));
+        return Some(Leaf::Text(Some(type_name)));
     }
     root.leaf(name)
 }
 
-/// Panics when a leaf's value is not the one its resolver gives (debug builds only).
+/// Panics when a leaf's value is not the one its resolver gives, or its JSON not the JSON of
+/// that value (debug builds only).
 #[cfg(debug_assertions)]
 async fn check_leaf<T: ContainerType>(
     ctx: &ContextSelectionSet<'_>,
     root: &T,
     field: &Positioned<Field>,
-    value: &Value,
+    leaf: Leaf<'_>,
 ) {
+    let mut written = Vec::new();
+    leaf.clone().write(&mut written);
+    let value = &leaf.into_value();
+    let mut expected = Vec::new();
+    json::write_value(&mut expected, value);
+    assert_eq!(
+        String::from_utf8_lossy(&written),
+        String::from_utf8_lossy(&expected),
+        "the leaf {}.{} written as JSON",
+        root.introspection_type_name(),
+        field.node.name.node,
+    );
     if field.node.name.node == "__typename" {
         return;
     }
@@ -656,7 +725,7 @@ where
             let plain = field.node.arguments.is_empty();
             match field.node.name.node.as_str() {
                 "__typename" => {
-                    answered.push(Some(Value::String(type_name.to_string())));
+                    answered.push(Some(Leaf::Text(Some(&type_name))));
                     continue;
                 }
                 "edges" if plain => pending.push(Box::pin(async move {
@@ -937,8 +1006,8 @@ mod tests {
 
     /// `n` is a leaf; `name` goes through its resolver.
     impl Leaves for Thing {
-        fn leaf(&self, name: &str) -> Option<Value> {
-            (name == "n").then(|| scalar_value(Some(&self.0)))
+        fn leaf(&self, name: &str) -> Option<Leaf<'_>> {
+            (name == "n").then(|| Leaf::scalar(Some(&self.0)))
         }
     }
 
@@ -953,8 +1022,8 @@ mod tests {
     }
 
     impl Leaves for Liar {
-        fn leaf(&self, name: &str) -> Option<Value> {
-            (name == "n").then(|| Value::from(2))
+        fn leaf(&self, name: &str) -> Option<Leaf<'_>> {
+            (name == "n").then(|| Value::from(2).into())
         }
     }
 
@@ -1235,9 +1304,38 @@ mod tests {
             times.push(time);
         }
         for time in times {
-            assert_eq!(time_value(Some(&time)), time.to_value(), "{time:?}");
+            assert_leaf(Leaf::Time(Some(time)), time.to_value());
         }
-        assert_eq!(time_value(None), Value::Null);
+        assert_leaf(Leaf::Time(None), Value::Null);
+    }
+
+    /// Asserts that `leaf` is `value`, and written as JSON as `value` is.
+    fn assert_leaf(leaf: Leaf<'_>, value: Value) {
+        let mut written = Vec::new();
+        leaf.clone().write(&mut written);
+        let mut expected = Vec::new();
+        json::write_value(&mut expected, &value);
+        assert_eq!(written, expected, "{leaf:?}");
+        assert_eq!(leaf.into_value(), value);
+    }
+
+    #[test]
+    fn ids_and_texts_are_written_as_their_scalars_write_them() {
+        for id in [
+            Uuid::nil(),
+            Uuid::max(),
+            Uuid::from_u128(0x0123_4567_89ab_cdef),
+        ] {
+            assert_leaf(
+                Leaf::Id(Some(id)),
+                async_graphql::ID(id.to_string()).to_value(),
+            );
+        }
+        for text in ["", "plain", "a \"quote\" and a \\ and a\nline", "é 漢字 🎉"] {
+            assert_leaf(Leaf::Text(Some(text)), text.to_owned().to_value());
+        }
+        assert_leaf(Leaf::Id(None), Value::Null);
+        assert_leaf(Leaf::Text(None), Value::Null);
     }
 
     #[tokio::test]

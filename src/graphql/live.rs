@@ -10,7 +10,7 @@ use futures_util::Stream;
 use crate::error::AppError;
 use crate::events::{Change, EventKind, decode_cursor, encode_cursor};
 use crate::graphql::conversations::{Message, Session};
-use crate::graphql::eager::{Eager, Leaves, id_value, time_value};
+use crate::graphql::eager::{Eager, Leaf, Leaves};
 use crate::graphql::loaders::{
     BlockedKey, Loaders, MembershipKey, MentionedKey, MessageKey, UserKey,
 };
@@ -163,12 +163,12 @@ impl Event {
 }
 
 impl Leaves for Event {
-    fn leaf(&self, name: &str) -> Option<Value> {
+    fn leaf(&self, name: &str) -> Option<Leaf<'_>> {
         Some(match name {
-            "cursor" => Value::String(encode_cursor(self.0.cursor())),
-            "kind" => enum_value(self.0.kind()),
-            "at" => time_value(Some(&self.0.at())),
-            "sessionId" => self.0.session_id().map_or(Value::Null, id_value),
+            "cursor" => Value::String(encode_cursor(self.0.cursor())).into(),
+            "kind" => enum_value(self.0.kind()).into(),
+            "at" => Leaf::Time(Some(self.0.at())),
+            "sessionId" => Leaf::Id(self.0.session_id()),
             _ => return None,
         })
     }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{AppError, AppResult};
 use crate::graphql::ContextExt;
-use crate::graphql::eager::{Eager, Leaves, id_value, text_value, time_value};
+use crate::graphql::eager::{Eager, Leaf, Leaves};
 use crate::media::{AVATAR_SIZES, AvatarKey, Media};
 use crate::models::user::{Role, User as UserRow};
 use crate::services::accounts::IssuedTokens;
@@ -119,14 +119,14 @@ impl User {
 }
 
 impl Leaves for User {
-    fn leaf(&self, name: &str) -> Option<async_graphql::Value> {
+    fn leaf(&self, name: &str) -> Option<Leaf<'_>> {
         let row = &*self.row;
         Some(match name {
-            "id" => id_value(row.id),
-            "username" => text_value(Some(&row.username)),
-            "displayName" => text_value(Some(&row.display_name)),
-            "location" => text_value(row.location.as_deref()),
-            "createdAt" => time_value(Some(&row.created_at)),
+            "id" => Leaf::Id(Some(row.id)),
+            "username" => Leaf::Text(Some(&row.username)),
+            "displayName" => Leaf::Text(Some(&row.display_name)),
+            "location" => Leaf::Text(row.location.as_deref()),
+            "createdAt" => Leaf::Time(Some(row.created_at)),
             _ => return None,
         })
     }
