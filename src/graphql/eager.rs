@@ -108,7 +108,7 @@ impl Leaf<'_> {
             }
             Self::Text(Some(text)) => Value::String(text.to_owned()),
             Self::Time(Some(time)) => match rfc3339(&time, &mut [0; 35]) {
-                Some(text) => Value::String(text.to_owned()),
+                Some(text) => Value::String(String::from_utf8_lossy(text).into_owned()),
                 None => ScalarType::to_value(&time),
             },
             Self::Value(value) => value,
@@ -118,17 +118,17 @@ impl Leaf<'_> {
     /// Appends the value to `out` as JSON, as [`json::write_value`] writes
     /// [`Self::into_value`]: ids and times, which JSON never escapes, are copied as they are.
     pub fn write(self, out: &mut Vec<u8>) {
-        let quoted = |out: &mut Vec<u8>, text: &str| {
+        let quoted = |out: &mut Vec<u8>, text: &[u8]| {
             out.push(b'"');
-            out.extend_from_slice(text.as_bytes());
+            out.extend_from_slice(text);
             out.push(b'"');
         };
         match self {
             Self::Id(None) | Self::Text(None) | Self::Time(None) => out.extend_from_slice(b"null"),
-            Self::Id(Some(id)) => quoted(
-                out,
-                id.hyphenated().encode_lower(&mut Uuid::encode_buffer()),
-            ),
+            Self::Id(Some(id)) => {
+                let mut text = Uuid::encode_buffer();
+                quoted(out, id.hyphenated().encode_lower(&mut text).as_bytes());
+            }
             Self::Text(Some(text)) => json::write_str(out, text),
             Self::Time(Some(time)) => match rfc3339(&time, &mut [0; 35]) {
                 Some(text) => quoted(out, text),
@@ -143,8 +143,8 @@ impl Leaf<'_> {
 /// a fraction of 3, 6 or 9 digits unless it is zero, and `+00:00`), written into `text` digit
 /// by digit: `to_rfc3339` goes through chrono's formatter, about 860 instructions a value
 /// against 470 here (2.5 % of a history page's instructions saved). `None` for years outside
-/// 0–9999 and leap seconds, which it writes in other forms.
-fn rfc3339<'t>(time: &DateTime<Utc>, text: &'t mut [u8; 35]) -> Option<&'t str> {
+/// 0–9999 and leap seconds, which it writes in other forms. ASCII, and JSON never escapes it.
+fn rfc3339<'t>(time: &DateTime<Utc>, text: &'t mut [u8; 35]) -> Option<&'t [u8]> {
     // The stored UTC date and time: `DateTime`'s own accessors add the offset (zero) again
     // for each field asked.
     let naive = time.naive_utc();
@@ -177,7 +177,7 @@ fn rfc3339<'t>(time: &DateTime<Utc>, text: &'t mut [u8; 35]) -> Option<&'t str> 
     put(clock.minute(), 2, b":");
     put(clock.second(), 2, if width > 0 { b"." } else { b"" });
     put(fraction, width, b"+00:00");
-    Some(std::str::from_utf8(&text[..at]).expect("digits and ASCII punctuation"))
+    Some(&text[..at])
 }
 
 /// What [`Eager`] resolves: an object type of async-graphql's with [`Leaves`].
@@ -787,8 +787,9 @@ where
                         let plan = node_plan.as_ref();
                         resolve_item(&ctx_node, &edge.node, field, node_type, plan).await
                     }
-                    _ => edge
-                        .resolve_field(&ctx_field)
+                    // Boxed: the edge's own resolver, for fields it rarely has, would make
+                    // every edge's future as big as its own.
+                    _ => Box::pin(edge.resolve_field(&ctx_field))
                         .await
                         .map(Option::unwrap_or_default),
                 };
@@ -891,22 +892,18 @@ async fn resolve_item<'a, T: EagerObject>(
 /// because above 30 `join_all` switches to a `FuturesOrdered` (an `Arc`'d task per future).
 async fn join_chunked<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
     const CHUNK: usize = 30;
-    let mut chunks: Vec<Vec<F>> = Vec::new();
-    for future in futures {
-        match chunks.last_mut() {
-            Some(chunk) if chunk.len() < CHUNK => chunk.push(future),
-            _ => {
-                let mut chunk = Vec::with_capacity(CHUNK);
-                chunk.push(future);
-                chunks.push(chunk);
-            }
+    // Each chunk's `join_all` takes its futures from the iterator itself: gathering them in a
+    // `Vec` first copied every future once more (a page of history's 50 edges, 1.6 % of its
+    // instructions). The iterator is gone before the await.
+    let chunks = {
+        let mut futures = futures.peekable();
+        let mut chunks = Vec::new();
+        while futures.peek().is_some() {
+            chunks.push(join_all(futures.by_ref().take(CHUNK)));
         }
-    }
-    join_all(chunks.into_iter().map(join_all))
-        .await
-        .into_iter()
-        .flatten()
-        .collect()
+        chunks
+    };
+    join_all(chunks).await.into_iter().flatten().collect()
 }
 
 /// Adds a field's value under its response key, merging it into a value already there.
