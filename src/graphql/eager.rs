@@ -893,8 +893,7 @@ async fn resolve_item<'a, T: EagerObject>(
 async fn join_chunked<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
     const CHUNK: usize = 30;
     // Each chunk's `join_all` takes its futures from the iterator itself: gathering them in a
-    // `Vec` first copied every future once more (a page of history's 50 edges, 1.6 % of its
-    // instructions). The iterator is gone before the await.
+    // `Vec` first copied every future once more. The iterator is gone before the await.
     let chunks = {
         let mut futures = futures.peekable();
         let mut chunks = Vec::new();
