@@ -269,6 +269,26 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// Fails unless the row's first columns are named as in `columns`, the `SELECT` list of a raw
+/// statement (`m.id, m.body`: each name after its table's alias), in that order; `what` names
+/// the row in the error. For the rows read by position (debug builds only: the tests).
+#[cfg(debug_assertions)]
+pub fn check_column_names<'a>(
+    row: &impl diesel::row::Row<'a, diesel::pg::Pg>,
+    columns: &str,
+    what: &str,
+) -> diesel::deserialize::Result<()> {
+    use diesel::row::{Field, Row};
+    for (i, column) in columns.split(',').enumerate() {
+        let name = column.trim().rsplit('.').next().unwrap_or_default();
+        let found = Row::get(row, i).and_then(|f| f.field_name().map(str::to_owned));
+        if found.as_deref() != Some(name) {
+            return Err(format!("column {i} of a {what} row is {found:?}, not {name}").into());
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,7 +61,7 @@ pub struct Message {
 impl QueryableByName<Pg> for Message {
     fn build<'a>(row: &impl NamedRow<'a, Pg>) -> deserialize::Result<Self> {
         #[cfg(debug_assertions)]
-        check_column_names(row)?;
+        crate::db::check_column_names(row, message_columns!(), "message")?;
         Ok(Self {
             id: row.get_value::<SqlUuid, _, _>(0)?,
             session_id: row.get_value::<SqlUuid, _, _>(1)?,
@@ -79,22 +79,6 @@ impl QueryableByName<Pg> for Message {
                 .into(),
         })
     }
-}
-
-/// Fails unless the row starts with the columns of `message_columns!()`, in order.
-#[cfg(debug_assertions)]
-fn check_column_names<'a>(row: &impl diesel::row::Row<'a, Pg>) -> deserialize::Result<()> {
-    use diesel::row::{Field, Row};
-    let names = message_columns!()
-        .split(',')
-        .map(|c| c.trim().trim_start_matches("m."));
-    for (i, name) in names.enumerate() {
-        let found = Row::get(row, i).and_then(|f| f.field_name().map(str::to_owned));
-        if found.as_deref() != Some(name) {
-            return Err(format!("column {i} of a message row is {found:?}, not {name}").into());
-        }
-    }
-    Ok(())
 }
 
 /// A new message. `None` inserts NULL (not DEFAULT), so the statement's text never varies

@@ -87,7 +87,7 @@ pub struct User {
 impl QueryableByName<Pg> for User {
     fn build<'a>(row: &impl NamedRow<'a, Pg>) -> deserialize::Result<Self> {
         #[cfg(debug_assertions)]
-        check_column_names(row)?;
+        crate::db::check_column_names(row, user_columns!(), "user")?;
         Ok(Self {
             id: row.get_value::<SqlUuid, _, _>(0)?,
             username: row.get_value::<Text, _, _>(1)?,
@@ -102,22 +102,6 @@ impl QueryableByName<Pg> for User {
                 .into(),
         })
     }
-}
-
-/// Fails unless the row starts with the columns of `user_columns!()`, in order.
-#[cfg(debug_assertions)]
-fn check_column_names<'a>(row: &impl diesel::row::Row<'a, Pg>) -> deserialize::Result<()> {
-    use diesel::row::{Field, Row};
-    let names = user_columns!()
-        .split(',')
-        .map(|c| c.trim().trim_start_matches("users."));
-    for (i, name) in names.enumerate() {
-        let found = Row::get(row, i).and_then(|f| f.field_name().map(str::to_owned));
-        if found.as_deref() != Some(name) {
-            return Err(format!("column {i} of a user row is {found:?}, not {name}").into());
-        }
-    }
-    Ok(())
 }
 
 impl User {
