@@ -15,6 +15,8 @@
 //!
 //! The items of a list share one reading of their selection (its fields, fragments expanded),
 //! and every object's keys are hashed once per request and selection ([`Shapes`]).
+//! Over HTTP, an object is written as JSON as soon as it is resolved, and its leaves ([`Leaf`])
+//! straight into that JSON, where the document allows it ([`Shapes::written`]).
 //!
 //! Connections of such objects ([`EagerConnection`]) answer their `edges` and `nodes` the
 //! same way: the edges' selection is read once per list, the cursors are written at once, and
