@@ -106,9 +106,9 @@ impl Documents {
         entries.get(text).cloned()
     }
 
-    fn keep(&self, text: String, document: ExecutableDocument) -> Arc<Kept> {
+    fn keep(&self, text: String, document: ExecutableDocument, unique_keys: bool) -> Arc<Kept> {
         let kept = Arc::new(Kept {
-            unique_keys: !repeats_keys(&document),
+            unique_keys,
             document,
             validated: AtomicBool::new(false),
         });
@@ -184,8 +184,11 @@ impl RequestLimits {
             return Err(with_code(error, VALIDATION_FAILED));
         }
         // The document passed every rule of its own: keep it, whatever these variables are.
-        let kept = (request.query.len() <= MAX_CACHED_TEXT)
-            .then(|| self.documents.keep(request.query.clone(), document.clone()));
+        let kept = (request.query.len() <= MAX_CACHED_TEXT).then(|| {
+            let unique_keys = !repeats_keys(&document, self.max_fields);
+            self.documents
+                .keep(request.query.clone(), document.clone(), unique_keys)
+        });
         check_variables(&document, request, types)?;
         request.set_parsed_query(document);
         admitted(request, kept)
@@ -324,28 +327,58 @@ fn asks_introspection(document: &ExecutableDocument) -> bool {
 /// counting past `limit`. A fragment that spreads itself (refused later by validation) is
 /// not followed twice on one path.
 fn count_fields(document: &ExecutableDocument, limit: usize) -> usize {
-    let mut counter = FieldCounter {
-        document,
-        path: HashSet::new(),
-        count: 0,
-        limit,
-    };
+    let mut walk = Walk::new(document, limit);
     for (_, operation) in document.operations.iter() {
-        counter.walk(&operation.node.selection_set.node);
+        walk.walk(&operation.node.selection_set.node, &mut Vec::new());
     }
-    counter.count
+    walk.count
 }
 
-struct FieldCounter<'a> {
+/// Whether a selection set of `document` asks for one response key twice, fragments spread in
+/// place (whatever their type conditions: two fragments on different types may name one key,
+/// and are counted as repeating it). Fragments are read where they are defined too, and a
+/// document whose walk meets more than `limit` fields counts as repeating (an unused fragment
+/// is not counted by [`count_fields`], and may spread others exponentially).
+pub(super) fn repeats_keys(document: &ExecutableDocument, limit: usize) -> bool {
+    let mut walk = Walk::new(document, limit);
+    let operations = document
+        .operations
+        .iter()
+        .map(|(_, o)| &o.node.selection_set);
+    let fragments = document.fragments.values().map(|f| &f.node.selection_set);
+    for set in operations.chain(fragments) {
+        walk.walk(&set.node, &mut Vec::new());
+    }
+    walk.repeats || walk.count > limit
+}
+
+/// A walk through a document's selections, fragments spread in place: the fields it meets,
+/// and whether a selection set asked for a response key twice.
+struct Walk<'a> {
     document: &'a ExecutableDocument,
     /// The fragments spread on the way to the current selection.
     path: HashSet<&'a Name>,
+    /// The fields met so far.
     count: usize,
+    /// Where the walk stops: past this many fields.
     limit: usize,
+    /// Whether a selection set asked for one response key twice.
+    repeats: bool,
 }
 
-impl<'a> FieldCounter<'a> {
-    fn walk(&mut self, set: &'a SelectionSet) {
+impl<'a> Walk<'a> {
+    fn new(document: &'a ExecutableDocument, limit: usize) -> Self {
+        Self {
+            document,
+            path: HashSet::new(),
+            count: 0,
+            limit,
+            repeats: false,
+        }
+    }
+
+    /// Walks `set`, whose object's keys asked before it are `keys`.
+    fn walk(&mut self, set: &'a SelectionSet, keys: &mut Vec<&'a Name>) {
         for item in &set.items {
             if self.count > self.limit {
                 return;
@@ -353,79 +386,25 @@ impl<'a> FieldCounter<'a> {
             match &item.node {
                 Selection::Field(field) => {
                     self.count += 1;
-                    self.walk(&field.node.selection_set.node);
+                    let key = &field.node.response_key().node;
+                    self.repeats |= keys.contains(&key);
+                    keys.push(key);
+                    self.walk(&field.node.selection_set.node, &mut Vec::new());
                 }
-                Selection::InlineFragment(fragment) => self.walk(&fragment.node.selection_set.node),
+                Selection::InlineFragment(fragment) => {
+                    self.walk(&fragment.node.selection_set.node, keys);
+                }
                 Selection::FragmentSpread(spread) => {
                     let name = &spread.node.fragment_name.node;
                     if let Some(fragment) = self.document.fragments.get(name)
                         && self.path.insert(name)
                     {
-                        self.walk(&fragment.node.selection_set.node);
+                        self.walk(&fragment.node.selection_set.node, keys);
                         self.path.remove(name);
                     }
                 }
             }
         }
-    }
-}
-
-/// Whether a selection set of `document` asks for one response key twice, fragments spread in
-/// place (whatever their type conditions: two fragments on different types may name one key,
-/// and are counted as repeating it). A fragment that spreads itself (refused later by
-/// validation) is not followed twice on one path.
-pub(super) fn repeats_keys(document: &ExecutableDocument) -> bool {
-    let mut keys = KeyChecker {
-        document,
-        path: HashSet::new(),
-    };
-    let mut sets = document
-        .operations
-        .iter()
-        .map(|(_, operation)| &operation.node.selection_set.node)
-        .chain(
-            document
-                .fragments
-                .values()
-                .map(|fragment| &fragment.node.selection_set.node),
-        );
-    sets.any(|set| keys.repeats(set, &mut Vec::new()))
-}
-
-struct KeyChecker<'a> {
-    document: &'a ExecutableDocument,
-    /// The fragments spread on the way to the current selection.
-    path: HashSet<&'a Name>,
-}
-
-impl<'a> KeyChecker<'a> {
-    /// Whether `set` asks for a key of `keys` (the keys of its object asked before it), or
-    /// one twice, or a field of it repeats a key of its own selection.
-    fn repeats(&mut self, set: &'a SelectionSet, keys: &mut Vec<&'a Name>) -> bool {
-        set.items.iter().any(|item| match &item.node {
-            Selection::Field(field) => {
-                let key = &field.node.response_key().node;
-                if keys.contains(&key) {
-                    return true;
-                }
-                keys.push(key);
-                self.repeats(&field.node.selection_set.node, &mut Vec::new())
-            }
-            Selection::InlineFragment(fragment) => {
-                self.repeats(&fragment.node.selection_set.node, keys)
-            }
-            Selection::FragmentSpread(spread) => {
-                let name = &spread.node.fragment_name.node;
-                match self.document.fragments.get(name) {
-                    Some(fragment) if self.path.insert(name) => {
-                        let repeats = self.repeats(&fragment.node.selection_set.node, keys);
-                        self.path.remove(name);
-                        repeats
-                    }
-                    _ => false,
-                }
-            }
-        })
     }
 }
 
@@ -456,7 +435,10 @@ mod tests {
     }
 
     fn repeats(query: &str) -> bool {
-        repeats_keys(&async_graphql::parser::parse_query(query).expect("parses"))
+        repeats_keys(
+            &async_graphql::parser::parse_query(query).expect("parses"),
+            1000,
+        )
     }
 
     #[test]
@@ -483,6 +465,17 @@ mod tests {
         ] {
             assert!(repeats(repeated), "{repeated}");
         }
+        // An unused fragment that spreads the next twice, 40 deep, without repeating a key:
+        // 2^40 fields, of which the walk reads the first thousand.
+        let mut bomb = String::from("{ me { id } }");
+        for i in 0..40 {
+            bomb += &format!(
+                " fragment F{i} on User {{ a {{ ...F{n} }} b {{ ...F{n} }} }}",
+                n = i + 1
+            );
+        }
+        bomb += " fragment F40 on User { id }";
+        assert!(repeats(&bomb));
     }
 
     #[test]
