@@ -117,6 +117,24 @@ impl Leaf<'_> {
         }
     }
 
+    /// The value, after checking that [`Self::write`] writes it as [`json::write_value`] does
+    /// (panics if not; debug builds and tests only).
+    #[cfg(any(debug_assertions, test))]
+    fn checked_value(self) -> Value {
+        let mut written = Vec::new();
+        let shown = format!("{self:?}");
+        self.clone().write(&mut written);
+        let value = self.into_value();
+        let mut expected = Vec::new();
+        json::write_value(&mut expected, &value);
+        assert_eq!(
+            String::from_utf8_lossy(&written),
+            String::from_utf8_lossy(&expected),
+            "{shown} written as JSON"
+        );
+        value
+    }
+
     /// Appends the value to `out` as JSON, as [`json::write_value`] writes
     /// [`Self::into_value`]: ids and times, which JSON never escapes, are copied as they are.
     pub fn write(self, out: &mut Vec<u8>) {
@@ -428,9 +446,12 @@ impl Shape {
         answered: impl IntoIterator<Item = Option<Leaf<'l>>>,
         resolved: Vec<ServerResult<Value>>,
     ) -> Value {
-        let copied = resolved.iter().try_fold(0, |sum, value| match value {
-            Ok(value) => Some(sum + copied(value)?),
-            Err(_) => Some(sum),
+        let keys = self.written.as_deref().filter(|_| {
+            let copies = resolved.iter().try_fold(0, |sum, value| match value {
+                Ok(value) => Some(sum + copied(value)?),
+                Err(_) => Some(sum),
+            });
+            copies.is_some_and(|bytes| bytes <= MAX_COPIED)
         });
         let mut resolved = resolved.into_iter().map(|value| value.map(Leaf::Value));
         let values = self
@@ -446,11 +467,9 @@ impl Shape {
                     }
                 },
             );
-        match &self.written {
-            Some(keys) if copied.is_some_and(|bytes| bytes <= MAX_COPIED) => {
-                self.write(keys, values)
-            }
-            _ => self.build(values),
+        match keys {
+            Some(keys) => self.write(keys, values),
+            None => self.build(values),
         }
     }
 
@@ -538,18 +557,7 @@ async fn check_leaf<T: ContainerType>(
     field: &Positioned<Field>,
     leaf: Leaf<'_>,
 ) {
-    let mut written = Vec::new();
-    leaf.clone().write(&mut written);
-    let value = &leaf.into_value();
-    let mut expected = Vec::new();
-    json::write_value(&mut expected, value);
-    assert_eq!(
-        String::from_utf8_lossy(&written),
-        String::from_utf8_lossy(&expected),
-        "the leaf {}.{} written as JSON",
-        root.introspection_type_name(),
-        field.node.name.node,
-    );
+    let value = &leaf.checked_value();
     if field.node.name.node == "__typename" {
         return;
     }
@@ -1309,12 +1317,7 @@ mod tests {
 
     /// Asserts that `leaf` is `value`, and written as JSON as `value` is.
     fn assert_leaf(leaf: Leaf<'_>, value: Value) {
-        let mut written = Vec::new();
-        leaf.clone().write(&mut written);
-        let mut expected = Vec::new();
-        json::write_value(&mut expected, &value);
-        assert_eq!(written, expected, "{leaf:?}");
-        assert_eq!(leaf.into_value(), value);
+        assert_eq!(leaf.checked_value(), value);
     }
 
     #[test]
