@@ -13,40 +13,41 @@ SELECT users.role FROM (users INNER JOIN token_families ON token_families.user_i
  WHERE users.id = bench_uuid(1, :u) AND users.deactivated_at IS NULL
    AND token_families.id = bench_uuid(3, :u) AND token_families.revoked_at IS NULL
  LIMIT 1;
--- The retry check before the transaction: message::find_by_client_id
-SELECT messages.id, messages.session_id, messages.sender_id, messages.seq, messages.body, messages.reply_to_id, messages.client_message_id, messages.created_at, messages.edited_at, messages.deleted_at
-  FROM messages
- WHERE messages.sender_id = bench_uuid(1, :u) AND messages.client_message_id = 'pgb-' || :cid
- LIMIT 1;
-BEGIN;
--- events::write: mark the transaction as a writer of the event log, before it has an id
--- (event::lock_as_writer).
-SELECT pg_advisory_xact_lock_shared(1836279666, 1) IS NULL;
--- message::next_seq_for_member (query builder; locks the session row; no block between the
--- two users of a direct session; the message's time a microsecond at least after the last)
-UPDATE sessions SET last_message_seq = sessions.last_message_seq + 1,
-       last_message_at = greatest(clock_timestamp(), sessions.last_message_at + interval '1 microsecond'),
-       last_activity_at = CURRENT_TIMESTAMP
- WHERE sessions.id = bench_uuid(2, :s) AND EXISTS
-       (SELECT session_members.session_id, session_members.user_id, session_members.role, session_members.joined_at, session_members.last_read_seq, session_members.muted_until
-          FROM session_members WHERE session_members.session_id = bench_uuid(2, :s) AND session_members.user_id = bench_uuid(1, :u))
-   AND NOT EXISTS
-       (SELECT user_blocks.blocker_id, user_blocks.blocked_id, user_blocks.created_at FROM user_blocks
-         WHERE (user_blocks.blocker_id = sessions.direct_user_low AND user_blocks.blocked_id = sessions.direct_user_high)
-            OR (user_blocks.blocker_id = sessions.direct_user_high AND user_blocks.blocked_id = sessions.direct_user_low))
- RETURNING sessions.last_message_seq, sessions.last_message_at \gset
--- message::insert (a version 7 id, like Uuid::now_v7())
-INSERT INTO messages (id, session_id, sender_id, seq, body, reply_to_id, client_message_id, created_at)
-VALUES (bench_uuid7(now()), bench_uuid(2, :s), bench_uuid(1, :u), :last_message_seq,
-        'pgbench floor message', NULL, 'pgb-' || :cid, CAST(:last_message_at AS timestamptz))
-RETURNING messages.id, messages.session_id, messages.sender_id, messages.seq, messages.body, messages.reply_to_id, messages.client_message_id, messages.created_at, messages.edited_at, messages.deleted_at \gset m_
--- session::advance_own_marker (query builder, no RETURNING)
-UPDATE session_members SET last_read_seq = greatest(session_members.last_read_seq, :last_message_seq)
- WHERE session_members.session_id = bench_uuid(2, :s) AND session_members.user_id = bench_uuid(1, :u);
--- event::insert, one row: the MESSAGE_CREATED event live subscribers read. The message id
--- comes from the INSERT above (with -M prepared, :m_id is sent as a parameter, like the server's).
-INSERT INTO events (session_id, kind, actor_id, subject_id, message_id, detail)
-VALUES (bench_uuid(2, :s), 'message_created', bench_uuid(1, :u), NULL, :m_id, NULL);
-COMMIT;
+-- message::send, one statement and its own transaction: the writers' lock, the retry check
+-- (an earlier message with this client message id), the session's next sequence number
+-- (locking its row; membership, blocks and the reply target checked), the message, the
+-- sender's read marker and the MESSAGE_CREATED event. The server binds a NULL reply target
+-- as a parameter; pgbench cannot bind NULL, so it is written as a literal here.
+WITH writer AS MATERIALIZED (
+       SELECT pg_advisory_xact_lock_shared(1836279666, 1) IS NULL AS locked),
+     prior AS MATERIALIZED (
+       SELECT m.id, m.session_id, m.sender_id, m.seq, m.body, m.reply_to_id, m.client_message_id, m.created_at, m.edited_at, m.deleted_at
+         FROM messages m WHERE m.sender_id = bench_uuid(1, :u) AND m.client_message_id = 'pgb-' || :cid LIMIT 1),
+     taken AS (
+       UPDATE sessions s SET last_message_seq = s.last_message_seq + 1,
+              last_message_at = greatest(clock_timestamp(), s.last_message_at + interval '1 microsecond'),
+              last_activity_at = CURRENT_TIMESTAMP
+         FROM writer
+        WHERE s.id = bench_uuid(2, :s)
+          AND NOT EXISTS (SELECT FROM prior)
+          AND EXISTS (SELECT FROM session_members sm WHERE sm.session_id = bench_uuid(2, :s) AND sm.user_id = bench_uuid(1, :u))
+          AND NOT EXISTS (SELECT FROM user_blocks b
+                           WHERE (b.blocker_id = s.direct_user_low AND b.blocked_id = s.direct_user_high)
+                              OR (b.blocker_id = s.direct_user_high AND b.blocked_id = s.direct_user_low))
+          AND (NULL::uuid IS NULL OR EXISTS (SELECT FROM messages r WHERE r.id = NULL::uuid AND r.session_id = bench_uuid(2, :s)))
+       RETURNING s.last_message_seq, s.last_message_at),
+     sent AS (
+       INSERT INTO messages AS m (id, session_id, sender_id, seq, body, reply_to_id, client_message_id, created_at)
+       SELECT bench_uuid7(now()), bench_uuid(2, :s), bench_uuid(1, :u), t.last_message_seq, 'pgbench floor message', NULL, 'pgb-' || :cid, t.last_message_at FROM taken t
+       RETURNING m.id, m.session_id, m.sender_id, m.seq, m.body, m.reply_to_id, m.client_message_id, m.created_at, m.edited_at, m.deleted_at),
+     marked AS (
+       UPDATE session_members sm SET last_read_seq = greatest(sm.last_read_seq, m.seq) FROM sent m
+        WHERE sm.session_id = bench_uuid(2, :s) AND sm.user_id = bench_uuid(1, :u)),
+     logged AS (
+       INSERT INTO events (session_id, kind, actor_id, subject_id, message_id, detail)
+       SELECT bench_uuid(2, :s), 'message_created', bench_uuid(1, :u), NULL, m.id, NULL FROM sent m)
+SELECT m.id, m.session_id, m.sender_id, m.seq, m.body, m.reply_to_id, m.client_message_id, m.created_at, m.edited_at, m.deleted_at, true AS created FROM sent m
+UNION ALL
+SELECT m.id, m.session_id, m.sender_id, m.seq, m.body, m.reply_to_id, m.client_message_id, m.created_at, m.edited_at, m.deleted_at, false FROM prior m;
 -- The server's event pump then reads the new event once (one query per wake-up, shared by
 -- all concurrent sends; not counted here).

@@ -1,5 +1,9 @@
-//! The one way events are written: inside the transaction of the change they report, which
-//! marks itself as a writer of the log first, and a poke to the hub after the commit.
+//! How events are written: inside the transaction of the change they report, which marks
+//! itself as a writer of the log first, and a poke to the hub after the commit.
+//!
+//! [`write`] does this for any change. A plain send is the one exception: its single statement
+//! (`message::send`) takes the writers' lock, writes its `MESSAGE_CREATED` row itself, and the
+//! sender pokes the hub when it returns.
 
 use diesel_async::{AnsiTransactionManager, AsyncPgConnection, TransactionManager};
 

@@ -164,13 +164,20 @@ pub async fn current_snapshot(conn: &mut AsyncPgConnection) -> diesel::QueryResu
 /// readers wait for those transactions and for no others.
 const WRITER_LOCK: (i32, i32) = (0x6d73_6772, 1); // "msgr", the event log
 
+/// The SQL call that takes the writers' lock, shared, for the current transaction: for
+/// [`lock_as_writer`], and for a statement that is its own transaction and takes the lock
+/// itself before it writes (a send: `message::send`).
+pub(crate) fn writer_lock_sql() -> String {
+    let (key1, key2) = WRITER_LOCK;
+    format!("pg_advisory_xact_lock_shared({key1}, {key2})")
+}
+
 /// Marks the current transaction as a writer of the log. It must be the transaction's first
 /// statement, before it has a transaction id: [`readable_bound`] relies on every writer that
 /// has an id being visible as a lock holder.
 pub async fn lock_as_writer(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
-    let (key1, key2) = WRITER_LOCK;
     Cached(diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
-        &format!("pg_advisory_xact_lock_shared({key1}, {key2}) IS NULL"),
+        &format!("{} IS NULL", writer_lock_sql()),
     )))
     .get_result::<bool>(conn)
     .await

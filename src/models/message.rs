@@ -1,11 +1,13 @@
 //! The `messages` table.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use diesel::deserialize;
 use diesel::pg::Pg;
-use diesel::prelude::{Insertable, Queryable, QueryableByName, Selectable};
+use diesel::prelude::{Queryable, QueryableByName, Selectable};
 use diesel::row::NamedRow;
-use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -81,109 +83,134 @@ impl QueryableByName<Pg> for Message {
     }
 }
 
-/// A new message. `None` inserts NULL (not DEFAULT), so the statement's text never varies
-/// and the prepared statement is cached.
-#[derive(Debug, Insertable)]
-#[diesel(table_name = messages, treat_none_as_default_value = false)]
+/// A message to send: what [`send`] stores, besides the sequence number and the time it takes
+/// under the session's lock.
+#[derive(Debug)]
 pub struct NewMessage<'a> {
     /// Primary key (uuid v7).
     pub id: Uuid,
     /// The conversation.
     pub session_id: Uuid,
-    /// Who sent it.
+    /// Who sends it.
     pub sender_id: Uuid,
-    /// Its sequence number.
-    pub seq: i64,
     /// Validated body.
     pub body: &'a str,
     /// The message it answers.
     pub reply_to_id: Option<Uuid>,
     /// The sender's idempotency key.
     pub client_message_id: Option<&'a str>,
-    /// Its time, from [`next_seq_for_member`].
-    pub created_at: DateTime<Utc>,
 }
 
-diesel::define_sql_function! {
-    /// PostgreSQL's `clock_timestamp()`: the time now, not the transaction's start.
-    fn clock_timestamp() -> Timestamptz;
+/// What [`send`] did.
+#[derive(Debug)]
+pub enum Sending {
+    /// Stored, with its `MESSAGE_CREATED` event.
+    Sent(Message),
+    /// The sender had already sent a message with this client message id (in any session):
+    /// that one, and nothing written.
+    Before(Message),
+    /// Nothing written: the sender is not a member, a block stands between the two users of a
+    /// direct session, or the reply target is not a message of this session. Which one is
+    /// asked only then, so a send pays for no extra statement.
+    Refused,
 }
 
-diesel::define_sql_function! {
-    /// PostgreSQL's `greatest` of a time and a nullable one (NULL is ignored).
-    #[sql_name = "greatest"]
-    fn latest(a: Timestamptz, b: Nullable<Timestamptz>) -> Timestamptz;
-}
-
-/// Takes the next sequence number of a session, if `user_id` is a member and, in a direct
-/// session, neither of the two has blocked the other; bumps its activity. Locks the session
-/// row until commit, so sequence numbers have no ties. `None` says no without saying why
-/// (the caller asks only then, so a send pays for no extra statement).
+/// The send, one statement (so, outside a transaction, its own transaction):
+/// - `writer` marks the transaction as a writer of the event log. The update joins its row,
+///   so the lock is held before the first row is written, which is when the transaction takes
+///   its id (see `event::readable_bound`). In a transaction that took it already, taking it
+///   again changes nothing.
+/// - `prior` is the sender's message with this client message id, if any: then nothing else
+///   happens, and it is returned with `created` false.
+/// - `taken` takes the next sequence number of the session and bumps its activity, if the
+///   sender is a member, no block stands between the two users of a direct session, and the
+///   reply target (if any) is a message of the session. It locks the session row until the
+///   commit, so sequence numbers have no ties. The message's time is the clock, but at least a
+///   microsecond after the session's previous message, under the same lock: so within a
+///   session, times strictly increase with `seq` (transaction start times do not: two
+///   concurrent sends may take the lock in the other order), and "newest first" is one index,
+///   `(session_id, seq)`.
+/// - `sent` inserts the message, `marked` moves the sender's read marker over it, and
+///   `logged` appends its `MESSAGE_CREATED` event (the row `Event::to_row` would write).
 ///
-/// Also returns the message's time: the clock, but at least a microsecond after the
-/// session's previous message, taken under the same lock. So within a session, times
-/// strictly increase with `seq` (transaction start times do not: two concurrent sends may
-/// take the lock in the other order), and "newest first" is one index, `(session_id, seq)`.
-pub async fn next_seq_for_member(
-    conn: &mut AsyncPgConnection,
-    session_id: Uuid,
-    user_id: Uuid,
-) -> diesel::QueryResult<Option<(i64, DateTime<Utc>)>> {
-    use crate::db::schema::{session_members, sessions, user_blocks};
-    use diesel::dsl::IntervalDsl;
-    use diesel::{BoolExpressionMethods, NullableExpressionMethods};
-    let member = session_members::table
-        .filter(session_members::session_id.eq(session_id))
-        .filter(session_members::user_id.eq(user_id));
-    let block = user_blocks::table.filter(
-        user_blocks::blocker_id
-            .nullable()
-            .eq(sessions::direct_user_low)
-            .and(
-                user_blocks::blocked_id
-                    .nullable()
-                    .eq(sessions::direct_user_high),
-            )
-            .or(user_blocks::blocker_id
-                .nullable()
-                .eq(sessions::direct_user_high)
-                .and(
-                    user_blocks::blocked_id
-                        .nullable()
-                        .eq(sessions::direct_user_low),
-                )),
-    );
-    let update = diesel::update(sessions::table)
-        .filter(sessions::id.eq(session_id))
-        .filter(diesel::dsl::exists(member))
-        .filter(diesel::dsl::not(diesel::dsl::exists(block)))
-        .set((
-            sessions::last_message_seq.eq(sessions::last_message_seq + 1),
-            sessions::last_message_at.eq(latest(
-                clock_timestamp(),
-                sessions::last_message_at + 1.microseconds(),
-            )
-            .nullable()),
-            sessions::last_activity_at.eq(diesel::dsl::now),
-        ))
-        .returning((sessions::last_message_seq, sessions::last_message_at));
-    Cached(update)
-        .get_result::<(i64, Option<DateTime<Utc>>)>(conn)
-        .await
-        .optional()
-        .map(|row| row.map(|(seq, at)| (seq, at.unwrap_or_else(Utc::now))))
+/// This was nine round trips (the retry check, `BEGIN`, the lock, the update, the insert, the
+/// marker, the event, `COMMIT`), with PostgreSQL waking up for each (`BENCHMARKS.md`). A send
+/// with the same client message id that races this one fails on the unique index
+/// (`messages_client_message_id_key`) and rolls back.
+static SEND: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH writer AS MATERIALIZED (SELECT {lock} IS NULL AS locked), \
+              prior AS MATERIALIZED ( \
+                SELECT {columns} FROM messages m \
+                 WHERE m.sender_id = $2 AND m.client_message_id = $6 LIMIT 1), \
+              taken AS ( \
+                UPDATE sessions s SET last_message_seq = s.last_message_seq + 1, \
+                       last_message_at = greatest(clock_timestamp(), \
+                                                  s.last_message_at + interval '1 microsecond'), \
+                       last_activity_at = CURRENT_TIMESTAMP \
+                  FROM writer \
+                 WHERE s.id = $1 AND NOT EXISTS (SELECT FROM prior) \
+                   AND EXISTS (SELECT FROM session_members sm \
+                                WHERE sm.session_id = $1 AND sm.user_id = $2) \
+                   AND NOT EXISTS (SELECT FROM user_blocks b \
+                        WHERE (b.blocker_id = s.direct_user_low AND b.blocked_id = s.direct_user_high) \
+                           OR (b.blocker_id = s.direct_user_high AND b.blocked_id = s.direct_user_low)) \
+                   AND ($5::uuid IS NULL \
+                        OR EXISTS (SELECT FROM messages r WHERE r.id = $5 AND r.session_id = $1)) \
+                RETURNING s.last_message_seq, s.last_message_at), \
+              sent AS ( \
+                INSERT INTO messages AS m (id, session_id, sender_id, seq, body, reply_to_id, \
+                                           client_message_id, created_at) \
+                SELECT $3, $1, $2, t.last_message_seq, $4, $5, $6, t.last_message_at FROM taken t \
+                RETURNING {columns}), \
+              marked AS ( \
+                UPDATE session_members sm SET last_read_seq = greatest(sm.last_read_seq, m.seq) \
+                  FROM sent m WHERE sm.session_id = $1 AND sm.user_id = $2), \
+              logged AS ( \
+                INSERT INTO events (session_id, kind, actor_id, subject_id, message_id, detail) \
+                SELECT $1, '{kind}', $2, NULL, m.id, NULL FROM sent m) \
+         SELECT {columns}, true AS created FROM sent m \
+         UNION ALL SELECT {columns}, false FROM prior m",
+        lock = crate::models::event::writer_lock_sql(),
+        columns = message_columns!(),
+        kind = crate::events::EventKind::MessageCreated.as_str(),
+    )
+});
+
+/// A row of [`SEND`]: a message, and whether this statement stored it.
+struct SendRow(Message, bool);
+
+impl QueryableByName<Pg> for SendRow {
+    fn build<'a>(row: &impl NamedRow<'a, Pg>) -> deserialize::Result<Self> {
+        let message = <Message as QueryableByName<Pg>>::build(row)?;
+        Ok(Self(message, row.get_value::<Bool, _, _>(10)?))
+    }
 }
 
-/// Inserts a message.
-pub async fn insert(
+/// Sends a message in one statement ([`SEND`]): takes the session's next sequence number and
+/// stores the message, the sender's read marker and the `MESSAGE_CREATED` event; or returns
+/// the sender's earlier message with the same client message id; or refuses.
+pub async fn send(
     conn: &mut AsyncPgConnection,
     new: &NewMessage<'_>,
-) -> diesel::QueryResult<Message> {
-    diesel::insert_into(messages::table)
-        .values(new)
-        .returning(Message::as_returning())
-        .get_result(conn)
-        .await
+) -> diesel::QueryResult<Sending> {
+    let row: Option<SendRow> = Cached(
+        diesel::sql_query(SEND.as_str())
+            .bind::<SqlUuid, _>(new.session_id)
+            .bind::<SqlUuid, _>(new.sender_id)
+            .bind::<SqlUuid, _>(new.id)
+            .bind::<Text, _>(new.body)
+            .bind::<Nullable<SqlUuid>, _>(new.reply_to_id)
+            .bind::<Nullable<Text>, _>(new.client_message_id),
+    )
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(match row {
+        Some(SendRow(message, true)) => Sending::Sent(message),
+        Some(SendRow(message, false)) => Sending::Before(message),
+        None => Sending::Refused,
+    })
 }
 
 /// The message a sender already sent with this client message id.
@@ -343,7 +370,7 @@ pub async fn windows(
 /// after a `(created_at, id)` cursor.
 ///
 /// Per session, newest first along `(session_id, seq)` (the same order as time: see
-/// [`next_seq_for_member`]), stopping at `limit` hits, then the newest `limit` of those. A
+/// [`SEND`]), stopping at `limit` hits, then the newest `limit` of those. A
 /// common word stops after a few rows of each session instead of reading every message of
 /// the user's sessions and sorting the hits (21 ms for a member of the busiest seeded
 /// session, 0.3 ms this way); a rare one lets the planner look the word up in the GIN index

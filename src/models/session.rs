@@ -439,24 +439,6 @@ pub async fn advance_read_marker(
     Ok(row.last_read_seq)
 }
 
-diesel::define_sql_function! {
-    /// PostgreSQL's `greatest` of two bigints.
-    fn greatest(a: diesel::sql_types::BigInt, b: diesel::sql_types::BigInt) -> diesel::sql_types::BigInt;
-}
-
-/// Moves a member's read marker to `seq` if it is behind (a sender reading their own
-/// message). A fixed statement, so its prepared form is cached.
-pub async fn advance_own_marker(
-    conn: &mut AsyncPgConnection,
-    session_id: Uuid,
-    user_id: Uuid,
-    seq: i64,
-) -> diesel::QueryResult<()> {
-    let update = diesel::update(session_members::table.find((session_id, user_id)))
-        .set(session_members::last_read_seq.eq(greatest(session_members::last_read_seq, seq)));
-    Cached(update).execute(conn).await.map(drop)
-}
-
 /// The most unread messages counted per session: counting stops there, so the cost of an
 /// unread count stays bounded however far behind a member is (a member 67,000 messages
 /// behind cost 27 ms before).

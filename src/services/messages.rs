@@ -9,7 +9,9 @@ use crate::error::{AppError, AppResult, unique_violation};
 use crate::events::{self, Change, Event};
 use crate::models::attachment as attachment_model;
 use crate::models::mention as mention_model;
-use crate::models::message::{self as message_model, Message, NewMessage, PageFrom, Window};
+use crate::models::message::{
+    self as message_model, Message, NewMessage, PageFrom, Sending, Window,
+};
 use crate::models::session as session_model;
 use crate::services::input::{ClientMessageId, MessageBody, MessageSearch};
 use crate::services::mentions::{self, Asked};
@@ -69,23 +71,18 @@ impl From<diesel::result::Error> for SendFailure {
     }
 }
 
-/// Sends a message: one short transaction that checks membership and takes the next sequence
-/// number (one statement, locking the session row), checks the reply target, inserts, and
-/// moves the sender's read marker. A retry with the same client message id returns the first
-/// message, even when the two race on different servers (the unique index decides).
+/// Sends a message. A plain one (no mention asked, no attachment) is one statement, its own
+/// transaction (`message_model::send`): it checks the retry, membership, blocks and the reply
+/// target, takes the next sequence number (locking the session row), inserts, moves the
+/// sender's read marker and logs the event. Mentions and attachments add their statements to a
+/// transaction around it. A retry with the same client message id returns the first message,
+/// even when the two race on different servers (the unique index decides).
 pub async fn send(state: &AppState, viewer: &Viewer, out: Outgoing) -> AppResult<Sent> {
     state
         .throttle
         .write_by(|r| &r.messages_per_user, viewer.user_id)
         .await?;
     let sender = viewer.user_id;
-    let mut conn = state.db().await?;
-    if let Some(client_id) = &out.client_message_id
-        && let Some(existing) =
-            message_model::find_by_client_id(&mut conn, sender, client_id.as_str()).await?
-    {
-        return same_send(existing, out.session_id);
-    }
     let asked = Asked::new(out.body.as_str(), out.mention_ids.clone())?;
     if out.attachment_ids.len() > attachments::MAX_PER_MESSAGE {
         return Err(AppError::bad_input(format!(
@@ -93,76 +90,86 @@ pub async fn send(state: &AppState, viewer: &Viewer, out: Outgoing) -> AppResult
             attachments::MAX_PER_MESSAGE
         )));
     }
-    let outcome = events::write(&state.hub, &mut conn, async |conn| {
-        let Some((seq, at)) =
-            message_model::next_seq_for_member(conn, out.session_id, sender).await?
-        else {
-            return Err(why_not_sent(conn, out.session_id, sender).await.into());
-        };
-        if let Some(reply_to) = out.reply_to {
-            let same_session = message_model::session_of(conn, reply_to).await?;
-            if same_session != Some(out.session_id) {
-                return Err(AppError::bad_input(
-                    "replyToId must name a message of the same session",
-                )
-                .into());
-            }
+    let new = NewMessage {
+        id: Uuid::now_v7(),
+        session_id: out.session_id,
+        sender_id: sender,
+        body: out.body.as_str(),
+        reply_to_id: out.reply_to,
+        client_message_id: out.client_message_id.as_ref().map(ClientMessageId::as_str),
+    };
+    let mut conn = state.db().await?;
+    let outcome = if asked.is_empty() && out.attachment_ids.is_empty() {
+        let sending = message_model::send(&mut conn, &new).await;
+        if let Ok(Sending::Sent(_)) = sending {
+            // The statement wrote its event (see `events::write`).
+            state.hub.poke();
         }
-        let new = NewMessage {
-            id: Uuid::now_v7(),
-            session_id: out.session_id,
-            sender_id: sender,
-            seq,
-            body: out.body.as_str(),
-            reply_to_id: out.reply_to,
-            client_message_id: out.client_message_id.as_ref().map(ClientMessageId::as_str),
-            created_at: at,
-        };
-        let message = match message_model::insert(conn, &new).await {
-            Ok(message) => message,
-            Err(e) if unique_violation(&e) == Some("messages_client_message_id_key") => {
-                return Err(SendFailure::Duplicate);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        attachments::attach(conn, &out.attachment_ids, sender, message.id).await?;
-        session_model::advance_own_marker(conn, out.session_id, sender, seq).await?;
-        let mut events = vec![Event::new(
-            out.session_id,
-            sender,
-            Change::MessageCreated(message.id),
-        )];
-        events.extend(mentions::record(conn, &message, &asked, &[]).await?);
-        Ok((message, events))
-    })
-    .await;
+        sending.map_err(send_failure)
+    } else {
+        events::write(&state.hub, &mut conn, async |conn| {
+            let message = match message_model::send(conn, &new)
+                .await
+                .map_err(send_failure)?
+            {
+                Sending::Sent(message) => message,
+                other => return Ok((other, Vec::new())),
+            };
+            attachments::attach(conn, &out.attachment_ids, sender, message.id).await?;
+            let events = mentions::record(conn, &message, &asked, &[]).await?;
+            Ok((Sending::Sent(message), events))
+        })
+        .await
+    };
     match outcome {
-        Ok(message) => Ok(Sent {
+        Ok(Sending::Sent(message)) => Ok(Sent {
             message,
             created: true,
         }),
+        Ok(Sending::Before(existing)) => same_send(existing, out.session_id),
+        Ok(Sending::Refused) => Err(why_not_sent(&mut conn, &out, sender).await),
         Err(SendFailure::Duplicate) => send_duplicate(&mut conn, sender, &out).await,
         Err(SendFailure::App(e)) => Err(e),
     }
 }
 
-/// Why a member could not take a sequence number: not a member (`NOT_FOUND`), or a block
-/// between the two users of a direct session (`FORBIDDEN`).
+/// A failed send statement: a race lost on the client message id, or an error.
+fn send_failure(e: diesel::result::Error) -> SendFailure {
+    if unique_violation(&e) == Some("messages_client_message_id_key") {
+        SendFailure::Duplicate
+    } else {
+        e.into()
+    }
+}
+
+/// Why a send was refused: not a member (`NOT_FOUND`), a block between the two users of a
+/// direct session (`FORBIDDEN`), or a reply target outside the session (`BAD_USER_INPUT`).
 async fn why_not_sent(
     conn: &mut diesel_async::AsyncPgConnection,
-    session_id: Uuid,
+    out: &Outgoing,
     sender: Uuid,
 ) -> AppError {
+    let session_id = out.session_id;
     let session = match session_model::find_for_member(conn, session_id, sender).await {
         Ok(Some((session, _))) => session,
         Ok(None) => return AppError::NotFound("session"),
         Err(e) => return e.into(),
     };
-    match blocks::check_direct(conn, &session, sender).await {
-        Err(refusal) => refusal,
-        // A block lifted since the statement ran: as if the session had gone.
-        Ok(()) => AppError::NotFound("session"),
+    if let Err(refusal) = blocks::check_direct(conn, &session, sender).await {
+        return refusal;
     }
+    if let Some(reply_to) = out.reply_to {
+        match message_model::session_of(conn, reply_to).await {
+            Ok(same) if same == Some(session_id) => {}
+            Ok(_) => {
+                return AppError::bad_input("replyToId must name a message of the same session");
+            }
+            Err(e) => return e.into(),
+        }
+    }
+    // A block lifted, or a membership changed, since the statement ran: as if the session
+    // had gone.
+    AppError::NotFound("session")
 }
 
 /// Loads the message that won a race on the same client message id.
