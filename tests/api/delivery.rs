@@ -2,7 +2,8 @@
 //! write transaction (in another database of the cluster, or on a table of the same database
 //! that messenger does not own), a long reporting query, none of them holds a message back;
 //! a writer of ours that gets stuck holds it back only until its connection's
-//! idle-in-transaction timeout cuts it.
+//! idle-in-transaction timeout cuts it. Every send marks itself a writer before it writes,
+//! the plain one-statement send included.
 
 use std::time::Duration;
 
@@ -124,6 +125,61 @@ async fn a_long_reporting_query_does_not_hold_delivery() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn every_send_marks_itself_a_writer_of_the_log_before_it_writes() {
+    let mut chat = Chat::start().await;
+    let mut holder = chat.app.db.connect().await;
+    // The writers' lock ("msgr", 1), held exclusively here: a writer cannot mark itself.
+    run(&mut holder, "SELECT pg_advisory_lock(1836279666, 1)").await;
+    let (plain, mentioning) = {
+        let sends = futures_util::future::join(
+            // One statement, its own transaction.
+            send(&chat.app, &chat.bob, &chat.session, "plain"),
+            // A transaction around it, for the mention.
+            send(&chat.app, &chat.bob, &chat.session, "hi @alice"),
+        );
+        let mut admin = chat.app.db.connect().await;
+        let check = async {
+            wait_for_backends(
+                &mut admin,
+                "wait_event_type = 'Lock' AND wait_event = 'advisory'",
+                2,
+            )
+            .await;
+            // Both wait before taking a sequence number or writing anything.
+            let taken = count(
+                &mut admin,
+                "SELECT coalesce(sum(last_message_seq), 0)::bigint AS n FROM sessions",
+            )
+            .await;
+            let stored = count(&mut admin, "SELECT count(*) AS n FROM messages").await;
+            assert_eq!((taken, stored), (0, 0));
+            run(&mut holder, "SELECT pg_advisory_unlock(1836279666, 1)").await;
+        };
+        let (sent, ()) = futures_util::future::join(sends, check).await;
+        sent
+    };
+    let mut seqs = [plain["seq"].as_i64(), mentioning["seq"].as_i64()];
+    seqs.sort();
+    assert_eq!(seqs, [Some(1), Some(2)]);
+    let mut bodies = Vec::new();
+    // Alice may also be told she was mentioned.
+    for _ in 0..4 {
+        if bodies.len() == 2 {
+            break;
+        }
+        let event = chat.alice_ws.next_event("e", "events").await;
+        if event["kind"] == "MESSAGE_CREATED" {
+            bodies.push(event["message"]["body"].as_str().map(str::to_owned));
+        }
+    }
+    bodies.sort();
+    assert_eq!(
+        bodies,
+        [Some("hi @alice".to_owned()), Some("plain".to_owned())]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_stuck_writer_holds_delivery_only_until_its_idle_timeout() {
     let mut chat = Chat::start().await;
     // A server of ours stopped in the middle of writing events (SIGSTOP, say): its pooled
@@ -159,8 +215,8 @@ async fn a_stuck_writer_holds_delivery_only_until_its_idle_timeout() {
     );
 }
 
-/// Waits (up to ten seconds) until another connection runs a query containing `text`.
-async fn wait_for_query(conn: &mut AsyncPgConnection, text: &str) {
+/// A count read with `sql` (a statement selecting a bigint `n`).
+async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
     use diesel::QueryableByName;
     use diesel_async::RunQueryDsl;
     #[derive(QueryableByName)]
@@ -168,19 +224,32 @@ async fn wait_for_query(conn: &mut AsyncPgConnection, text: &str) {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    for _ in 0..100 {
-        let found: Count = diesel::sql_query(
-            "SELECT count(*) AS n FROM pg_stat_activity \
-              WHERE state = 'active' AND query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid()",
-        )
-        .bind::<diesel::sql_types::Text, _>(text)
+    let found: Count = diesel::sql_query(sql)
         .get_result(conn)
         .await
-        .expect("pg_stat_activity");
-        if found.n > 0 {
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    found.n
+}
+
+/// Waits (up to 10 s) until `n` other backends match `condition` in `pg_stat_activity`.
+async fn wait_for_backends(conn: &mut AsyncPgConnection, condition: &str, n: i64) {
+    let sql = format!(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE ({condition}) AND pid <> pg_backend_pid()"
+    );
+    for _ in 0..100 {
+        if count(conn, &sql).await >= n {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("no query with {text:?} started within 10 s");
+    panic!("not {n} backends with {condition} within 10 s");
+}
+
+/// Waits (up to 10 s) until a query whose text holds `text` runs.
+async fn wait_for_query(conn: &mut AsyncPgConnection, text: &str) {
+    let condition = format!(
+        "state = 'active' AND query LIKE '%{}%'",
+        text.replace('\'', "''")
+    );
+    wait_for_backends(conn, &condition, 1).await;
 }

@@ -702,3 +702,59 @@ async fn the_migration_puts_older_messages_in_time_order() {
             .collect::<Vec<_>>()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reply_answers_a_message_of_the_same_session_and_a_refused_send_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let with_bob = direct(&app, &alice, &bob).await;
+    let with_carol = direct(&app, &alice, &carol).await;
+    let elsewhere = send(&app, &alice, &with_carol, "to carol").await;
+    let unknown = json!("00000000-0000-7000-8000-000000000001");
+    for (body, target) in [
+        ("plain", &elsewhere["id"]),
+        ("hi @bob", &elsewhere["id"]),
+        ("plain", &unknown),
+    ] {
+        // With a mention, the send is a transaction around the same statement.
+        let refused = answer(&app, &alice, &with_bob, body, target, "retry-1").await;
+        assert_eq!(
+            error_code(&refused),
+            Some("BAD_USER_INPUT"),
+            "{body}: {refused}"
+        );
+    }
+    // A non-member hears of no session, whatever the reply target.
+    let outsider = answer(&app, &carol, &with_bob, "plain", &elsewhere["id"], "c-1").await;
+    assert_eq!(error_code(&outsider), Some("NOT_FOUND"), "{outsider}");
+    // Nothing was stored or numbered: the same client message id still sends, as number 1.
+    let first = send(&app, &bob, &with_bob, "first").await;
+    assert_eq!(first["seq"], 1);
+    let reply = answer(&app, &alice, &with_bob, "hi @bob", &first["id"], "retry-1").await;
+    let reply = &ok_data(&reply)["sendMessage"];
+    assert_eq!(
+        (reply["seq"].as_i64(), &reply["replyTo"]["id"]),
+        (Some(2), &first["id"])
+    );
+    let again = answer(&app, &alice, &with_bob, "hi @bob", &first["id"], "retry-1").await;
+    assert_eq!(ok_data(&again)["sendMessage"]["id"], reply["id"], "{again}");
+}
+
+/// Sends `body` as `who` in session `s`, answering message `r`, with client message id `c`.
+async fn answer(
+    app: &TestApp,
+    who: &crate::harness::TestUser,
+    s: &str,
+    body: &str,
+    r: &Value,
+    c: &str,
+) -> Value {
+    app.gql(
+        Some(&who.access),
+        SEND,
+        json!({ "s": s, "b": body, "r": r, "c": c }),
+    )
+    .await
+}
