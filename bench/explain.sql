@@ -14,19 +14,36 @@ EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT users.role FROM (users INNER JOIN t
  WHERE users.id = :u AND users.deactivated_at IS NULL AND token_families.id = :f AND token_families.revoked_at IS NULL LIMIT 1;
 \echo '### user: user::find'
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT * FROM users WHERE users.id = bench_uuid(1, 777) LIMIT 1;
-\echo '### send 1/4: message::find_by_client_id'
-EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT * FROM messages WHERE sender_id = :'busy_member' AND client_message_id = 'lg-x-1' LIMIT 1;
-\echo '### send 2/4: message::next_seq_for_member (busiest session)'
-EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) UPDATE "sessions" SET "last_message_seq" = ("sessions"."last_message_seq" + 1), "last_message_at" = greatest(clock_timestamp(), ("sessions"."last_message_at" + interval '1 microsecond')), "last_activity_at" = CURRENT_TIMESTAMP
- WHERE ((("sessions"."id" = :'busy_id') AND EXISTS (SELECT "session_members"."session_id" FROM "session_members" WHERE (("session_members"."session_id" = :'busy_id') AND ("session_members"."user_id" = :'busy_member'))))
-   AND NOT (EXISTS (SELECT "user_blocks"."blocker_id" FROM "user_blocks" WHERE ((("user_blocks"."blocker_id" = "sessions"."direct_user_low") AND ("user_blocks"."blocked_id" = "sessions"."direct_user_high")) OR (("user_blocks"."blocker_id" = "sessions"."direct_user_high") AND ("user_blocks"."blocked_id" = "sessions"."direct_user_low"))))))
- RETURNING "sessions"."last_message_seq", "sessions"."last_message_at";
-\echo '### send 3/4: message::insert'
-EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) INSERT INTO messages (id, session_id, sender_id, seq, body, reply_to_id, client_message_id)
-VALUES (gen_random_uuid(), :'busy_id', :'busy_member', 10000000, 'explain message', NULL, 'lg-explain-1') RETURNING id, seq;
-\echo '### send 4/4: session::advance_own_marker'
-EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) UPDATE session_members SET last_read_seq = greatest(session_members.last_read_seq, 10000000)
- WHERE session_members.session_id = :'busy_id' AND session_members.user_id = :'busy_member';
+\echo '### send: message::send (busiest session), one statement'
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
+WITH writer AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(1836279666, 1) IS NULL AS locked),
+     prior AS MATERIALIZED (
+       SELECT m.id, m.session_id, m.sender_id, m.seq, m.body, m.reply_to_id, m.client_message_id, m.created_at, m.edited_at, m.deleted_at
+         FROM messages m WHERE m.sender_id = :'busy_member' AND m.client_message_id = 'lg-explain-1' LIMIT 1),
+     taken AS (
+       UPDATE sessions s SET last_message_seq = s.last_message_seq + 1,
+              last_message_at = greatest(clock_timestamp(), s.last_message_at + interval '1 microsecond'),
+              last_activity_at = CURRENT_TIMESTAMP
+         FROM writer
+        WHERE s.id = :'busy_id' AND NOT EXISTS (SELECT FROM prior)
+          AND EXISTS (SELECT FROM session_members sm WHERE sm.session_id = :'busy_id' AND sm.user_id = :'busy_member')
+          AND NOT EXISTS (SELECT FROM user_blocks b
+                           WHERE (b.blocker_id = s.direct_user_low AND b.blocked_id = s.direct_user_high)
+                              OR (b.blocker_id = s.direct_user_high AND b.blocked_id = s.direct_user_low))
+          AND (NULL::uuid IS NULL OR EXISTS (SELECT FROM messages r WHERE r.id = NULL::uuid AND r.session_id = :'busy_id'))
+       RETURNING s.last_message_seq, s.last_message_at),
+     sent AS (
+       INSERT INTO messages AS m (id, session_id, sender_id, seq, body, reply_to_id, client_message_id, created_at)
+       SELECT gen_random_uuid(), :'busy_id', :'busy_member', t.last_message_seq, 'explain message', NULL, 'lg-explain-1', t.last_message_at FROM taken t
+       RETURNING m.id, m.session_id, m.sender_id, m.seq, m.body, m.reply_to_id, m.client_message_id, m.created_at, m.edited_at, m.deleted_at),
+     marked AS (
+       UPDATE session_members sm SET last_read_seq = greatest(sm.last_read_seq, m.seq) FROM sent m
+        WHERE sm.session_id = :'busy_id' AND sm.user_id = :'busy_member'),
+     logged AS (
+       INSERT INTO events (session_id, kind, actor_id, subject_id, message_id, detail)
+       SELECT :'busy_id', 'message_created', :'busy_member', NULL, m.id, NULL FROM sent m)
+SELECT m.id, m.seq, true AS created FROM sent m
+UNION ALL SELECT m.id, m.seq, false FROM prior m;
 \echo '### history: session::find_for_member'
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT * FROM sessions INNER JOIN session_members ON session_members.session_id = sessions.id
  WHERE sessions.id = :'busy_id' AND session_members.user_id = :'busy_member' LIMIT 1;
