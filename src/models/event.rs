@@ -162,7 +162,7 @@ pub async fn current_snapshot(conn: &mut AsyncPgConnection) -> diesel::QueryResu
 /// The advisory lock that every transaction writing events takes, shared, as its first
 /// statement (`pg_advisory_xact_lock_shared(key1, key2)`): it marks the writers of the log, so
 /// readers wait for those transactions and for no others.
-const WRITER_LOCK: (i32, i32) = (0x6d73_6772, 1); // "msgr", the event log
+pub const WRITER_LOCK: (i32, i32) = (0x6d73_6772, 1); // "msgr", the event log
 
 /// The SQL call that takes the writers' lock, shared, for the current transaction: for
 /// [`lock_as_writer`], and for a statement that is its own transaction and takes the lock

@@ -66,8 +66,14 @@ impl From<AppError> for SendFailure {
 }
 
 impl From<diesel::result::Error> for SendFailure {
+    /// A race lost on the client message id (only the send statement inserts a message) is a
+    /// duplicate; any other error is the app's.
     fn from(e: diesel::result::Error) -> Self {
-        Self::App(e.into())
+        if unique_violation(&e) == Some("messages_client_message_id_key") {
+            Self::Duplicate
+        } else {
+            Self::App(e.into())
+        }
     }
 }
 
@@ -105,13 +111,10 @@ pub async fn send(state: &AppState, viewer: &Viewer, out: Outgoing) -> AppResult
             // The statement wrote its event (see `events::write`).
             state.hub.poke();
         }
-        sending.map_err(send_failure)
+        sending.map_err(SendFailure::from)
     } else {
         events::write(&state.hub, &mut conn, async |conn| {
-            let message = match message_model::send(conn, &new)
-                .await
-                .map_err(send_failure)?
-            {
+            let message = match message_model::send(conn, &new).await? {
                 Sending::Sent(message) => message,
                 other => return Ok((other, Vec::new())),
             };
@@ -130,15 +133,6 @@ pub async fn send(state: &AppState, viewer: &Viewer, out: Outgoing) -> AppResult
         Ok(Sending::Refused) => Err(why_not_sent(&mut conn, &out, sender).await),
         Err(SendFailure::Duplicate) => send_duplicate(&mut conn, sender, &out).await,
         Err(SendFailure::App(e)) => Err(e),
-    }
-}
-
-/// A failed send statement: a race lost on the client message id, or an error.
-fn send_failure(e: diesel::result::Error) -> SendFailure {
-    if unique_violation(&e) == Some("messages_client_message_id_key") {
-        SendFailure::Duplicate
-    } else {
-        e.into()
     }
 }
 
