@@ -3,7 +3,8 @@
 //! that messenger does not own), a long reporting query, none of them holds a message back;
 //! a writer of ours that gets stuck holds it back only until its connection's
 //! idle-in-transaction timeout cuts it. Every send marks itself a writer before it writes,
-//! the plain one-statement send included.
+//! the plain one-statement send included; two sends that race on one client message id, held
+//! at that lock, store one message.
 
 use std::time::Duration;
 
@@ -12,8 +13,8 @@ use messenger::db;
 use messenger::models::event as event_model;
 use serde_json::json;
 
-use crate::chat::{direct, send};
-use crate::harness::{TestApp, TestDb, TestUser};
+use crate::chat::{SEND, direct, send};
+use crate::harness::{TestApp, TestDb, TestUser, ok_data};
 use crate::wsclient::WsClient;
 
 const EVENTS: &str = "subscription { events { kind message { body } } }";
@@ -124,12 +125,28 @@ async fn a_long_reporting_query_does_not_hold_delivery() {
     assert!(cancelled.is_err(), "the report was cancelled");
 }
 
+/// Takes (`lock`) or releases (`unlock`) the writers' lock exclusively on `conn`: while it
+/// is held, no writer can mark itself, so every send waits before it writes.
+async fn writers_lock(conn: &mut AsyncPgConnection, action: &str) {
+    let (key1, key2) = event_model::WRITER_LOCK;
+    run(
+        conn,
+        &format!("SELECT pg_advisory_{action}({key1}, {key2})"),
+    )
+    .await;
+}
+
+/// Waits until `n` backends of the test's database wait for an advisory lock.
+async fn wait_for_lock_waiters(conn: &mut AsyncPgConnection, n: i64) {
+    let condition = "wait_event_type = 'Lock' AND wait_event = 'advisory'";
+    wait_for_backends(conn, condition, n).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_send_marks_itself_a_writer_of_the_log_before_it_writes() {
     let mut chat = Chat::start().await;
     let mut holder = chat.app.db.connect().await;
-    // The writers' lock ("msgr", 1), held exclusively here: a writer cannot mark itself.
-    run(&mut holder, "SELECT pg_advisory_lock(1836279666, 1)").await;
+    writers_lock(&mut holder, "lock").await;
     let (plain, mentioning) = {
         let sends = futures_util::future::join(
             // One statement, its own transaction.
@@ -139,12 +156,7 @@ async fn every_send_marks_itself_a_writer_of_the_log_before_it_writes() {
         );
         let mut admin = chat.app.db.connect().await;
         let check = async {
-            wait_for_backends(
-                &mut admin,
-                "wait_event_type = 'Lock' AND wait_event = 'advisory'",
-                2,
-            )
-            .await;
+            wait_for_lock_waiters(&mut admin, 2).await;
             // Both wait before taking a sequence number or writing anything.
             let taken = count(
                 &mut admin,
@@ -153,7 +165,7 @@ async fn every_send_marks_itself_a_writer_of_the_log_before_it_writes() {
             .await;
             let stored = count(&mut admin, "SELECT count(*) AS n FROM messages").await;
             assert_eq!((taken, stored), (0, 0));
-            run(&mut holder, "SELECT pg_advisory_unlock(1836279666, 1)").await;
+            writers_lock(&mut holder, "unlock").await;
         };
         let (sent, ()) = futures_util::future::join(sends, check).await;
         sent
@@ -177,6 +189,44 @@ async fn every_send_marks_itself_a_writer_of_the_log_before_it_writes() {
         bodies,
         [Some("hi @alice".to_owned()), Some("plain".to_owned())]
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_sends_with_one_client_message_id_that_race_store_one_message() {
+    let mut chat = Chat::start().await;
+    let mut holder = chat.app.db.connect().await;
+    writers_lock(&mut holder, "lock").await;
+    // Both read "no earlier message" before they wait: the unique index decides.
+    let send = || {
+        chat.app.gql(
+            Some(&chat.bob.access),
+            SEND,
+            json!({ "s": chat.session, "b": "once", "c": "race-1" }),
+        )
+    };
+    let ((first, second), ()) =
+        futures_util::future::join(futures_util::future::join(send(), send()), async {
+            let mut admin = chat.app.db.connect().await;
+            wait_for_lock_waiters(&mut admin, 2).await;
+            writers_lock(&mut holder, "unlock").await;
+        })
+        .await;
+    let (first, second) = (
+        &ok_data(&first)["sendMessage"],
+        &ok_data(&second)["sendMessage"],
+    );
+    assert_eq!(first["id"], second["id"], "{first} {second}");
+    assert_eq!(first["seq"], 1);
+    let mut admin = chat.app.db.connect().await;
+    let stored = count(&mut admin, "SELECT count(*) AS n FROM messages").await;
+    let taken = count(
+        &mut admin,
+        "SELECT coalesce(sum(last_message_seq), 0)::bigint AS n FROM sessions",
+    )
+    .await;
+    assert_eq!((stored, taken), (1, 1), "the loser gave its number back");
+    let event = chat.alice_ws.next_event("e", "events").await;
+    assert_eq!(event["message"]["body"], "once", "{event}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -231,10 +281,12 @@ async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
     found.n
 }
 
-/// Waits (up to 10 s) until `n` other backends match `condition` in `pg_stat_activity`.
+/// Waits (up to 10 s) until `n` other backends of this database (the test's own: tests run in
+/// parallel, each in its database) match `condition` in `pg_stat_activity`.
 async fn wait_for_backends(conn: &mut AsyncPgConnection, condition: &str, n: i64) {
     let sql = format!(
-        "SELECT count(*) AS n FROM pg_stat_activity WHERE ({condition}) AND pid <> pg_backend_pid()"
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE ({condition}) AND pid <> pg_backend_pid() \
+           AND datname = current_database()"
     );
     for _ in 0..100 {
         if count(conn, &sql).await >= n {
