@@ -241,8 +241,14 @@ async fn execute(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(presented_token);
-    let auth = match accounts::authenticate(&state.app, token).await {
-        Ok(auth) => auth,
+    let credentials = accounts::credentials(&state.app, token);
+    let response = match state
+        .gateway
+        .execute_batch(batch, credentials, client)
+        .await
+    {
+        Ok(response) => response,
+        // The sign-in could not be checked.
         Err(e) => {
             let error: async_graphql::Error = e.into();
             let body =
@@ -254,10 +260,6 @@ async fn execute(
             return json_response(status, ty, &body);
         }
     };
-    let response = state
-        .gateway
-        .execute_batch(batch.data(auth).data(client))
-        .await;
     let status = match (&response, ty) {
         (BatchResponse::Single(r), ResponseType::GraphqlResponseJson)
             if failed_before_execution(r) =>

@@ -2,12 +2,9 @@
 
 use std::sync::Arc;
 
-use diesel_async::AsyncPgConnection;
-use diesel_async::pooled_connection::deadpool::Object;
-
 use crate::auth::tokens::TokenKey;
 use crate::config::Config;
-use crate::db::DbPool;
+use crate::db::{DbPool, PooledConn};
 use crate::error::AppResult;
 use crate::events::{Hub, HubConfig};
 use crate::media::Media;
@@ -64,7 +61,7 @@ impl AppState {
     }
 
     /// A pooled connection, or a retryable `UNAVAILABLE` error.
-    pub async fn db(&self) -> AppResult<Object<AsyncPgConnection>> {
+    pub async fn db(&self) -> AppResult<PooledConn> {
         let asked = std::time::Instant::now();
         let conn = self.pool.get().await;
         self.metrics.pool_waited(asked.elapsed());

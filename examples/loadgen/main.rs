@@ -319,6 +319,7 @@ fn mint_tokens(key: &TokenKey, d: &Dataset) -> Vec<String> {
             fam: bench_uuid(3, n),
             iat: now,
             exp: now + 3 * 3600,
+            adm: false,
         }));
     }
     tokens

@@ -23,6 +23,17 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// The viewer a verified token claims, with the role it was issued with: what a query runs
+    /// as while the database confirms it (see [`crate::graphql::gateway`]).
+    pub fn claimed(claims: &tokens::Claims) -> Self {
+        Self {
+            user_id: claims.sub,
+            family_id: claims.fam,
+            role: if claims.adm { Role::Admin } else { Role::User },
+            token_expires_at: claims.exp,
+        }
+    }
+
     /// Whether the viewer is an administrator.
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin

@@ -30,6 +30,11 @@ pub struct Claims {
     pub iat: i64,
     /// Expires at, in Unix seconds.
     pub exp: i64,
+    /// Whether the user was an administrator when the token was issued. Never trusted alone:
+    /// a query starts on this guess while the database confirms the role, and runs again if
+    /// the role has changed since (see [`crate::graphql::gateway`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub adm: bool,
 }
 
 /// Why a token was refused; the text is safe to show.
@@ -196,6 +201,7 @@ mod tests {
             fam: Uuid::now_v7(),
             iat: 0,
             exp,
+            adm: false,
         }
     }
 

@@ -6,14 +6,15 @@ pub mod private;
 pub mod schema;
 pub mod time;
 
-use std::sync::Arc;
+use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use diesel::ConnectionError;
 use diesel::connection::InstrumentationEvent;
-use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
@@ -28,6 +29,65 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// The connection pool type used everywhere.
 pub type DbPool = Pool<AsyncPgConnection>;
+
+/// A connection taken from the pool.
+pub type PooledConn = Object<AsyncPgConnection>;
+
+/// A connection a request lends to its reads while it checks the request's sign-in on it.
+///
+/// `&AsyncPgConnection` runs statements concurrently (pipelined): they reach PostgreSQL in one
+/// write and run there one after another, with no round trip between them. So a query's first
+/// read, sent on the connection its sign-in check is on, costs no wait of its own: one round
+/// trip, one wake-up of a PostgreSQL backend and one checkout from the pool less per request
+/// (see [`crate::graphql::gateway`]). The loan ends when the check returns; reads that ask
+/// after that take a connection of their own. A borrower holds the connection for its own
+/// statements only, never while it waits for the pool (a loader, say): requests that each
+/// hold one connection and wait for another could empty the pool and wait for each other.
+#[derive(Clone)]
+pub struct Loan(Arc<Mutex<Option<Arc<PooledConn>>>>);
+
+impl Loan {
+    /// Lends `conn` until [`Loan::end`].
+    pub fn new(conn: Arc<PooledConn>) -> Self {
+        Self(Arc::new(Mutex::new(Some(conn))))
+    }
+
+    /// The lent connection, while the loan lasts.
+    pub fn borrow(&self) -> Option<Arc<PooledConn>> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Ends the loan. The connection goes back to the pool when the last borrower's statement
+    /// is done.
+    pub fn end(&self) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+    }
+}
+
+/// A connection to read through: one a request lent ([`Loan`]), or one of the pool's.
+// It lives for one resolver's statements: moving the pooled connection's bytes is cheaper
+// than putting it on the heap.
+#[allow(clippy::large_enum_variant)]
+pub enum Reader {
+    /// Borrowed from the request's sign-in check.
+    Lent(Arc<PooledConn>),
+    /// Taken from the pool.
+    Pooled(PooledConn),
+}
+
+impl Deref for Reader {
+    type Target = AsyncPgConnection;
+
+    fn deref(&self) -> &AsyncPgConnection {
+        match self {
+            Self::Lent(conn) => conn,
+            Self::Pooled(conn) => conn,
+        }
+    }
+}
 
 /// Counts the SQL statements run on a pool's connections (tests use it to prove that a
 /// query's round trips do not grow with its page sizes).
@@ -113,7 +173,12 @@ pub fn build_pool_counted(
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
             let tracing = crate::telemetry::tracing_enabled();
             if counter.is_some() || tracing {
-                let mut statement: Option<tracing::Span> = None;
+                // One span per statement started and not yet finished. PostgreSQL answers a
+                // connection's statements in the order they were sent, pipelined ones too, so
+                // the oldest open span is the one that ends (its end may be seen a little late
+                // when another task's statement was answered first).
+                let mut statements: std::collections::VecDeque<tracing::Span> =
+                    std::collections::VecDeque::new();
                 conn.set_instrumentation(move |event: InstrumentationEvent<'_>| match event {
                     InstrumentationEvent::StartQuery { query, .. } => {
                         if let Some(StatementCounter(count)) = &counter {
@@ -127,12 +192,14 @@ pub fn build_pool_counted(
                                 .metadata()
                                 .is_some_and(|m| m.name() == "graphql.operation")
                         };
-                        if tracing && in_operation() {
-                            statement.replace(statement_span(&query.to_string()));
-                        }
+                        statements.push_back(if tracing && in_operation() {
+                            statement_span(&query.to_string())
+                        } else {
+                            tracing::Span::none()
+                        });
                     }
                     // Dropping the span ends it: its length is the statement's.
-                    InstrumentationEvent::FinishQuery { .. } => drop(statement.take()),
+                    InstrumentationEvent::FinishQuery { .. } => drop(statements.pop_front()),
                     _ => {}
                 });
             }

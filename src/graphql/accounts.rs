@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
 use crate::graphql::eager::{Eager, EagerConnection};
 use crate::graphql::types::{AuthPayload, User, decode_cursor, encode_cursor, page_size};
-use crate::graphql::{ContextExt, parse_id};
+use crate::graphql::{ContextExt, parse_id, reader};
 use crate::services::accounts::{self, DEFAULT_PAGE, MAX_PAGE, ProfileUpdate, Registration};
 use crate::services::input::{DisplayName, Location, Password, SearchText, Username};
 
@@ -25,7 +25,7 @@ impl AccountQuery {
     /// The signed-in user. `UNAUTHENTICATED` without a valid access token.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Eager<User>> {
         let viewer = ctx.viewer()?;
-        Ok(User::from(accounts::me(ctx.state(), viewer).await?).into())
+        Ok(User::from(accounts::me(&*reader(ctx).await?, viewer).await?).into())
     }
 
     /// A user by id. `NOT_FOUND` if there is none. Needs sign-in.
@@ -33,7 +33,7 @@ impl AccountQuery {
         ctx.viewer()?;
         let id = parse_id(&id, "id")?;
         Ok(Eager(User::from(
-            accounts::get_user(ctx.state(), id).await?,
+            accounts::get_user(&*reader(ctx).await?, id).await?,
         )))
     }
 

@@ -21,7 +21,7 @@ use crate::graphql::social::Reaction;
 use crate::graphql::types::{
     User, decode_cursor, decode_keyset, encode_cursor_parts, encode_keyset, page_size,
 };
-use crate::graphql::{ContextExt, parse_id};
+use crate::graphql::{ContextExt, parse_id, reader};
 use crate::models::message::{Message as MessageRow, PageFrom, Window};
 use crate::models::session::Member;
 use crate::models::user::User as UserRow;
@@ -610,7 +610,7 @@ impl ConversationQuery {
         let viewer = ctx.viewer()?;
         let id = parse_id(&id, "id")?;
         Ok(Eager(Session::from(
-            sessions::get(ctx.state(), viewer, id).await?,
+            sessions::get(&*reader(ctx).await?, viewer, id).await?,
         )))
     }
 
@@ -637,7 +637,8 @@ impl ConversationQuery {
         let after = after
             .map(|c| decode_keyset(SESSION_CURSOR, &c))
             .transpose()?;
-        let page = sessions::list(ctx.state(), viewer, first, after).await?;
+        // The reader is let go before the loaders below wait for the pool.
+        let page = sessions::list(&*reader(ctx).await?, viewer, first, after).await?;
         let prefetched = match connection_nodes(&ctx.look_ahead()) {
             Some(node) => {
                 let window = |id, args: &HistoryArgs| history_window(id, args).ok();

@@ -9,6 +9,15 @@
 //! request as a whole. The document is parsed once, here (or taken from the documents
 //! admitted before), and handed to the schema.
 //!
+//! A query runs while its sign-in is checked, not after: on the viewer its token claims,
+//! with its first reads lent the connection the check is on ([`Loan`]), so that they reach
+//! PostgreSQL together and are answered without a round trip between them. The answer waits
+//! for the check and is kept only if the check confirms that viewer; otherwise (a sign-in
+//! ended, an account deactivated, a role changed since the token was issued) the query runs
+//! again as the viewer the check found. A query writes nothing, so its run on a claim that
+//! fails leaves no trace; a mutation's check comes first, as does a subscription's (on the
+//! socket, at `connection_init`).
+//!
 //! A kept document that the schema has validated once runs on a second instance of the same
 //! schema whose validation keeps only what depends on the request (depth, complexity): the
 //! other rules depend on the document alone, and the values of the variables, the one thing
@@ -22,6 +31,14 @@ use async_graphql::{BatchRequest, BatchResponse, Request, Response};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use tracing::Instrument;
+
+use crate::auth::tokens::Claims;
+use crate::auth::{Auth, Viewer};
+use crate::db::Loan;
+use crate::error::AppResult;
+use crate::services::accounts::{self, Credentials};
+use crate::state::AppState;
+use crate::throttle::ClientAddress;
 
 use super::AppSchema;
 use super::eager::Shapes;
@@ -40,52 +57,122 @@ pub struct Gateway {
     variables: Arc<VariableTypes>,
     limits: Arc<RequestLimits>,
     metrics: Metrics,
+    /// For the sign-in checks.
+    state: AppState,
 }
 
 impl Gateway {
     /// `schema` under `limits`, recording into `metrics`; `validated` is the same schema
-    /// built with `ValidationMode::Fast`.
+    /// built with `ValidationMode::Fast`; sign-ins are checked in `state`'s database.
     pub fn new(
         schema: AppSchema,
         validated: AppSchema,
         limits: RequestLimits,
-        metrics: Metrics,
+        state: AppState,
     ) -> Self {
         Self {
             schema,
             validated,
             variables: Arc::new(VariableTypes::default()),
             limits: Arc::new(limits),
-            metrics,
+            metrics: state.metrics.clone(),
+            state,
         }
     }
 
-    /// A GraphQL-over-HTTP request (one operation or a batch, run one after the other),
-    /// each timed whole: parse and validation included, refusals counted.
-    pub async fn execute_batch(&self, batch: BatchRequest) -> BatchResponse {
-        match batch {
-            BatchRequest::Single(request) => BatchResponse::Single(self.execute(request).await),
+    /// A GraphQL-over-HTTP request (one operation or a batch, run one after the other) from
+    /// `client` with `credentials`, each operation timed whole: parse and validation
+    /// included, refusals counted. An error when a sign-in could not be checked (the
+    /// database is unreachable): then no operation's answer is sent.
+    pub async fn execute_batch(
+        &self,
+        batch: BatchRequest,
+        credentials: Credentials,
+        client: ClientAddress,
+    ) -> AppResult<BatchResponse> {
+        Ok(match batch {
+            BatchRequest::Single(request) => {
+                BatchResponse::Single(self.execute(request, credentials, client).await?)
+            }
             BatchRequest::Batch(requests) => {
                 let mut responses = Vec::with_capacity(requests.len());
                 for request in requests {
-                    responses.push(self.execute(request).await);
+                    responses.push(self.execute(request, credentials.clone(), client).await?);
                 }
                 BatchResponse::Batch(responses)
             }
-        }
+        })
     }
 
     /// One operation over HTTP, timed whole.
-    async fn execute(&self, mut request: Request) -> Response {
+    async fn execute(
+        &self,
+        mut request: Request,
+        credentials: Credentials,
+        client: ClientAddress,
+    ) -> AppResult<Response> {
         let started = Instant::now();
         let (operation, admitted) = self.admit(&mut request, true);
-        let response = match admitted {
-            Err(refusal) => refusal,
-            Ok(kept) => self.run(request, &operation, kept).await,
+        let response = match (admitted, credentials) {
+            (Err(refusal), _) => refusal,
+            (Ok(kept), Credentials::Claimed(claims))
+                if operation.is_query() && request.uploads.is_empty() =>
+            {
+                self.run_while_confirming(request, &operation, kept, claims, client)
+                    .await?
+            }
+            (Ok(kept), credentials) => {
+                let auth = accounts::settle(&self.state, credentials).await?;
+                self.run(request.data(auth).data(client), &operation, kept)
+                    .await
+            }
         };
         let ran = !failed_before_execution(&response);
         operation.record(&self.metrics, &response, started.elapsed(), ran);
-        response
+        Ok(response)
+    }
+
+    /// Runs an admitted query as the viewer `claims` names while the database confirms the
+    /// claim (see the module doc); the answer is the confirmed viewer's.
+    async fn run_while_confirming(
+        &self,
+        request: Request,
+        operation: &Operation,
+        kept: Option<Arc<Kept>>,
+        claims: Claims,
+        client: ClientAddress,
+    ) -> AppResult<Response> {
+        let mut again = copy(&request);
+        let claimed = Viewer::claimed(&claims);
+        let conn = Arc::new(self.state.db().await?);
+        let loan = Loan::new(conn.clone());
+        let request = request
+            .data(Auth::Viewer(claimed.clone()))
+            .data(client)
+            .data(loan.clone());
+        let check = async move {
+            let confirmed = accounts::confirm(&conn, &claims).await;
+            // The reads that borrowed the connection keep it until their statements are
+            // done; nothing else holds it while the query goes on.
+            loan.end();
+            confirmed
+        };
+        // The query first: its first statements are queued on the connection before the
+        // check's, and all of them go out in one write.
+        let (response, confirmed) =
+            futures_util::future::join(self.run(request, operation, kept), check).await;
+        let auth = confirmed?;
+        if matches!(&auth, Auth::Viewer(viewer) if viewer.role == claimed.role) {
+            return Ok(response);
+        }
+        // Admitted again (its document is kept by now): the copy carries nothing of the run.
+        Ok(match self.admit(&mut again, true).1 {
+            Ok(kept) => {
+                self.run(again.data(auth).data(client), operation, kept)
+                    .await
+            }
+            Err(refusal) => refusal,
+        })
     }
 
     /// An operation over the socket: a subscription's stream, or a query's or mutation's one
@@ -189,6 +276,15 @@ impl Gateway {
         }
         response
     }
+}
+
+/// A new request with `request`'s operation and variables, for a second run.
+fn copy(request: &Request) -> Request {
+    let mut again = Request::new(request.query.clone()).variables(request.variables.clone());
+    again.operation_name = request.operation_name.clone();
+    again.extensions = request.extensions.clone();
+    again.introspection_mode = request.introspection_mode;
+    again
 }
 
 /// A parse or validation failure: the operation never ran, so there is no data and no error

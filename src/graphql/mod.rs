@@ -25,6 +25,7 @@ use uuid::Uuid;
 
 use crate::auth::{Auth, Viewer};
 use crate::config::Config;
+use crate::db::{Loan, Reader};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::throttle::ClientAddress;
@@ -92,13 +93,23 @@ pub fn build_gateway(state: AppState) -> gateway::Gateway {
         build(ValidationMode::Strict),
         build(ValidationMode::Fast),
         limits::RequestLimits::new(&config),
-        state.metrics.clone(),
+        state,
     )
 }
 
 /// The SDL of the schema, as checked in at `schema.graphql`.
 pub fn sdl() -> String {
     schema_builder(&Config::default()).finish().sdl()
+}
+
+/// A connection for a resolver's reads: the one its request lent while it checks the sign-in
+/// ([`Loan`]), so that the first reads travel with the check, or else one of the pool's. Held
+/// for the resolver's own statements only, never while it waits for a loader (see [`Loan`]).
+pub async fn reader(ctx: &Context<'_>) -> AppResult<Reader> {
+    if let Some(conn) = ctx.data_opt::<Loan>().and_then(Loan::borrow) {
+        return Ok(Reader::Lent(conn));
+    }
+    Ok(Reader::Pooled(ctx.state().db().await?))
 }
 
 /// Resolver helpers on the GraphQL context.

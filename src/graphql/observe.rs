@@ -50,6 +50,11 @@ impl Operation {
         self.kind == Some("subscription")
     }
 
+    /// Whether it is a query.
+    pub fn is_query(&self) -> bool {
+        self.kind == Some("query")
+    }
+
     /// Records the answered operation. Its name gets a label of its own only if it
     /// `executed`: names of requests refused before (unparsable, invalid) cannot take the
     /// bounded set of labels.

@@ -168,7 +168,7 @@ enum RowLock {
 
 /// The session with this id and the viewer's membership, locked as `lock` says.
 async fn member_of(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     session_id: Uuid,
     user_id: Uuid,
     lock: RowLock,
@@ -179,16 +179,16 @@ async fn member_of(
         .filter(session_members::user_id.eq(user_id))
         .select((Session::as_select(), Member::as_select()));
     match lock {
-        RowLock::None => query.first(conn).await,
-        RowLock::KeyShare => query.for_key_share().first(conn).await,
-        RowLock::Update => query.for_update().first(conn).await,
+        RowLock::None => query.first(&mut conn).await,
+        RowLock::KeyShare => query.for_key_share().first(&mut conn).await,
+        RowLock::Update => query.for_update().first(&mut conn).await,
     }
     .optional()
 }
 
 /// The session with this id, with the viewer's membership, if the viewer is a member.
 pub async fn find_for_member(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     session_id: Uuid,
     user_id: Uuid,
 ) -> diesel::QueryResult<Option<(Session, Member)>> {
@@ -240,7 +240,7 @@ diesel::define_sql_function! {
 /// the first page and the next ones (no cursor reads as one at the end of time), so its
 /// prepared form is cached.
 pub async fn list_for_member(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     user_id: Uuid,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
@@ -274,7 +274,7 @@ pub async fn list_for_member(
         .select((Session::as_select(), Member::as_select()))
         .order((sessions::last_activity_at.desc(), sessions::id.desc()))
         .limit(limit)
-        .load(conn)
+        .load(&mut conn)
         .await
 }
 

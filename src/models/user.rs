@@ -161,7 +161,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewUser<'_>) -> diesel::
 /// fixed SQL rather than diesel's query builder, which writes a statement's text again on
 /// every call (its cached plan is found by that text): 9 % of the server's instructions for
 /// such a request, measured.
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> diesel::QueryResult<Option<User>> {
+pub async fn find(mut conn: &AsyncPgConnection, id: Uuid) -> diesel::QueryResult<Option<User>> {
     Cached(
         diesel::sql_query(concat!(
             "SELECT ",
@@ -170,7 +170,7 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> diesel::QueryResult
         ))
         .bind::<SqlUuid, _>(id),
     )
-    .get_result(conn)
+    .get_result(&mut conn)
     .await
     .optional()
 }
@@ -296,7 +296,7 @@ pub async fn list(
 /// The role of an active user with a live sign-in: the one query behind every authenticated
 /// request. `None` when the user is gone or deactivated, or the sign-in was revoked.
 pub async fn active_role_for_token(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     user_id: Uuid,
     family_id: Uuid,
 ) -> diesel::QueryResult<Option<String>> {
@@ -318,7 +318,7 @@ pub async fn active_role_for_token(
         .bind::<SqlUuid, _>(user_id)
         .bind::<SqlUuid, _>(family_id),
     )
-    .get_result::<Active>(conn)
+    .get_result::<Active>(&mut conn)
     .await
     .optional()
     .map(|active| active.map(|a| a.role))

@@ -205,6 +205,7 @@ async fn issue_tokens(
         fam: family_id,
         iat: now.timestamp(),
         exp: access_expires_at.timestamp(),
+        adm: Role::from_db(&user.role) == Role::Admin,
     });
     Ok(IssuedTokens {
         access_token,
@@ -309,39 +310,64 @@ pub async fn logout_everywhere(state: &AppState, viewer: &Viewer) -> AppResult<(
     Ok(())
 }
 
-/// Reads an `Authorization` header into an [`Auth`]: the token's signature and expiry, then
-/// one query for the user's state and the sign-in's.
-pub async fn authenticate(state: &AppState, token: Option<&str>) -> AppResult<Auth> {
-    let Some(token) = token else {
-        return Ok(Auth::Anonymous);
-    };
-    let claims = match state.token_key.verify(token, Utc::now()) {
-        Ok(claims) => claims,
-        Err(e) => return Ok(Auth::Invalid(e.message())),
-    };
-    let mut conn = state.db().await?;
+/// What a request's token claims, checked by its signature and expiry alone: the database
+/// has not confirmed it yet.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    /// No credentials were sent.
+    Anonymous,
+    /// A token that does not verify; the reason is safe to show.
+    Invalid(&'static str),
+    /// A token we signed that has not expired.
+    Claimed(Claims),
+}
+
+/// Reads an `Authorization` header's token: its signature and expiry, no database.
+pub fn credentials(state: &AppState, token: Option<&str>) -> Credentials {
+    match token.map(|token| state.token_key.verify(token, Utc::now())) {
+        None => Credentials::Anonymous,
+        Some(Ok(claims)) => Credentials::Claimed(claims),
+        Some(Err(e)) => Credentials::Invalid(e.message()),
+    }
+}
+
+/// Confirms a token's claims on `conn`, in one statement: the user is active, the sign-in
+/// has not ended, and their role now.
+pub async fn confirm(conn: &AsyncPgConnection, claims: &Claims) -> AppResult<Auth> {
     Ok(
-        match user_model::active_role_for_token(&mut conn, claims.sub, claims.fam).await? {
+        match user_model::active_role_for_token(conn, claims.sub, claims.fam).await? {
             Some(role) => Auth::Viewer(Viewer {
-                user_id: claims.sub,
-                family_id: claims.fam,
                 role: Role::from_db(&role),
-                token_expires_at: claims.exp,
+                ..Viewer::claimed(claims)
             }),
             None => Auth::Invalid("this sign-in has ended or the account is deactivated"),
         },
     )
 }
 
+/// Settles credentials into an [`Auth`], confirming claimed ones on a connection of the pool.
+pub async fn settle(state: &AppState, credentials: Credentials) -> AppResult<Auth> {
+    match credentials {
+        Credentials::Anonymous => Ok(Auth::Anonymous),
+        Credentials::Invalid(reason) => Ok(Auth::Invalid(reason)),
+        Credentials::Claimed(claims) => confirm(&*state.db().await?, &claims).await,
+    }
+}
+
+/// Reads an `Authorization` header into an [`Auth`]: the token's signature and expiry, then
+/// one query for the user's state and the sign-in's.
+pub async fn authenticate(state: &AppState, token: Option<&str>) -> AppResult<Auth> {
+    settle(state, credentials(state, token)).await
+}
+
 /// The viewer's own account.
-pub async fn me(state: &AppState, viewer: &Viewer) -> AppResult<User> {
-    get_user(state, viewer.user_id).await
+pub async fn me(conn: &AsyncPgConnection, viewer: &Viewer) -> AppResult<User> {
+    get_user(conn, viewer.user_id).await
 }
 
 /// Any user by id (public fields are for the GraphQL layer to choose).
-pub async fn get_user(state: &AppState, id: Uuid) -> AppResult<User> {
-    let mut conn = state.db().await?;
-    user_model::find(&mut conn, id)
+pub async fn get_user(conn: &AsyncPgConnection, id: Uuid) -> AppResult<User> {
+    user_model::find(conn, id)
         .await?
         .ok_or(AppError::NotFound("user"))
 }
@@ -455,7 +481,7 @@ pub async fn set_role(state: &AppState, viewer: &Viewer, id: Uuid, role: Role) -
         return Err(AppError::bad_input("you cannot change your own role"));
     }
     let mut conn = state.db().await?;
-    user_model::find(&mut conn, id)
+    user_model::find(&conn, id)
         .await?
         .ok_or(AppError::NotFound("user"))?;
     Ok(user_model::set_role(&mut conn, id, role).await?)

@@ -59,7 +59,7 @@ pub async fn block(state: &AppState, viewer: &Viewer, user_id: Uuid) -> AppResul
         return Err(AppError::bad_input("you cannot block yourself"));
     }
     let mut conn = state.db().await?;
-    let user = user_model::find(&mut conn, user_id)
+    let user = user_model::find(&conn, user_id)
         .await?
         .ok_or(AppError::NotFound("user"))?;
     let blocker = viewer.user_id;
@@ -86,7 +86,7 @@ pub async fn unblock(state: &AppState, viewer: &Viewer, user_id: Uuid) -> AppRes
         .write_by(|r| &r.group_changes_per_user, viewer.user_id)
         .await?;
     let mut conn = state.db().await?;
-    let user = user_model::find(&mut conn, user_id)
+    let user = user_model::find(&conn, user_id)
         .await?
         .ok_or(AppError::NotFound("user"))?;
     block_model::delete(&mut conn, viewer.user_id, user_id).await?;

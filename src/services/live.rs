@@ -408,7 +408,7 @@ async fn next_event_uncounted(mut sub: Subscription) -> Option<(LiveEvent, Subsc
 /// minute (`RATE_LIMITED`).
 pub async fn typing(state: &AppState, viewer: &Viewer, session_id: Uuid) -> AppResult<()> {
     let mut conn = state.db().await?;
-    let (session, _) = session_model::find_for_member(&mut conn, session_id, viewer.user_id)
+    let (session, _) = session_model::find_for_member(&conn, session_id, viewer.user_id)
         .await?
         .ok_or(AppError::NotFound("session"))?;
     crate::services::blocks::check_direct(&mut conn, &session, viewer.user_id).await?;

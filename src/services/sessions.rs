@@ -244,12 +244,14 @@ pub async fn create_group(
 }
 
 /// The viewer's view of a session, or `NOT_FOUND`.
-pub async fn get(state: &AppState, viewer: &Viewer, session_id: Uuid) -> AppResult<SessionView> {
-    let mut conn = state.db().await?;
-    let (session, membership) =
-        session_model::find_for_member(&mut conn, session_id, viewer.user_id)
-            .await?
-            .ok_or(SESSION)?;
+pub async fn get(
+    conn: &AsyncPgConnection,
+    viewer: &Viewer,
+    session_id: Uuid,
+) -> AppResult<SessionView> {
+    let (session, membership) = session_model::find_for_member(conn, session_id, viewer.user_id)
+        .await?
+        .ok_or(SESSION)?;
     Ok(SessionView {
         session,
         membership,
@@ -267,14 +269,13 @@ pub struct SessionPage {
 
 /// The viewer's sessions after a `(last activity, id)` cursor.
 pub async fn list(
-    state: &AppState,
+    conn: &AsyncPgConnection,
     viewer: &Viewer,
     first: usize,
     after: Option<(DateTime<Utc>, Uuid)>,
 ) -> AppResult<SessionPage> {
-    let mut conn = state.db().await?;
     let mut rows =
-        session_model::list_for_member(&mut conn, viewer.user_id, after, first as i64 + 1).await?;
+        session_model::list_for_member(conn, viewer.user_id, after, first as i64 + 1).await?;
     let has_next_page = rows.len() > first;
     rows.truncate(first);
     Ok(SessionPage {
@@ -594,7 +595,7 @@ async fn set_mute(
         .write_by(|r| &r.group_changes_per_user, viewer.user_id)
         .await?;
     let mut conn = state.db().await?;
-    let session = session_model::find_for_member(&mut conn, session_id, viewer.user_id)
+    let session = session_model::find_for_member(&conn, session_id, viewer.user_id)
         .await?
         .ok_or(SESSION)?
         .0;

@@ -152,8 +152,10 @@ async fn logout_ends_the_sign_in_but_not_others() {
         .await;
     assert_eq!(out["data"]["logout"], true, "{out}");
 
+    // The query runs while the sign-in is checked; its answer is not the one sent.
     let me = app.gql(Some(&phone.access), ME, json!({})).await;
     assert_eq!(error_code(&me), Some("UNAUTHENTICATED"));
+    assert!(!me.to_string().contains("alice"), "{me}");
     let refresh = app.gql(None, REFRESH, json!({ "t": phone.refresh })).await;
     assert_eq!(error_code(&refresh), Some("UNAUTHENTICATED"));
     let me = app.gql(Some(laptop_access), ME, json!({})).await;
@@ -180,6 +182,7 @@ async fn expired_forged_and_garbage_tokens_are_unauthenticated() {
         fam: Uuid::now_v7(),
         iat: exp - 900,
         exp,
+        adm: false,
     };
     // Signed with our key, but past its expiry.
     let expired = app

@@ -186,6 +186,32 @@ async fn role_changes_take_effect_on_the_next_request() {
         .await;
     assert!(after["errors"].is_null(), "{after}");
 
+    // A token issued while she is an admin says so; once she is not, it opens nothing an
+    // admin may see, on the very next request.
+    let admin_token = sign_in(&app, &carol).await;
+    let admin_token = admin_token["data"]["login"]["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    app.gql(
+        Some(&admin.access),
+        "mutation($id: ID!) { setUserRole(id: $id, role: USER) { username } }",
+        json!({ "id": carol.id }),
+    )
+    .await;
+    let demoted = app
+        .gql(
+            Some(&admin_token),
+            "{ allUsers { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&demoted), Some("FORBIDDEN"), "{demoted}");
+    let me = app
+        .gql(Some(&admin_token), "{ me { account { role } } }", json!({}))
+        .await;
+    assert_eq!(me["data"]["me"]["account"]["role"], "USER", "{me}");
+
     // Admins cannot lock themselves out.
     for query in [
         "mutation($id: ID!) { deactivateUser(id: $id) { username } }",

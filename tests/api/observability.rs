@@ -41,6 +41,41 @@ fn sample(text: &str, series: &str) -> f64 {
         .expect("a number")
 }
 
+/// A query checks its sign-in on the connection of its first read, so the two reach
+/// PostgreSQL together: one connection from the pool per query, not one for the check and one
+/// for the read (`messenger_db_pool_wait_seconds` counts every connection requests take).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_query_checks_its_sign_in_on_the_connection_of_its_first_read() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let session = direct(&app, &alice, &bob).await;
+    let queries = [
+        ("{ me { username } }", json!({})),
+        (
+            "query($id: ID!) { user(id: $id) { username } }",
+            json!({ "id": bob.id }),
+        ),
+        (
+            "query($id: ID!) { session(id: $id) { id } }",
+            json!({ "id": session }),
+        ),
+    ];
+    for (query, variables) in queries {
+        let before = sample(&scrape(&app).await, "messenger_db_pool_wait_seconds_count");
+        for _ in 0..5 {
+            let answer = app.gql(Some(&alice.access), query, variables.clone()).await;
+            assert!(answer["errors"].is_null(), "{answer}");
+        }
+        let after = sample(&scrape(&app).await, "messenger_db_pool_wait_seconds_count");
+        assert_eq!(
+            after - before,
+            5.0,
+            "connections taken by five runs of {query}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_what_clients_did() {
     let app = TestApp::spawn().await;
