@@ -118,7 +118,8 @@ impl Gateway {
             (Ok(kept), Credentials::Claimed(claims))
                 if operation.is_query() && request.uploads.is_empty() =>
             {
-                self.run_while_confirming(request, &operation, kept, claims, client)
+                // Boxed for the reason `run` boxes the execution.
+                Box::pin(self.run_while_confirming(request, &operation, kept, claims, client))
                     .await?
             }
             (Ok(kept), credentials) => {
@@ -159,8 +160,9 @@ impl Gateway {
         };
         // The query first: its first statements are queued on the connection before the
         // check's, and all of them go out in one write.
-        let (response, confirmed) =
-            futures_util::future::join(self.run(request, operation, kept), check).await;
+        // `join!`, not `future::join`: the query's future is large, and the function would
+        // copy it twice more on its way into the combinator.
+        let (response, confirmed) = futures_util::join!(self.run(request, operation, kept), check);
         let auth = confirmed?;
         if matches!(&auth, Auth::Viewer(viewer) if viewer.role == claimed.role) {
             return Ok(response);
@@ -260,14 +262,18 @@ impl Gateway {
         } else {
             &self.schema
         };
+        // On the heap: async-graphql's execution is a large future, and inline it made every
+        // future that awaits this one as large, copied whole each time one is moved (a
+        // request's handler is moved a few times before it first runs).
+        let execution = Box::pin(schema.execute(request));
         let response = match operation.span(&self.metrics) {
             Some(span) => {
-                let response = coded(schema.execute(request).instrument(span.clone()).await);
+                let response = coded(execution.instrument(span.clone()).await);
                 let code = first_code(&response);
                 span.record("graphql.code", code.as_deref().unwrap_or("OK"));
                 response
             }
-            None => coded(schema.execute(request).await),
+            None => coded(execution.await),
         };
         if let Some(kept) = kept.filter(|_| !validated)
             && !failed_before_execution(&response)
