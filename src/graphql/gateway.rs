@@ -158,10 +158,8 @@ impl Gateway {
             loan.end();
             confirmed
         };
-        // The query first: its first statements are queued on the connection before the
-        // check's, and all of them go out in one write.
-        // `join!`, not `future::join`: the query's future is large, and the function would
-        // copy it twice more on its way into the combinator.
+        // Both are polled before either waits, so the query's first statements and the check
+        // are queued on the connection together and go out in one write.
         let (response, confirmed) = futures_util::join!(self.run(request, operation, kept), check);
         let auth = confirmed?;
         if matches!(&auth, Auth::Viewer(viewer) if viewer.role == claimed.role) {

@@ -5,7 +5,7 @@ use diesel::deserialize;
 use diesel::pg::Pg;
 use diesel::prelude::{AsChangeset, Insertable, Queryable, QueryableByName, Selectable};
 use diesel::row::NamedRow;
-use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::{
     BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, TextExpressionMethods,
 };
@@ -175,16 +175,22 @@ pub async fn find(mut conn: &AsyncPgConnection, id: Uuid) -> diesel::QueryResult
     .optional()
 }
 
-/// The users with these ids, in no particular order.
+/// The users with these ids, in no particular order. Fixed SQL, as [`find`]'s: every page of
+/// messages reads its senders here.
 pub async fn find_many(
     conn: &mut AsyncPgConnection,
     ids: &[Uuid],
 ) -> diesel::QueryResult<Vec<User>> {
-    users::table
-        .filter(users::id.eq_any(ids))
-        .select(User::as_select())
-        .load(conn)
-        .await
+    Cached(
+        diesel::sql_query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE users.id = ANY($1)"
+        ))
+        .bind::<Array<SqlUuid>, _>(ids),
+    )
+    .load(conn)
+    .await
 }
 
 /// The user with this username (already lower-cased), with their password's argon2id PHC
