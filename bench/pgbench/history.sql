@@ -10,16 +10,21 @@
 \set u case when :s <= :groups then 1 + (:s * 131 + (:pick % (5 + (:s * 7) % 46)) * (1 + :s % 89)) % :users when :pick % 2 = 0 then 1 + :a else 1 + (:a + :d) % :users end
 \set cnt int(:c0 / pow(:k, 0.9))
 \set before random(51, greatest(51, :cnt))
--- Every authenticated request: accounts::authenticate -> user::active_role_for_token.
+-- The sign-in check and the membership read go out together (a pipeline), as the server sends
+-- them: a query's first read rides on the connection of its sign-in check
+-- (src/graphql/gateway.rs).
+\startpipeline
+-- Every authenticated request: accounts::confirm -> user::active_role_for_token.
 SELECT users.role FROM (users INNER JOIN token_families ON token_families.user_id = users.id)
  WHERE users.id = bench_uuid(1, :u) AND users.deactivated_at IS NULL
    AND token_families.id = bench_uuid(3, :u) AND token_families.revoked_at IS NULL
  LIMIT 1;
 -- sessions::get -> session::find_for_member
-SELECT sessions.id, sessions.kind, sessions.title, sessions.created_by, sessions.direct_user_low, sessions.direct_user_high, sessions.created_at, sessions.last_message_at, sessions.last_activity_at, sessions.last_message_seq, sessions.event_seq, session_members.session_id, session_members.user_id, session_members.role, session_members.joined_at, session_members.last_read_seq
-  FROM (sessions INNER JOIN session_members ON session_members.session_id = sessions.id)
+SELECT sessions.id, sessions.kind, sessions.title, sessions.created_by, sessions.direct_user_low, sessions.direct_user_high, sessions.created_at, sessions.last_message_at, sessions.last_activity_at, sessions.last_message_seq, sessions.event_seq, session_members.session_id, session_members.user_id, session_members.role, session_members.joined_at, session_members.last_read_seq, session_members.muted_until
+  FROM sessions JOIN session_members ON session_members.session_id = sessions.id
  WHERE sessions.id = bench_uuid(2, :s) AND session_members.user_id = bench_uuid(1, :u)
  LIMIT 1;
+\endpipeline
 -- HistoryKey loader -> message::windows (one window, 51 rows newest first); the floor keeps
 -- only the senders, which the next statement needs.
 SELECT coalesce(array_agg(DISTINCT m.sender_id), '{}') AS senders FROM (

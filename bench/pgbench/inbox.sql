@@ -5,7 +5,11 @@
 -- The server runs the four loader queries in parallel on separate connections; the floor
 -- runs them one after the other on one. Variables (-D): users.
 \set u random(1, :users)
--- Every authenticated request: accounts::authenticate -> user::active_role_for_token.
+-- The server sends the sign-in check and the list together (a pipeline: a query's first read
+-- rides on the connection of its check, src/graphql/gateway.rs); pgbench cannot here, as
+-- \gset is not allowed in a pipeline, so the floor waits for the check first: one round trip
+-- more than ours, small beside the inbox's work.
+-- Every authenticated request: accounts::confirm -> user::active_role_for_token.
 SELECT users.role FROM (users INNER JOIN token_families ON token_families.user_id = users.id)
  WHERE users.id = bench_uuid(1, :u) AND users.deactivated_at IS NULL
    AND token_families.id = bench_uuid(3, :u) AND token_families.revoked_at IS NULL

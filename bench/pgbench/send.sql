@@ -8,7 +8,8 @@
 \set d 1 + (:a * 7919 + (:i / :users) * 2477) % (:users / 2 - 1)
 \set u case when :s <= :groups then 1 + (:s * 131 + (:pick % (5 + (:s * 7) % 46)) * (1 + :s % 89)) % :users when :pick % 2 = 0 then 1 + :a else 1 + (:a + :d) % :users end
 \set cid random(1, 1000000000000000)
--- Every authenticated request: accounts::authenticate -> user::active_role_for_token.
+-- Every authenticated request: accounts::settle -> user::active_role_for_token (a mutation's
+-- check comes before it, not in a pipeline with it).
 SELECT users.role FROM (users INNER JOIN token_families ON token_families.user_id = users.id)
  WHERE users.id = bench_uuid(1, :u) AND users.deactivated_at IS NULL
    AND token_families.id = bench_uuid(3, :u) AND token_families.revoked_at IS NULL

@@ -2,7 +2,10 @@
 -- Variables (-D): users. Ids are bench_uuid(kind, n); see examples/loadgen/dataset.rs.
 \set u random(1, :users)
 \set t random(1, :users)
--- Every authenticated request: accounts::authenticate -> user::active_role_for_token.
+-- The two statements go out together (a pipeline), as the server sends them: a query's first
+-- read rides on the connection of its sign-in check (src/graphql/gateway.rs).
+\startpipeline
+-- Every authenticated request: accounts::confirm -> user::active_role_for_token.
 SELECT users.role FROM (users INNER JOIN token_families ON token_families.user_id = users.id)
  WHERE users.id = bench_uuid(1, :u) AND users.deactivated_at IS NULL
    AND token_families.id = bench_uuid(3, :u) AND token_families.revoked_at IS NULL
@@ -10,3 +13,4 @@ SELECT users.role FROM (users INNER JOIN token_families ON token_families.user_i
 -- accounts::get_user -> user::find
 SELECT users.id, users.username, users.display_name, users.location, users.avatar_key, users.role, users.created_at, users.updated_at, users.deactivated_at
   FROM users WHERE users.id = bench_uuid(1, :t) LIMIT 1;
+\endpipeline
