@@ -10,10 +10,12 @@
 \set u case when :s <= :groups then 1 + (:s * 131 + (:pick % (5 + (:s * 7) % 46)) * (1 + :s % 89)) % :users when :pick % 2 = 0 then 1 + :a else 1 + (:a + :d) % :users end
 \set cnt int(:c0 / pow(:k, 0.9))
 \set before random(51, greatest(51, :cnt))
--- The sign-in check and the membership read go out together (a pipeline), as the server sends
--- them: a query's first read rides on the connection of its sign-in check
--- (src/graphql/gateway.rs).
-\startpipeline
+-- The server sends the sign-in check and the membership read together (a pipeline: a query's
+-- first read rides on the connection of its sign-in check, src/graphql/gateway.rs), with a Sync after
+-- each, so each is a transaction of its own. pgbench 15 pipelines only up to one Sync, which
+-- makes them one transaction (\syncpipeline came in PostgreSQL 17): less work than the
+-- server's, so the floor sends them one after the other, as two transactions (BENCHMARKS.md
+-- measured the one-transaction pipeline too).
 -- Every authenticated request: accounts::confirm -> user::active_role_for_token.
 SELECT users.role FROM (users INNER JOIN token_families ON token_families.user_id = users.id)
  WHERE users.id = bench_uuid(1, :u) AND users.deactivated_at IS NULL
@@ -24,7 +26,6 @@ SELECT sessions.id, sessions.kind, sessions.title, sessions.created_by, sessions
   FROM sessions JOIN session_members ON session_members.session_id = sessions.id
  WHERE sessions.id = bench_uuid(2, :s) AND session_members.user_id = bench_uuid(1, :u)
  LIMIT 1;
-\endpipeline
 -- HistoryKey loader -> message::windows (one window, 51 rows newest first); the floor keeps
 -- only the senders, which the next statement needs.
 SELECT coalesce(array_agg(DISTINCT m.sender_id), '{}') AS senders FROM (

@@ -6,9 +6,8 @@
 -- runs them one after the other on one. Variables (-D): users.
 \set u random(1, :users)
 -- The server sends the sign-in check and the list together (a pipeline: a query's first read
--- rides on the connection of its check, src/graphql/gateway.rs); pgbench cannot here, as
--- \gset is not allowed in a pipeline, so the floor waits for the check first: one round trip
--- more than ours, small beside the inbox's work.
+-- rides on the connection of its check, src/graphql/gateway.rs); the floor sends them one
+-- after the other, as user.sql explains (and \gset is not allowed in a pipeline).
 -- Every authenticated request: accounts::confirm -> user::active_role_for_token.
 SELECT users.role FROM (users INNER JOIN token_families ON token_families.user_id = users.id)
  WHERE users.id = bench_uuid(1, :u) AND users.deactivated_at IS NULL

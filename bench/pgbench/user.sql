@@ -2,9 +2,12 @@
 -- Variables (-D): users. Ids are bench_uuid(kind, n); see examples/loadgen/dataset.rs.
 \set u random(1, :users)
 \set t random(1, :users)
--- The two statements go out together (a pipeline), as the server sends them: a query's first
--- read rides on the connection of its sign-in check (src/graphql/gateway.rs).
-\startpipeline
+-- The server sends these two together (a pipeline: a query's first read
+-- rides on the connection of its sign-in check, src/graphql/gateway.rs), with a Sync after
+-- each, so each is a transaction of its own. pgbench 15 pipelines only up to one Sync, which
+-- makes them one transaction (\syncpipeline came in PostgreSQL 17): less work than the
+-- server's, so the floor sends them one after the other, as two transactions (BENCHMARKS.md
+-- measured the one-transaction pipeline too).
 -- Every authenticated request: accounts::confirm -> user::active_role_for_token.
 SELECT users.role FROM (users INNER JOIN token_families ON token_families.user_id = users.id)
  WHERE users.id = bench_uuid(1, :u) AND users.deactivated_at IS NULL
@@ -13,4 +16,3 @@ SELECT users.role FROM (users INNER JOIN token_families ON token_families.user_i
 -- accounts::get_user -> user::find
 SELECT users.id, users.username, users.display_name, users.location, users.avatar_key, users.role, users.created_at, users.updated_at, users.deactivated_at
   FROM users WHERE users.id = bench_uuid(1, :t) LIMIT 1;
-\endpipeline
