@@ -176,8 +176,8 @@ struct MemberOf {
 }
 
 /// The statement of [`member_of`], up to its lock clause: fixed SQL, as `user::find`'s, for
-/// it runs on every history page (diesel's query builder wrote its text again on every call:
-/// 1.6 % of a page's instructions).
+/// it runs on every history page (diesel's query builder wrote its text again on every call;
+/// this and the senders' read as fixed SQL saved 2.7 % of a page's instructions).
 macro_rules! member_of_sql {
     ($lock:literal) => {
         concat!(
