@@ -45,7 +45,6 @@ use super::eager::Shapes;
 use super::limits::{Kept, RequestLimits, coded};
 use super::observe::{Operation, first_code};
 use super::variables::VariableTypes;
-use crate::metrics::Metrics;
 
 /// The schema with its request-level rules; cheap to clone.
 #[derive(Clone)]
@@ -56,13 +55,14 @@ pub struct Gateway {
     validated: AppSchema,
     variables: Arc<VariableTypes>,
     limits: Arc<RequestLimits>,
-    metrics: Metrics,
-    /// For the sign-in checks.
-    state: AppState,
+    /// For the sign-in checks, and the metrics every operation records into. Behind its own
+    /// `Arc`: the router clones the gateway for every request, and a whole `AppState` is a
+    /// dozen reference counts to bump and drop.
+    state: Arc<AppState>,
 }
 
 impl Gateway {
-    /// `schema` under `limits`, recording into `metrics`; `validated` is the same schema
+    /// `schema` under `limits`, recording into `state`'s metrics; `validated` is the same schema
     /// built with `ValidationMode::Fast`; sign-ins are checked in `state`'s database.
     pub fn new(
         schema: AppSchema,
@@ -75,8 +75,7 @@ impl Gateway {
             validated,
             variables: Arc::new(VariableTypes::default()),
             limits: Arc::new(limits),
-            metrics: state.metrics.clone(),
-            state,
+            state: Arc::new(state),
         }
     }
 
@@ -129,7 +128,7 @@ impl Gateway {
             }
         };
         let ran = !failed_before_execution(&response);
-        operation.record(&self.metrics, &response, started.elapsed(), ran);
+        operation.record(&self.state.metrics, &response, started.elapsed(), ran);
         Ok(response)
     }
 
@@ -210,7 +209,7 @@ impl Gateway {
             let started = Instant::now();
             let response = gateway.run(request, &operation, kept).await;
             if !failed_before_execution(&response) {
-                operation.record(&gateway.metrics, &response, started.elapsed(), true);
+                operation.record(&gateway.state.metrics, &response, started.elapsed(), true);
             }
             response
         })
@@ -264,7 +263,7 @@ impl Gateway {
         // future that awaits this one as large, copied whole each time one is moved (a
         // request's handler is moved a few times before it first runs).
         let execution = Box::pin(schema.execute(request));
-        let response = match operation.span(&self.metrics) {
+        let response = match operation.span(&self.state.metrics) {
             Some(span) => {
                 let response = coded(execution.instrument(span.clone()).await);
                 let code = first_code(&response);
