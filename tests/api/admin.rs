@@ -158,32 +158,33 @@ async fn sign_in(app: &TestApp, user: &TestUser) -> Value {
     .await
 }
 
+/// `admin` gives `user` the `role` (`ADMIN` or `USER`).
+async fn set_role(app: &TestApp, admin: &TestUser, user: &TestUser, role: &str) {
+    let changed = app
+        .gql(
+            Some(&admin.access),
+            "mutation($id: ID!, $r: Role!) { setUserRole(id: $id, role: $r) { username } }",
+            json!({ "id": user.id, "r": role }),
+        )
+        .await;
+    assert!(changed["errors"].is_null(), "{changed}");
+}
+
+/// An admin-only query, with `token`.
+async fn all_users(app: &TestApp, token: &str) -> Value {
+    app.gql(Some(token), "{ allUsers { edges { cursor } } }", json!({}))
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn role_changes_take_effect_on_the_next_request() {
     let app = TestApp::spawn().await;
     let admin = app.register_admin("boss").await;
     let carol = app.register("carol").await;
-    let before = app
-        .gql(
-            Some(&carol.access),
-            "{ allUsers { edges { cursor } } }",
-            json!({}),
-        )
-        .await;
+    let before = all_users(&app, &carol.access).await;
     assert_eq!(error_code(&before), Some("FORBIDDEN"));
-    app.gql(
-        Some(&admin.access),
-        "mutation($id: ID!) { setUserRole(id: $id, role: ADMIN) { username } }",
-        json!({ "id": carol.id }),
-    )
-    .await;
-    let after = app
-        .gql(
-            Some(&carol.access),
-            "{ allUsers { edges { cursor } } }",
-            json!({}),
-        )
-        .await;
+    set_role(&app, &admin, &carol, "ADMIN").await;
+    let after = all_users(&app, &carol.access).await;
     assert!(after["errors"].is_null(), "{after}");
 
     // A token issued while she is an admin says so; once she is not, it opens nothing an
@@ -193,19 +194,8 @@ async fn role_changes_take_effect_on_the_next_request() {
         .as_str()
         .expect("token")
         .to_owned();
-    app.gql(
-        Some(&admin.access),
-        "mutation($id: ID!) { setUserRole(id: $id, role: USER) { username } }",
-        json!({ "id": carol.id }),
-    )
-    .await;
-    let demoted = app
-        .gql(
-            Some(&admin_token),
-            "{ allUsers { edges { cursor } } }",
-            json!({}),
-        )
-        .await;
+    set_role(&app, &admin, &carol, "USER").await;
+    let demoted = all_users(&app, &admin_token).await;
     assert_eq!(error_code(&demoted), Some("FORBIDDEN"), "{demoted}");
     let me = app
         .gql(Some(&admin_token), "{ me { account { role } } }", json!({}))
