@@ -620,7 +620,7 @@ impl ConversationQuery {
     async fn message(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Eager<Message>> {
         let viewer = ctx.viewer()?;
         let id = parse_id(&id, "id")?;
-        Ok(Message::from(messages::get(ctx.state(), viewer, id).await?).into())
+        Ok(Message::from(messages::get(&*reader(ctx).await?, viewer, id).await?).into())
     }
 
     /// The viewer's conversations, most recently active first: pages of `first` (1–50,

@@ -177,11 +177,14 @@ static SEND: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// A row of [`SEND`]: a message, and whether this statement stored it.
+/// A row of [`SEND`]: a message, and whether this statement stored it. Read by position, as
+/// [`Message`]'s rows are; debug builds check the names.
 struct SendRow(Message, bool);
 
 impl QueryableByName<Pg> for SendRow {
     fn build<'a>(row: &impl NamedRow<'a, Pg>) -> deserialize::Result<Self> {
+        #[cfg(debug_assertions)]
+        crate::db::check_column_names(row, concat!(message_columns!(), ", created"), "send")?;
         let message = <Message as QueryableByName<Pg>>::build(row)?;
         Ok(Self(message, row.get_value::<Bool, _, _>(10)?))
     }
@@ -236,6 +239,28 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> diesel::QueryResult
         .first(conn)
         .await
         .optional()
+}
+
+/// One message, if `user_id` is a member of its session: one fixed statement (the message
+/// and the membership that lets the user see it), which a query sends with its sign-in check.
+pub async fn find_for_member(
+    mut conn: &AsyncPgConnection,
+    id: Uuid,
+    user_id: Uuid,
+) -> diesel::QueryResult<Option<Message>> {
+    Cached(
+        diesel::sql_query(concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages m JOIN session_members ON session_members.session_id = m.session_id \
+              WHERE m.id = $1 AND session_members.user_id = $2"
+        ))
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(user_id),
+    )
+    .get_result(&mut conn)
+    .await
+    .optional()
 }
 
 /// One message, its row locked until the transaction ends.

@@ -216,10 +216,14 @@ async fn visible_message(
 
 /// One message of a conversation the viewer belongs to; `NOT_FOUND` otherwise (a message
 /// that does not exist answers the same).
-pub async fn get(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<Message> {
-    let mut conn = state.db().await?;
-    let (message, _, _) = visible_message(&mut conn, viewer, id).await?;
-    Ok(message)
+pub async fn get(
+    conn: &diesel_async::AsyncPgConnection,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<Message> {
+    message_model::find_for_member(conn, id, viewer.user_id)
+        .await?
+        .ok_or(AppError::NotFound("message"))
 }
 
 /// Edits the viewer's own message. Deleted messages cannot be edited. Mentions follow the new

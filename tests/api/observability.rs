@@ -50,22 +50,35 @@ async fn a_query_checks_its_sign_in_on_the_connection_of_its_first_read() {
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
     let session = direct(&app, &alice, &bob).await;
+    let sent = send(&app, &bob, &session, "open me").await;
     let queries = [
-        ("{ me { username } }", json!({})),
+        (
+            "{ me { username } }",
+            json!({}),
+            json!({ "me": { "username": "alice" } }),
+        ),
         (
             "query($id: ID!) { user(id: $id) { username } }",
             json!({ "id": bob.id }),
+            json!({ "user": { "username": "bob" } }),
         ),
         (
             "query($id: ID!) { session(id: $id) { id } }",
             json!({ "id": session }),
+            json!({ "session": { "id": session } }),
+        ),
+        (
+            "query($id: ID!) { message(id: $id) { body } }",
+            json!({ "id": sent["id"] }),
+            json!({ "message": { "body": "open me" } }),
         ),
     ];
-    for (query, variables) in queries {
+    for (query, variables, expected) in queries {
         let before = sample(&scrape(&app).await, "messenger_db_pool_wait_seconds_count");
         for _ in 0..5 {
             let answer = app.gql(Some(&alice.access), query, variables.clone()).await;
             assert!(answer["errors"].is_null(), "{answer}");
+            assert_eq!(answer["data"], expected, "{answer}");
         }
         let after = sample(&scrape(&app).await, "messenger_db_pool_wait_seconds_count");
         assert_eq!(
