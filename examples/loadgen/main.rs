@@ -45,9 +45,10 @@ use serde_json::json;
 
 use crate::client::{Client, is_success};
 use crate::dataset::{Dataset, bench_uuid};
+use crate::pgbench::Floor;
 use crate::procstat::PostgresCpu;
 use crate::report::{Report, ScenarioResult};
-use crate::scenarios::{FLOOD_CONNECTIONS, Kind};
+use crate::scenarios::{FLOOD_CONNECTIONS, Kind, Measured};
 
 const DEFAULT_DATABASE: &str = "postgres://root@127.0.0.1:5432/messenger_bench";
 const ALL_SCENARIOS: &str = "user,history,inbox,send16,send64,idle,fanout";
@@ -56,6 +57,8 @@ const ALL_SCENARIOS: &str = "user,history,inbox,send16,send64,idle,fanout";
 const ABUSE_SCENARIOS: &str = "flood,toolarge";
 /// Requests of `toolarge`.
 const TOO_LARGE_REQUESTS: usize = 200;
+/// The warm-up of an HTTP scenario's slices after its first: time for the clients to connect.
+const SLICE_WARMUP: Duration = Duration::from_secs(1);
 
 const HELP: &str = "\
 loadgen: seeds a benchmark database and measures messenger against its raw-SQL floor.
@@ -83,6 +86,8 @@ RUN OPTIONS:
   --warmup S           seconds before measuring each scenario [3]
   --duration S         measured seconds of each HTTP scenario [15]
   --floor-duration S   seconds of each pgbench floor [15]
+  --slices N           run each HTTP scenario and its floor in N alternating slices, so both
+                       see the same minutes of a noisy machine [5]; 1 runs each whole
   --sockets N          open sockets for idle and fanout (at most the users) [10000]
   --group N            members of the fan-out group [1000]
   --fanout-rate N      messages a second sent to the group [10]
@@ -339,7 +344,6 @@ async fn run(opts: Options) -> anyhow::Result<Report> {
     let clients = opts.num("clients", 16)? as usize;
     let warmup = Duration::from_secs(opts.num("warmup", 3)? as u64);
     let duration = Duration::from_secs(opts.num("duration", 15)? as u64);
-    let floor_secs = opts.num("floor-duration", 15)? as u64;
 
     let mut conn = AsyncPgConnection::establish(&opts.database_url)
         .await
@@ -394,64 +398,22 @@ async fn run(opts: Options) -> anyhow::Result<Report> {
             _ => None,
         };
         if let Some((kind, clients, script)) = http {
-            vacuum(&opts.database_url).await?;
-            eprintln!("{name}: {clients} clients, {warmup:?} warm-up + {duration:?} …");
-            let task = tokio::spawn(scenarios::drive(
-                server.addr,
-                kind,
-                clients,
-                warmup,
-                duration,
-                d,
-                tokens.clone(),
-                format!("{run_key}-{name}"),
-            ));
-            tokio::time::sleep(warmup).await;
-            let t0 = Instant::now();
-            let (server0, self0, pg0) = (
-                server.cpu(),
-                procstat::self_and_children_cpu().0,
-                pg.snapshot(),
-            );
-            let measured = task.await.context("the scenario's clients panicked")?;
-            let secs = t0.elapsed().as_secs_f64();
-            let (server1, self1, pg1) = (
-                server.cpu(),
-                procstat::self_and_children_cpu().0,
-                pg.snapshot(),
-            );
-            let pg_cpu = PostgresCpu::between(&pg0, &pg1);
-            vacuum(&opts.database_url).await?;
-            eprintln!("{name}: pgbench floor, {clients} clients, {floor_secs} s …");
-            let floor = pgbench::run(
-                &opts.database_url,
-                &root.join(format!("bench/pgbench/{script}.sql")),
-                clients,
-                floor_secs,
-                &defines,
+            let result = http_scenario(
+                &opts,
+                &server,
+                &tokens,
+                &d,
                 &pg,
+                HttpScenario {
+                    name,
+                    kind,
+                    clients,
+                    script: &root.join(format!("bench/pgbench/{script}.sql")),
+                    defines: &defines,
+                    run_key: &run_key,
+                },
             )
-            .await;
-            let floor = match floor {
-                Ok(f) => Some(f),
-                Err(e) => {
-                    eprintln!("{name}: the floor failed: {e:#}");
-                    None
-                }
-            };
-            let result = ScenarioResult::http(
-                name,
-                clients,
-                &measured,
-                duration.as_secs_f64(),
-                [
-                    (server1 - server0) / secs,
-                    (self1 - self0) / secs,
-                    pg_cpu / secs,
-                ],
-                floor,
-                server.rss_kib(),
-            );
+            .await?;
             eprintln!("{}", result.one_line());
             report.scenarios.push(result);
             continue;
@@ -524,6 +486,105 @@ async fn run(opts: Options) -> anyhow::Result<Report> {
         eprintln!("wrote bench/results/latest.json and BENCHMARKS.md");
     }
     Ok(report)
+}
+
+/// One HTTP scenario and its floor.
+struct HttpScenario<'a> {
+    name: &'a str,
+    kind: Kind,
+    clients: usize,
+    /// The floor's pgbench script.
+    script: &'a Path,
+    defines: &'a [(String, String)],
+    run_key: &'a str,
+}
+
+/// Runs an HTTP scenario and its floor in turns: `--slices` slices of each, ours then the
+/// floor's, so that both sample the same minutes of a machine whose speed drifts. Measured
+/// on this 2-core VM, the floor's PostgreSQL CPU per transaction moved from 235 to 352 µs
+/// between runs minutes apart; run whole, one after the other, ours and the floor's each got
+/// a different machine, and the ratio moved with it. With one slice, this is the old order
+/// (ours whole, then the floor whole). Every slice starts on a vacuumed database.
+async fn http_scenario(
+    opts: &Options,
+    server: &Server,
+    tokens: &Arc<Vec<String>>,
+    d: &Dataset,
+    pg: &PostgresCpu,
+    s: HttpScenario<'_>,
+) -> anyhow::Result<ScenarioResult> {
+    let (name, clients) = (s.name, s.clients);
+    let warmup = Duration::from_secs(opts.num("warmup", 3)? as u64);
+    let duration = opts.num("duration", 15)?.max(1) as u64;
+    let floor_secs = opts.num("floor-duration", 15)?.max(1) as u64;
+    // Whole seconds each: pgbench counts its run in seconds.
+    let slices = (opts.num("slices", 5)?.max(1) as u64)
+        .min(duration)
+        .min(floor_secs);
+    let slice = Duration::from_secs(duration / slices);
+    let floor_slice = floor_secs / slices;
+    eprintln!(
+        "{name}: {clients} clients, {warmup:?} warm-up, then {slices} × ({slice:?} ours + \
+         {floor_slice} s pgbench floor) …"
+    );
+    let mut measured = Measured::default();
+    let mut floors = Vec::new();
+    let (mut cpu, mut secs) = ([0.0; 3], 0.0);
+    for i in 0..slices {
+        vacuum(&opts.database_url).await?;
+        // The first slice warms the server up; later ones only let the clients connect.
+        let warm = if i == 0 { warmup } else { SLICE_WARMUP };
+        let task = tokio::spawn(scenarios::drive(
+            server.addr,
+            s.kind,
+            clients,
+            warm,
+            slice,
+            *d,
+            tokens.clone(),
+            format!("{}-{name}-{i}", s.run_key),
+        ));
+        tokio::time::sleep(warm).await;
+        let t0 = Instant::now();
+        let before = (
+            server.cpu(),
+            procstat::self_and_children_cpu().0,
+            pg.snapshot(),
+        );
+        let part = task.await.context("the scenario's clients panicked")?;
+        secs += t0.elapsed().as_secs_f64();
+        cpu[0] += server.cpu() - before.0;
+        cpu[1] += procstat::self_and_children_cpu().0 - before.1;
+        cpu[2] += PostgresCpu::between(&before.2, &pg.snapshot());
+        measured.merge(part);
+        vacuum(&opts.database_url).await?;
+        match pgbench::run(
+            &opts.database_url,
+            s.script,
+            clients,
+            floor_slice,
+            s.defines,
+            pg,
+        )
+        .await
+        {
+            Ok(floor) => floors.push(floor),
+            Err(e) => {
+                eprintln!("{name}: the floor failed: {e:#}");
+                floors.clear();
+                break;
+            }
+        }
+    }
+    Ok(ScenarioResult::http(
+        name,
+        clients,
+        &measured,
+        slice.as_secs_f64() * slices as f64,
+        cpu.map(|c| c / secs),
+        Floor::merge(floors),
+        server.rss_kib(),
+    ))
 }
 
 /// The open sockets of idle and fanout, and the group they share.
@@ -914,10 +975,13 @@ mod smoke {
             &format!("{ALL_SCENARIOS},{ABUSE_SCENARIOS}"),
             "--warmup",
             "0",
+            // Two slices of a second each: ours and the floor's in turns.
             "--duration",
-            "1",
+            "2",
             "--floor-duration",
-            "1",
+            "2",
+            "--slices",
+            "2",
             "--clients",
             "4",
             "--sockets",

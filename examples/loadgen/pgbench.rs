@@ -35,6 +35,63 @@ pub struct Floor {
     pub postgres_us_per_tx: f64,
     /// Average latency of each statement, ms, in script order.
     pub statements: Vec<(f64, String)>,
+    /// Every transaction's latency, µs, sorted (for [`Floor::merge`]).
+    #[serde(skip)]
+    latencies_us: Vec<u64>,
+}
+
+impl Floor {
+    /// One floor from runs of one script taken in slices of equal length, as if run whole:
+    /// throughput over the time pgbench measured, latencies over every transaction, CPU over
+    /// the whole time. `None` for no slices.
+    pub fn merge(slices: Vec<Floor>) -> Option<Floor> {
+        let mut slices = slices.into_iter();
+        let mut whole = slices.next()?;
+        // Seconds of transactions, as pgbench measured them (its tps leaves connecting out).
+        let timed = |f: &Floor| f.transactions as f64 / f.tps.max(f64::MIN_POSITIVE);
+        let mut time = timed(&whole);
+        let mut postgres_cpu = whole.postgres_us_per_tx * whole.transactions as f64;
+        let mut statement_ms: Vec<f64> = whole
+            .statements
+            .iter()
+            .map(|(ms, _)| ms * whole.transactions as f64)
+            .collect();
+        let mut n = 1.0;
+        for slice in slices {
+            time += timed(&slice);
+            postgres_cpu += slice.postgres_us_per_tx * slice.transactions as f64;
+            for (sum, (ms, _)) in statement_ms.iter_mut().zip(&slice.statements) {
+                *sum += ms * slice.transactions as f64;
+            }
+            whole.transactions += slice.transactions;
+            whole.failed += slice.failed;
+            whole.pgbench_cores += slice.pgbench_cores;
+            whole.postgres_cores += slice.postgres_cores;
+            whole.latencies_us.extend(slice.latencies_us);
+            n += 1.0;
+        }
+        let transactions = whole.transactions.max(1) as f64;
+        whole.tps = whole.transactions as f64 / time.max(f64::MIN_POSITIVE);
+        whole.pgbench_cores /= n;
+        whole.postgres_cores /= n;
+        whole.postgres_us_per_tx = postgres_cpu / transactions;
+        for ((ms, _), sum) in whole.statements.iter_mut().zip(statement_ms) {
+            *ms = sum / transactions;
+        }
+        whole.latencies_us.sort_unstable();
+        whole.p50_ms = percentile_ms(&whole.latencies_us, 0.50);
+        whole.p99_ms = percentile_ms(&whole.latencies_us, 0.99);
+        Some(whole)
+    }
+}
+
+/// A percentile of sorted latencies in µs, in ms.
+pub fn percentile_ms(sorted_us: &[u64], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted_us.len() as f64 - 1.0) * p).round() as usize;
+    sorted_us[i] as f64 / 1000.0
 }
 
 /// The variables every script gets: the data set's sizes and the ranking inverse.
@@ -127,22 +184,14 @@ pub async fn run(
     }
     let _ = std::fs::remove_dir_all(&log_dir);
     latencies_us.sort_unstable();
-    let pct = |p: f64| {
-        if latencies_us.is_empty() {
-            0.0
-        } else {
-            let i = ((latencies_us.len() as f64 - 1.0) * p).round() as usize;
-            latencies_us[i] as f64 / 1000.0
-        }
-    };
     let postgres_cpu = PostgresCpu::between(&pg_before, &pg_after);
     let secs = seconds as f64;
     Ok(Floor {
         script: script.display().to_string(),
         clients,
         tps,
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
+        p50_ms: percentile_ms(&latencies_us, 0.50),
+        p99_ms: percentile_ms(&latencies_us, 0.99),
         transactions,
         failed,
         pgbench_cores: (children_after - children_before) / secs,
@@ -153,6 +202,7 @@ pub async fn run(
             0.0
         },
         statements,
+        latencies_us,
     })
 }
 
@@ -163,4 +213,42 @@ fn find_number(text: &str, key: &str) -> Option<f64> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(rest.len());
     rest[..end].parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slice(transactions: u64, tps: f64, postgres_us_per_tx: f64, latency_us: u64) -> Floor {
+        Floor {
+            script: "history.sql".into(),
+            clients: 16,
+            tps,
+            p50_ms: latency_us as f64 / 1000.0,
+            p99_ms: latency_us as f64 / 1000.0,
+            transactions,
+            failed: 0,
+            pgbench_cores: 0.4,
+            postgres_cores: 1.6,
+            postgres_us_per_tx,
+            statements: vec![(latency_us as f64 / 1000.0, "SELECT 1".into())],
+            latencies_us: vec![latency_us; transactions as usize],
+        }
+    }
+
+    #[test]
+    fn slices_merge_into_the_floor_of_their_whole_time() {
+        // 3 s at 1,000/s, then 3 s at 3,000/s: 12,000 in 6 s.
+        let whole = Floor::merge(vec![
+            slice(3_000, 1_000.0, 300.0, 4_000),
+            slice(9_000, 3_000.0, 200.0, 1_000),
+        ])
+        .expect("a floor");
+        assert_eq!(whole.transactions, 12_000);
+        assert!((whole.tps - 2_000.0).abs() < 1e-9, "{}", whole.tps);
+        assert!((whole.postgres_us_per_tx - 225.0).abs() < 1e-9);
+        assert!((whole.statements[0].0 - 1.75).abs() < 1e-9);
+        assert_eq!((whole.p50_ms, whole.p99_ms), (1.0, 4.0));
+        assert!(Floor::merge(Vec::new()).is_none());
+    }
 }

@@ -106,11 +106,17 @@ pub struct Measured {
 impl Measured {
     /// A percentile of the latencies, ms.
     pub fn percentile_ms(&self, p: f64) -> f64 {
-        if self.latencies_us.is_empty() {
-            return 0.0;
+        crate::pgbench::percentile_ms(&self.latencies_us, p)
+    }
+
+    /// Adds the requests of another run of the same scenario.
+    pub fn merge(&mut self, other: Measured) {
+        self.latencies_us.extend(other.latencies_us);
+        self.latencies_us.sort_unstable();
+        self.errors += other.errors;
+        if self.sample_error.is_none() {
+            self.sample_error = other.sample_error;
         }
-        let i = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies_us[i] as f64 / 1000.0
     }
 }
 
