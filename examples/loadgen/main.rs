@@ -529,7 +529,7 @@ async fn http_scenario(
     );
     let mut measured = Measured::default();
     let mut floors = Vec::new();
-    let (mut cpu, mut secs) = ([0.0; 3], 0.0);
+    let (mut cpu, mut secs, mut ran) = ([0.0; 3], 0.0, 0u32);
     for i in 0..slices {
         vacuum(&opts.database_url).await?;
         // The first slice warms the server up; later ones only let the clients connect.
@@ -557,6 +557,7 @@ async fn http_scenario(
         cpu[1] += procstat::self_and_children_cpu().0 - before.1;
         cpu[2] += PostgresCpu::between(&before.2, &pg.snapshot());
         measured.merge(part);
+        ran += 1;
         vacuum(&opts.database_url).await?;
         match pgbench::run(
             &opts.database_url,
@@ -570,6 +571,8 @@ async fn http_scenario(
         {
             Ok(floor) => floors.push(floor),
             Err(e) => {
+                // No floor then (the report says so), and no more slices: ours is measured
+                // over the slices that ran.
                 eprintln!("{name}: the floor failed: {e:#}");
                 floors.clear();
                 break;
@@ -580,7 +583,7 @@ async fn http_scenario(
         name,
         clients,
         &measured,
-        slice.as_secs_f64() * slices as f64,
+        (slice * ran).as_secs_f64(),
         cpu.map(|c| c / secs),
         Floor::merge(floors),
         server.rss_kib(),
