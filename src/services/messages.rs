@@ -215,7 +215,8 @@ async fn visible_message(
 }
 
 /// One message of a conversation the viewer belongs to; `NOT_FOUND` otherwise (a message
-/// that does not exist answers the same).
+/// that does not exist answers the same). One statement; [`visible_message`] also reads the
+/// viewer's role, for those who need it.
 pub async fn get(
     conn: &diesel_async::AsyncPgConnection,
     viewer: &Viewer,
@@ -242,7 +243,7 @@ pub async fn edit(
     let asked = Asked::new(body.as_str(), mention_ids)?;
     let mut conn = state.db().await?;
     events::write(&state.hub, &mut conn, async |conn| {
-        let (message, _, _) = visible_message(conn, viewer, id).await?;
+        let message = get(conn, viewer, id).await?;
         if message.sender_id != viewer.user_id {
             return Err(AppError::forbidden("only the sender can edit a message"));
         }
