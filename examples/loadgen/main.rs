@@ -408,6 +408,8 @@ async fn run(opts: Options) -> anyhow::Result<Report> {
                     name,
                     kind,
                     clients,
+                    warmup,
+                    duration,
                     script: &root.join(format!("bench/pgbench/{script}.sql")),
                     defines: &defines,
                     run_key: &run_key,
@@ -493,6 +495,10 @@ struct HttpScenario<'a> {
     name: &'a str,
     kind: Kind,
     clients: usize,
+    /// Before the first slice.
+    warmup: Duration,
+    /// Of ours, all slices together (whole seconds).
+    duration: Duration,
     /// The floor's pgbench script.
     script: &'a Path,
     defines: &'a [(String, String)],
@@ -513,9 +519,8 @@ async fn http_scenario(
     pg: &PostgresCpu,
     s: HttpScenario<'_>,
 ) -> anyhow::Result<ScenarioResult> {
-    let (name, clients) = (s.name, s.clients);
-    let warmup = Duration::from_secs(opts.num("warmup", 3)? as u64);
-    let duration = opts.num("duration", 15)?.max(1) as u64;
+    let (name, clients, warmup) = (s.name, s.clients, s.warmup);
+    let duration = s.duration.as_secs().max(1);
     let floor_secs = opts.num("floor-duration", 15)?.max(1) as u64;
     // Whole seconds each: pgbench counts its run in seconds.
     let slices = (opts.num("slices", 5)?.max(1) as u64)

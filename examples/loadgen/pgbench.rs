@@ -45,6 +45,7 @@ impl Floor {
     /// throughput over the time pgbench measured, latencies over every transaction, CPU over
     /// the whole time. `None` for no slices.
     pub fn merge(slices: Vec<Floor>) -> Option<Floor> {
+        let n = slices.len() as f64;
         let mut slices = slices.into_iter();
         let mut whole = slices.next()?;
         // Seconds of transactions, as pgbench measured them (its tps leaves connecting out).
@@ -56,7 +57,6 @@ impl Floor {
             .iter()
             .map(|(ms, _)| ms * whole.transactions as f64)
             .collect();
-        let mut n = 1.0;
         for slice in slices {
             time += timed(&slice);
             postgres_cpu += slice.postgres_us_per_tx * slice.transactions as f64;
@@ -68,7 +68,6 @@ impl Floor {
             whole.pgbench_cores += slice.pgbench_cores;
             whole.postgres_cores += slice.postgres_cores;
             whole.latencies_us.extend(slice.latencies_us);
-            n += 1.0;
         }
         let transactions = whole.transactions.max(1) as f64;
         whole.tps = whole.transactions as f64 / time.max(f64::MIN_POSITIVE);
