@@ -61,8 +61,8 @@ impl Log {
     /// Waits (up to five seconds) until the pump has read every event committed so far.
     pub(crate) async fn settle(&self) -> AppResult<()> {
         let target = {
-            let mut conn = self.pool.get().await?;
-            event_model::committed_head(&mut conn).await?
+            let conn = self.pool.get().await?;
+            event_model::committed_head(&conn).await?
         };
         let mut position = self.position.subscribe();
         self.poke.notify_one();
@@ -109,7 +109,7 @@ impl Log {
     /// Whether committed events wait beyond `pos` (a writer older than them still runs).
     async fn behind(&self, pos: Position) -> bool {
         match self.pool.get().await {
-            Ok(mut conn) => event_model::committed_head(&mut conn)
+            Ok(conn) => event_model::committed_head(&conn)
                 .await
                 .is_ok_and(|head| head > pos),
             Err(_) => false,
@@ -121,7 +121,7 @@ impl Log {
     async fn finish(&self, mut pos: Position) {
         let deadline = Instant::now() + Duration::from_secs(3);
         let target = match self.pool.get().await {
-            Ok(mut conn) => event_model::committed_head(&mut conn).await.unwrap_or(pos),
+            Ok(conn) => event_model::committed_head(&conn).await.unwrap_or(pos),
             Err(_) => return,
         };
         while pos < target && Instant::now() < deadline {
@@ -154,8 +154,8 @@ async fn pump(weak: Weak<Log>, mut shutdown: watch::Receiver<bool>) {
             Some(pos) => pos,
             None => {
                 let start = async {
-                    let mut conn = log.pool.get().await?;
-                    anyhow::Ok(event_model::stable_head(&mut conn).await?)
+                    let conn = log.pool.get().await?;
+                    anyhow::Ok(event_model::stable_head(&conn).await?)
                 };
                 match start.await {
                     Ok(pos) => {

@@ -15,7 +15,7 @@ use crate::graphql::loaders::{
     BlockedKey, Loaders, MembershipKey, MentionedKey, MessageKey, UserKey,
 };
 use crate::graphql::types::User;
-use crate::graphql::{ContextExt, parse_id};
+use crate::graphql::{ContextExt, parse_id, reader};
 use crate::services::live::{self, LiveEvent, Scope};
 use crate::services::notify::{self, Notice};
 use crate::services::sessions::{MemberRole, SessionView};
@@ -198,6 +198,24 @@ fn parse_after(after: Option<String>) -> Result<Option<crate::events::Position>,
     after.map(|c| decode_cursor(&c)).transpose()
 }
 
+/// The query that pairs with the subscriptions.
+#[derive(Default)]
+pub struct LiveQuery;
+
+/// The query that pairs with the subscriptions.
+#[Object]
+impl LiveQuery {
+    /// Where the viewer's event stream stands now. Read it before loading state with
+    /// queries, then subscribe with `events(after:)` set to it: every event after this
+    /// point arrives, so nothing that happens between the queries and the subscription is
+    /// missed (events the answers already reflect may arrive too; each says where things
+    /// stand, so applying it again is harmless). Needs sign-in.
+    async fn events_cursor(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        ctx.viewer()?;
+        Ok(encode_cursor(live::head(&*reader(ctx).await?).await?))
+    }
+}
+
 /// Live subscriptions.
 #[derive(Default)]
 pub struct LiveSubscription;
@@ -208,10 +226,12 @@ impl LiveSubscription {
     /// Everything a chat screen needs about the viewer's conversations: messages created,
     /// edited and deleted; reactions added and removed; mentions of the viewer; sessions
     /// created; members added, removed, leaving, changing role; renames; others' read
-    /// markers; typing. With `after` (a cursor from an earlier event),
+    /// markers; typing. With `after` (a cursor from an earlier event, or `eventsCursor`),
     /// first every stored event missed since, in order, then live ones, with nothing lost or
-    /// repeated. A cursor too old to replay gets one `RESYNC` event; a subscriber that falls
-    /// too far behind gets `LAGGED` with the cursor to resume from, and the stream ends.
+    /// repeated; without it, live from when the subscription starts (a client that loads
+    /// state with queries reads `eventsCursor` first, so nothing falls between the two). A
+    /// cursor too old to replay gets one `RESYNC` event; a subscriber that falls too far
+    /// behind gets `LAGGED` with the cursor to resume from, and the stream ends.
     async fn events(
         &self,
         ctx: &Context<'_>,

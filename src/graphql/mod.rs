@@ -37,6 +37,7 @@ pub struct Query(
     conversations::ConversationQuery,
     social::SocialQuery,
     admin::AdminQuery,
+    live::LiveQuery,
 );
 
 /// The root mutation: every domain's mutations merged.

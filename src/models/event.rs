@@ -194,7 +194,7 @@ pub async fn lock_as_writer(conn: &mut AsyncPgConnection) -> diesel::QueryResult
 /// (in this database or any other of the cluster) do not hold it back, unlike
 /// `pg_snapshot_xmin`. Events must be read in a later statement than this one, so that the
 /// writers that finished meanwhile are visible.
-pub async fn readable_bound(conn: &mut AsyncPgConnection) -> diesel::QueryResult<i64> {
+pub async fn readable_bound(mut conn: &AsyncPgConnection) -> diesel::QueryResult<i64> {
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = BigInt)]
@@ -218,25 +218,25 @@ pub async fn readable_bound(conn: &mut AsyncPgConnection) -> diesel::QueryResult
                                        WHERE behind <= 2147483648), 0) AS bound \
            FROM snap"
     )))
-    .get_result(conn)
+    .get_result(&mut conn)
     .await?;
     Ok(row.bound)
 }
 
 /// The newest readable position of the log (where a fresh reader starts).
-pub async fn stable_head(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Position> {
+pub async fn stable_head(conn: &AsyncPgConnection) -> diesel::QueryResult<Position> {
     let bound = readable_bound(conn).await?;
     newest(conn, Some(bound)).await
 }
 
 /// The newest committed position, readable or not (what a pump must reach to have read
 /// everything committed so far).
-pub async fn committed_head(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Position> {
+pub async fn committed_head(conn: &AsyncPgConnection) -> diesel::QueryResult<Position> {
     newest(conn, None).await
 }
 
 /// The newest position of the log, below the transaction id `below` if given.
-async fn newest(conn: &mut AsyncPgConnection, below: Option<i64>) -> diesel::QueryResult<Position> {
+async fn newest(mut conn: &AsyncPgConnection, below: Option<i64>) -> diesel::QueryResult<Position> {
     let mut query = events::table
         .order((events::xid.desc(), events::id.desc()))
         .select((events::xid, events::id))
@@ -244,7 +244,7 @@ async fn newest(conn: &mut AsyncPgConnection, below: Option<i64>) -> diesel::Que
     if let Some(bound) = below {
         query = query.filter(events::xid.lt(bound));
     }
-    let head = query.first::<(i64, i64)>(conn).await.optional()?;
+    let head = query.first::<(i64, i64)>(&mut conn).await.optional()?;
     Ok(head
         .map(|(xid, id)| Position { xid, id })
         .unwrap_or_default())

@@ -10,6 +10,7 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
 use futures_util::Stream;
 use uuid::Uuid;
 
@@ -235,12 +236,19 @@ pub async fn subscribe(
             // transaction was still running).
             let (live, head) = state.hub.subscribe(viewer.user_id, &sub.filter.sessions);
             sub.live = live;
-            sub.last = head.max(event_model::stable_head(&mut conn).await?);
+            sub.last = head.max(event_model::stable_head(&conn).await?);
             sub.seen = Some(event_model::current_snapshot(&mut conn).await?);
         }
     }
     state.hub.subscription_started();
     Ok(futures_util::stream::unfold(sub, next_event))
+}
+
+/// Where the log stands now: every event that commits after this call comes after it. A
+/// client reads it before it loads state with queries and subscribes from it, so nothing
+/// that happens between its queries and its subscription is lost.
+pub async fn head(conn: &AsyncPgConnection) -> AppResult<Position> {
+    Ok(event_model::stable_head(conn).await?)
 }
 
 impl Subscription {
@@ -275,7 +283,7 @@ impl Subscription {
         let (live, head) = self.hub.subscribe(self.filter.viewer, &routes);
         self.live = live;
         self.filter.sessions = at_cursor;
-        let start = head.max(event_model::stable_head(&mut conn).await?);
+        let start = head.max(event_model::stable_head(&conn).await?);
         // Never hand out again what the client already has.
         self.last = start.max(from);
         self.catching_up = true;

@@ -28,22 +28,34 @@ function fakeClient() {
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-function setup() {
+/** A started service whose event stream has no saved cursor, as in a new tab. `head`: the
+ *  test answers the stream's head read itself. */
+async function setup({ head = "c-head" as string | null } = {}) {
   const fake = fakeClient();
   let handlers: SourceHandlers | null = null;
-  const service = new ChatService(fake.client, "me", (_after, h) => {
+  const subscribedFrom: (string | null)[] = [];
+  const service = new ChatService(fake.client, "me", (after, h) => {
+    subscribedFrom.push(after);
     handlers = h;
     return () => undefined;
   }, memoryCursor());
   service.start();
+  await settle();
+  if (head !== null) {
+    fake.take("EventsCursor").answer({ data: { eventsCursor: head } });
+    await settle();
+  }
   const live = (e: LiveEvent) => handlers!.next({ data: { events: e } });
+  // Loads wait for the stream's cursor, a tick: `settle` first lets them out.
   const answerInbox = async (sessions: ReturnType<typeof session>[]) => {
+    await settle();
     fake.take("Inbox").answer({
       data: { sessions: { edges: sessions.map((node) => ({ node })), pageInfo: { hasNextPage: false, endCursor: null } } },
     });
     await settle();
   };
   const answerConversation = async (id: string, messages: ReturnType<typeof message>[], over = {}) => {
+    await settle();
     fake.take("Conversation").answer({
       data: {
         session: {
@@ -54,14 +66,33 @@ function setup() {
     });
     await settle();
   };
-  return { fake, service, live, answerInbox, answerConversation, state: () => service.store.get() };
+  return { fake, service, live, answerInbox, answerConversation, subscribedFrom, state: () => service.store.get() };
 }
 
 const seqs = (n: number) => Array.from({ length: n }, (_, i) => message(i + 1));
 
 describe("ChatService", () => {
+  it("in a new tab, nothing is loaded before the event stream has a cursor to start from", async () => {
+    const t = await setup({ head: null });
+    // Only the head read is out: an inbox answered before the stream's start would miss
+    // whatever happened between the two.
+    expect(t.fake.calls.map((c) => c.name)).toEqual(["EventsCursor"]);
+    const opening = t.service.openConversation("s");
+    await settle();
+    expect(t.fake.calls.map((c) => c.name)).toEqual(["EventsCursor"]);
+    expect(t.subscribedFrom).toEqual([]);
+    t.fake.take("EventsCursor").answer({ data: { eventsCursor: "c-now" } });
+    await settle();
+    expect(t.subscribedFrom).toEqual(["c-now"]);
+    expect(t.fake.calls.map((c) => c.name).sort()).toEqual(["Conversation", "Inbox"]);
+    await t.answerInbox([session("s")]);
+    await t.answerConversation("s", seqs(2));
+    await opening;
+    expect(t.state().conversations.s.messages.map((m) => m.seq)).toEqual([1, 2]);
+  });
+
   it("a message that arrives while the conversation's first page is on its way is kept", async () => {
-    const t = setup();
+    const t = await setup();
     await t.answerInbox([session("s")]);
     const opening = t.service.openConversation("s");
     // The server answered the query before message 4 existed; its event overtakes the answer.
@@ -74,7 +105,7 @@ describe("ChatService", () => {
   });
 
   it("events during the first inbox load are applied over its answer", async () => {
-    const t = setup();
+    const t = await setup();
     t.live(event("MESSAGE_CREATED", "a", { message: message(5) }, { unreadCount: 1 }));
     await t.answerInbox([session("a")]);
     expect(t.state().inbox.sessions.a.unreadCount).toBe(1);
@@ -82,7 +113,7 @@ describe("ChatService", () => {
   });
 
   it("a conversation created during the first inbox load is fetched", async () => {
-    const t = setup();
+    const t = await setup();
     t.live(event("SESSION_CREATED", "n"));
     await t.answerInbox([session("a")]);
     const fetch = t.fake.take("SessionById");
@@ -93,7 +124,7 @@ describe("ChatService", () => {
   });
 
   it("removed from a conversation while a send is on its way: it does not come back", async () => {
-    const t = setup();
+    const t = await setup();
     await t.answerInbox([session("s")]);
     void t.service.openConversation("s");
     await t.answerConversation("s", seqs(2));
@@ -108,7 +139,7 @@ describe("ChatService", () => {
   });
 
   it("a message stored both by the send's answer and by its event shows once", async () => {
-    const t = setup();
+    const t = await setup();
     await t.answerInbox([session("s")]);
     void t.service.openConversation("s");
     await t.answerConversation("s", seqs(2));
@@ -125,9 +156,10 @@ describe("ChatService", () => {
   });
 
   it("a conversation the server no longer shows the viewer leaves the inbox", async () => {
-    const t = setup();
+    const t = await setup();
     await t.answerInbox([session("s")]);
     const opening = t.service.openConversation("s");
+    await settle();
     t.fake.take("Conversation").answer({
       error: { graphQLErrors: [{ message: "not found", extensions: { code: "NOT_FOUND" } }] },
     });
@@ -136,13 +168,15 @@ describe("ChatService", () => {
   });
 
   it("\"Load more\" answering with an older copy of a conversation keeps the live one", async () => {
-    const t = setup();
+    const t = await setup();
+    await settle();
     t.fake.take("Inbox").answer({
       data: { sessions: { edges: [{ node: session("a", { lastActivityAt: "2025-01-01T11:00:00Z" }) }], pageInfo: { hasNextPage: true, endCursor: "e1" } } },
     });
     await settle();
     // A message in "c" (on page 2, not loaded yet): the inbox fetches "c"…
     t.live(event("MESSAGE_CREATED", "c", { message: message(7) }, { lastActivityAt: "2025-01-01T12:00:00Z", unreadCount: 1 }));
+    await settle();
     const fetch = t.fake.take("SessionById");
     // …while "Load more conversations" is on its way, read before that message.
     const loading = t.service.loadInbox(true);
@@ -157,8 +191,9 @@ describe("ChatService", () => {
     expect(c.unreadCount).toBe(1);
     expect(t.state().inbox.order).toEqual(["c", "a"]);
   });
+
   it("a reaction shows at once, then as the server answers; an event meanwhile does not undo it", async () => {
-    const t = setup();
+    const t = await setup();
     await t.answerInbox([session("s")]);
     void t.service.openConversation("s");
     await t.answerConversation("s", [message(1, { reactions: [{ emoji: "👍", count: 1, reactedByViewer: false }] })]);
@@ -189,7 +224,7 @@ describe("ChatService", () => {
   });
 
   it("toggling again while a reaction is on its way sends the last wish after it", async () => {
-    const t = setup();
+    const t = await setup();
     await t.answerInbox([session("s")]);
     void t.service.openConversation("s");
     await t.answerConversation("s", [message(1)]);
@@ -207,7 +242,7 @@ describe("ChatService", () => {
   });
 
   it("a refused reaction goes away and says why", async () => {
-    const t = setup();
+    const t = await setup();
     await t.answerInbox([session("s")]);
     void t.service.openConversation("s");
     await t.answerConversation("s", [message(1)]);
@@ -221,7 +256,7 @@ describe("ChatService", () => {
   });
 
   it("sends the mention ids picked, mutes, and marks a blocked sender's messages", async () => {
-    const t = setup();
+    const t = await setup();
     await t.answerInbox([session("s")]);
     void t.service.openConversation("s");
     await t.answerConversation("s", [message(1)]);

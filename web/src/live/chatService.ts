@@ -1,4 +1,4 @@
-import type { Client } from "@urql/core";
+import type { AnyVariables, Client, DocumentInput, OperationResult } from "@urql/core";
 import {
   isPending,
   messageStored,
@@ -58,7 +58,7 @@ import {
 } from "./chatState";
 import type { CursorStore } from "./cursorStore";
 import { EventStream, type EventSource } from "./eventStream";
-import type { LiveEvent } from "./operations";
+import { EventsCursorQuery, type LiveEvent } from "./operations";
 import { Store } from "./store";
 
 /** Conversations per inbox page (the API's maximum). */
@@ -99,6 +99,11 @@ export class ChatService {
   ) {
     this.stream = new EventStream({
       source,
+      head: async () => {
+        const result = await this.client.query(EventsCursorQuery, {}, NETWORK_ONLY).toPromise();
+        if (!result.data) throw result.error ?? new Error("no events cursor");
+        return result.data.eventsCursor;
+      },
       cursor,
       onEvent: (event) => this.applyLive(event),
       onStatus: (connection) => this.store.update((s) => ({ ...s, connection })),
@@ -121,6 +126,16 @@ export class ChatService {
   }
 
   private online = () => this.stream.reconnectNow();
+
+  /** A query that loads state, sent once the event stream has a cursor: every event after
+   *  its answer then reaches the store. */
+  private async load<Data, Variables extends AnyVariables>(
+    query: DocumentInput<Data, Variables>,
+    variables: Variables,
+  ): Promise<OperationResult<Data, Variables>> {
+    await this.stream.ready();
+    return this.client.query(query, variables, NETWORK_ONLY).toPromise();
+  }
 
   private applyLive(event: LiveEvent): void {
     if (event.kind !== "TYPING") {
@@ -179,9 +194,7 @@ export class ChatService {
     this.loading.add(key);
     this.recordWhileLoading(key);
     try {
-      const result = await this.client
-        .query(InboxQuery, { first: INBOX_PAGE, after }, NETWORK_ONLY)
-        .toPromise();
+      const result = await this.load(InboxQuery, { first: INBOX_PAGE, after });
       const data = result.data?.sessions;
       if (!data) return errorMessage(result.error);
       if (!append) mark("inbox-data", true);
@@ -200,7 +213,7 @@ export class ChatService {
 
   /** Fetches one conversation's inbox entry (it appeared through an event). */
   async fetchSession(id: string): Promise<void> {
-    const result = await this.client.query(SessionQuery, { id }, NETWORK_ONLY).toPromise();
+    const result = await this.load(SessionQuery, { id });
     const session = result.data?.session;
     if (session) this.store.update((s) => ({ ...s, inbox: sessionFetched(s.inbox, session) }));
     else if (errorCode(result.error) === "NOT_FOUND") this.forget(id);
@@ -225,9 +238,7 @@ export class ChatService {
     this.loading.add(key);
     this.recordWhileLoading(key);
     try {
-      const result = await this.client
-        .query(ConversationQuery, { id, last: MESSAGE_PAGE }, NETWORK_ONLY)
-        .toPromise();
+      const result = await this.load(ConversationQuery, { id, last: MESSAGE_PAGE });
       const session = result.data?.session;
       if (!session) {
         if (errorCode(result.error) === "NOT_FOUND") this.forget(id);
@@ -263,9 +274,7 @@ export class ChatService {
     if (!conversation?.hasOlder || !before || this.loading.has(key)) return null;
     this.loading.add(key);
     try {
-      const result = await this.client
-        .query(OlderMessagesQuery, { id, last: MESSAGE_PAGE, before }, NETWORK_ONLY)
-        .toPromise();
+      const result = await this.load(OlderMessagesQuery, { id, last: MESSAGE_PAGE, before });
       const page = result.data?.session.messages;
       if (!page) return errorMessage(result.error);
       this.updateConversation(id, (c) =>

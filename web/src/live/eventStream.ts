@@ -18,6 +18,9 @@ export type EventSource = (after: string | null, handlers: SourceHandlers) => ()
 
 export interface EventStreamOptions {
   source: EventSource;
+  /** Where the stream stands now (`eventsCursor`): read whenever there is no cursor to
+   *  subscribe from, so that the stream starts before anything the client then loads. */
+  head(): Promise<string>;
   cursor: CursorStore;
   /** Called for every event but LAGGED and RESYNC, in order, before its cursor is saved. */
   onEvent(event: LiveEvent): void;
@@ -49,6 +52,11 @@ export function defaultBackoff(attempt: number): number {
  * LAGGED, the server replays exactly what was missed. The cursor is saved only after its
  * event was applied, so nothing is skipped; a replayed duplicate is harmless to the
  * reducers (they dedupe by message id).
+ *
+ * It never subscribes without a cursor: "live from now" would start whenever the socket
+ * got there, and whatever happened between the client's queries and that moment would be
+ * lost. With none saved (a new tab, or one the server refused), it reads the head first,
+ * and `ready()` tells the loaders when they may query.
  */
 export class EventStream {
   private close: (() => void) | null = null;
@@ -58,14 +66,26 @@ export class EventStream {
   private failures = 0;
   private generation = 0;
   private stopped = true;
+  /** A refused cursor was dropped: reload state once the new head is read. */
+  private resyncAtHead = false;
+  private readonly hasCursor: Promise<void>;
+  private cursorFound!: () => void;
 
-  constructor(private readonly options: EventStreamOptions) {}
+  constructor(private readonly options: EventStreamOptions) {
+    this.hasCursor = new Promise((resolve) => (this.cursorFound = resolve));
+  }
 
-  /** Opens the stream (from the saved cursor, if any). */
+  /** Opens the stream (from the saved cursor, else from the head). */
   start(): void {
     this.stopped = false;
     this.options.onStatus("connecting");
     this.open();
+  }
+
+  /** Resolves once the stream has a cursor: what is loaded from then on cannot miss an
+   *  event, since the stream replays everything after it. */
+  ready(): Promise<void> {
+    return this.hasCursor;
   }
 
   /** Closes the stream for good (sign-out, unmount). */
@@ -89,9 +109,29 @@ export class EventStream {
 
   private open(): void {
     this.close?.();
+    this.close = null;
     const generation = ++this.generation;
     const current = () => generation === this.generation && !this.stopped;
-    this.close = this.options.source(this.options.cursor.load(), {
+    const after = this.options.cursor.load();
+    if (after === null) {
+      this.options.head().then(
+        (head) => {
+          if (!current()) return;
+          this.options.cursor.save(head);
+          this.open();
+        },
+        (error: unknown) => {
+          if (current()) this.fail(error);
+        },
+      );
+      return;
+    }
+    this.cursorFound();
+    if (this.resyncAtHead) {
+      this.resyncAtHead = false;
+      this.options.onResync();
+    }
+    this.close = this.options.source(after, {
       connected: () => {
         if (!current()) return;
         // Not `failures = 0` yet: a socket acknowledged and then refused at once (an
@@ -153,9 +193,9 @@ export class EventStream {
     this.clearStable();
     if (refusedCursor(error) && this.options.cursor.load() !== null) {
       // The server cannot read the saved cursor (another server version, a corrupt
-      // entry): retrying it would fail forever. Start live from now and reload state.
+      // entry): retrying it would fail forever. Start from the head, then reload state.
       this.options.cursor.clear();
-      this.options.onResync();
+      this.resyncAtHead = true;
     }
     const attempt = this.failures++;
     const quiet = attempt === 0 && closeCode(error) === 4403; // token expired: just reconnect

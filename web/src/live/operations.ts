@@ -43,3 +43,11 @@ export const EventsSubscriptionDocument = graphql(`
 
 /** One event of the stream. */
 export type LiveEvent = EventsSubscription["events"];
+
+/** Where the event stream stands now: the stream starts from it when it has no cursor of
+ *  its own, before the client loads anything (see `EventStream`). */
+export const EventsCursorQuery = graphql(`
+  query EventsCursor {
+    eventsCursor
+  }
+`);

@@ -1,4 +1,4 @@
-import{a as e}from"./rolldown-runtime-DoHqwKmD.js";import{a as t,n}from"./preload-helper-BGqbAlK5.js";import{_ as r,d as i,f as a,h as o,p as s,r as c}from"./index-CVv39t5n.js";import{t as l}from"./UserSearch-C7-YcuaO.js";import{c as u,i as d,n as f,s as p,t as m}from"./shared-BEd7kF1C.js";var h=e(t(),1),g=n(),_=a(`
+import{a as e}from"./rolldown-runtime-DoHqwKmD.js";import{a as t,n}from"./preload-helper-BGqbAlK5.js";import{_ as r,d as i,f as a,h as o,p as s,r as c}from"./index-ztfaxJ23.js";import{t as l}from"./UserSearch-B2E3E_sY.js";import{c as u,i as d,n as f,s as p,t as m}from"./shared-BEd7kF1C.js";var h=e(t(),1),g=n(),_=a(`
   mutation StartDirect($userId: ID!) {
     startDirectSession(userId: $userId) {
       id

@@ -1,4 +1,4 @@
-import{a as e}from"./rolldown-runtime-DoHqwKmD.js";import{a as t,n}from"./preload-helper-BGqbAlK5.js";import{t as r}from"./PageStatus-CzDZ6bii.js";import{f as i,m as a}from"./index-CVv39t5n.js";import{t as o}from"./useDebounced-C1w2ac5V.js";import{l as s,s as c,t as l}from"./shared-BEd7kF1C.js";var u=e(t(),1),d=n(),f=i(`
+import{a as e}from"./rolldown-runtime-DoHqwKmD.js";import{a as t,n}from"./preload-helper-BGqbAlK5.js";import{t as r}from"./PageStatus-BHoC90eM.js";import{f as i,m as a}from"./index-ztfaxJ23.js";import{t as o}from"./useDebounced-C1w2ac5V.js";import{l as s,s as c,t as l}from"./shared-BEd7kF1C.js";var u=e(t(),1),d=n(),f=i(`
   query PeopleSearch($search: String!, $first: Int!, $after: String) {
     users(search: $search, first: $first, after: $after) {
       pageInfo {
