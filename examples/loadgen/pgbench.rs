@@ -45,23 +45,35 @@ impl Floor {
     /// throughput over the time pgbench measured, latencies over every transaction, CPU over
     /// the whole time. `None` for no slices.
     pub fn merge(slices: Vec<Floor>) -> Option<Floor> {
+        let first = slices.first()?;
         let n = slices.len() as f64;
-        let mut slices = slices.into_iter();
-        let mut whole = slices.next()?;
+        // Sums over the slices: the averages are divided out at the end.
+        let mut whole = Floor {
+            script: first.script.clone(),
+            clients: first.clients,
+            tps: 0.0,
+            p50_ms: 0.0,
+            p99_ms: 0.0,
+            transactions: 0,
+            failed: 0,
+            pgbench_cores: 0.0,
+            postgres_cores: 0.0,
+            postgres_us_per_tx: 0.0,
+            statements: first
+                .statements
+                .iter()
+                .map(|(_, sql)| (0.0, sql.clone()))
+                .collect(),
+            latencies_us: Vec::new(),
+        };
         // Seconds of transactions, as pgbench measured them (its tps leaves connecting out).
-        let timed = |f: &Floor| f.transactions as f64 / f.tps.max(f64::MIN_POSITIVE);
-        let mut time = timed(&whole);
-        let mut postgres_cpu = whole.postgres_us_per_tx * whole.transactions as f64;
-        let mut statement_ms: Vec<f64> = whole
-            .statements
-            .iter()
-            .map(|(ms, _)| ms * whole.transactions as f64)
-            .collect();
+        let mut time = 0.0;
         for slice in slices {
-            time += timed(&slice);
-            postgres_cpu += slice.postgres_us_per_tx * slice.transactions as f64;
-            for (sum, (ms, _)) in statement_ms.iter_mut().zip(&slice.statements) {
-                *sum += ms * slice.transactions as f64;
+            let weight = slice.transactions as f64;
+            time += weight / slice.tps.max(f64::MIN_POSITIVE);
+            whole.postgres_us_per_tx += slice.postgres_us_per_tx * weight;
+            for ((sum, _), (ms, _)) in whole.statements.iter_mut().zip(&slice.statements) {
+                *sum += ms * weight;
             }
             whole.transactions += slice.transactions;
             whole.failed += slice.failed;
@@ -73,9 +85,9 @@ impl Floor {
         whole.tps = whole.transactions as f64 / time.max(f64::MIN_POSITIVE);
         whole.pgbench_cores /= n;
         whole.postgres_cores /= n;
-        whole.postgres_us_per_tx = postgres_cpu / transactions;
-        for ((ms, _), sum) in whole.statements.iter_mut().zip(statement_ms) {
-            *ms = sum / transactions;
+        whole.postgres_us_per_tx /= transactions;
+        for (ms, _) in &mut whole.statements {
+            *ms /= transactions;
         }
         whole.latencies_us.sort_unstable();
         whole.p50_ms = percentile_ms(&whole.latencies_us, 0.50);
