@@ -1,7 +1,7 @@
 //! Conversations and messages: the `Session`, `SessionMember` and `Message` types, the inbox
 //! and history queries, search, and the mutations that change them.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_graphql::connection::{Connection, CursorType, Edge};
 use async_graphql::resolver_utils::enum_value;
@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::graphql::eager::{Eager, EagerConnection, EagerList, Leaf, Leaves};
+use crate::graphql::eager::{Child, Eager, EagerConnection, EagerList, Leaf, Leaves};
 use crate::graphql::loaders::{
     AttachmentsKey, BlockedKey, HistoryKey, LastMessageKey, Loaders, MembersKey, MembershipKey,
     MentionCountKey, MentionedKey, MessageKey, ReactionsKey, UnreadKey, UserKey,
@@ -19,7 +19,7 @@ use crate::graphql::media::Attachment;
 use crate::graphql::prefetch::{HistoryArgs, PagePrefetch, connection_nodes};
 use crate::graphql::social::Reaction;
 use crate::graphql::types::{
-    User, decode_cursor, decode_keyset, encode_cursor_parts, encode_keyset, page_size,
+    CursorHead, User, decode_cursor, decode_keyset, encode_keyset, page_size,
 };
 use crate::graphql::{ContextExt, parse_id, reader};
 use crate::models::message::{Message as MessageRow, PageFrom, Window};
@@ -47,8 +47,8 @@ pub type MessageConnection = EagerConnection<MessageCursor, Message>;
 pub enum MessageCursor {
     /// Its place in its session's history.
     History {
-        /// The session.
-        session_id: Uuid,
+        /// The cursors of the page's session.
+        page: Arc<HistoryCursors>,
         /// The message's number in the session.
         seq: i64,
     },
@@ -72,23 +72,37 @@ impl CursorType for MessageCursor {
 
     fn encode_cursor(&self) -> String {
         match *self {
-            Self::History { session_id, seq } => encode_history_cursor(session_id, seq),
+            Self::History { ref page, seq } => page.encode(seq),
             Self::Search { at, id } => encode_keyset(SEARCH_CURSOR, at, id),
         }
     }
 }
 
-/// `msg:{session_id}:{seq}`, written without `fmt` ([`encode_cursor_parts`]).
-fn encode_history_cursor(session_id: Uuid, seq: i64) -> String {
-    let mut id = Uuid::encode_buffer();
-    let mut digits = itoa::Buffer::new();
-    encode_cursor_parts(
-        MESSAGE_CURSOR,
-        &[
-            session_id.hyphenated().encode_lower(&mut id),
-            digits.format(seq),
-        ],
-    )
+/// The history cursors of one session, `msg:{session_id}:{seq}`: their shared head is
+/// encoded once, by the first cursor a page is asked for (the inbox's pages are asked for
+/// none).
+pub struct HistoryCursors {
+    session_id: Uuid,
+    head: OnceLock<CursorHead>,
+}
+
+impl HistoryCursors {
+    fn new(session_id: Uuid) -> Self {
+        Self {
+            session_id,
+            head: OnceLock::new(),
+        }
+    }
+
+    /// The cursor of the message `seq`.
+    fn encode(&self, seq: i64) -> String {
+        let head = self.head.get_or_init(|| {
+            let mut id = Uuid::encode_buffer();
+            let id = self.session_id.hyphenated().encode_lower(&mut id);
+            CursorHead::new(MESSAGE_CURSOR, &[id])
+        });
+        head.encode(itoa::Buffer::new().format(seq))
+    }
 }
 
 /// Direct (two people) or group.
@@ -208,7 +222,7 @@ impl Session {
         };
         Ok(members
             .into_iter()
-            .map(|(m, u)| Eager(SessionMember(m, Some(u))))
+            .map(|(m, u)| Eager(SessionMember(m, Some(User::from(u)))))
             .collect())
     }
 
@@ -272,10 +286,11 @@ impl Session {
             PageFrom::End => (more, window.before_seq.is_some()),
         };
         let mut connection = Connection::new(has_previous, has_next);
+        let cursors = Arc::new(HistoryCursors::new(self.view.session.id));
         connection.edges.extend(rows.into_iter().map(|(m, sender)| {
             Edge::new(
                 MessageCursor::History {
-                    session_id: m.session_id,
+                    page: cursors.clone(),
                     seq: m.seq,
                 },
                 Eager(Message::new(m, sender, self.page.clone())),
@@ -342,7 +357,7 @@ fn decode_message_cursor(session_id: Uuid, cursor: &str) -> AppResult<i64> {
 }
 
 /// A member of a conversation, with their account loaded alongside.
-pub struct SessionMember(pub Member, pub Option<Arc<UserRow>>);
+pub struct SessionMember(pub Member, pub Option<User>);
 
 /// A member of a conversation, with their role and read marker.
 #[Object]
@@ -350,7 +365,7 @@ impl SessionMember {
     /// The member.
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Eager<User>> {
         if let Some(user) = &self.1 {
-            return Ok(Eager(User::from(user.clone())));
+            return Ok(Eager(user.clone()));
         }
         let user = loaders(ctx)
             .load_one(UserKey(self.0.user_id))
@@ -384,13 +399,21 @@ impl Leaves for SessionMember {
             _ => return None,
         })
     }
+
+    fn child(&self, name: &str) -> Option<Child<'_>> {
+        match name {
+            "user" => self.1.as_ref().map(Child::of),
+            _ => None,
+        }
+    }
 }
 
 /// A message of a conversation, with its sender when it was loaded alongside.
 pub struct Message {
     /// Shared with the loaders that found it.
     row: Arc<MessageRow>,
-    sender: Option<Arc<UserRow>>,
+    /// Its sender, when loaded with it.
+    sender: Option<User>,
     /// What the page of sessions this message came in loaded, if it came in one.
     page: Option<Arc<PagePrefetch>>,
 }
@@ -401,7 +424,11 @@ impl Message {
         sender: Option<Arc<UserRow>>,
         page: Option<Arc<PagePrefetch>>,
     ) -> Self {
-        Self { row, sender, page }
+        Self {
+            row,
+            sender: sender.map(User::from),
+            page,
+        }
     }
 }
 
@@ -440,6 +467,13 @@ impl Leaves for Message {
             _ => return None,
         })
     }
+
+    fn child(&self, name: &str) -> Option<Child<'_>> {
+        match name {
+            "sender" => self.sender.as_ref().map(Child::of),
+            _ => None,
+        }
+    }
 }
 
 /// A message of a conversation. Deleted messages stay in history with their body erased.
@@ -463,7 +497,7 @@ impl Message {
     /// Who sent it.
     async fn sender(&self, ctx: &Context<'_>) -> async_graphql::Result<Eager<User>> {
         if let Some(user) = &self.sender {
-            return Ok(Eager(User::from(user.clone())));
+            return Ok(Eager(user.clone()));
         }
         let user = loaders(ctx)
             .load_one(UserKey(self.row.sender_id))
@@ -932,9 +966,10 @@ mod tests {
     #[test]
     fn history_cursors_are_the_generic_encoding() {
         let id = Uuid::parse_str("0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b").expect("uuid");
+        let cursors = HistoryCursors::new(id);
         for seq in [0, 1, 42, 1_000_000, i64::MAX, -1, i64::MIN] {
             assert_eq!(
-                encode_history_cursor(id, seq),
+                cursors.encode(seq),
                 encode_cursor(MESSAGE_CURSOR, format_args!("{id}:{seq}")),
                 "{seq}"
             );

@@ -11,7 +11,12 @@
 //!
 //! Leaf fields that read only the object's own data ([`Leaves`]) skip even that: their values
 //! are written into the response while the object's other fields are gathered, without a
-//! future, a field context or the derived resolver's dispatch on the field's name.
+//! future, a field context or the derived resolver's dispatch on the field's name. So do
+//! objects the object already holds whose selected fields are leaves in turn ([`Child`]: a
+//! message's sender, loaded with its page), and a list (or a connection's edges) whose items
+//! are all such objects is answered at once, with no future per item; written as JSON, into
+//! one buffer for the whole list (a history page's 50 messages and their senders: 16 % of its
+//! instructions).
 //!
 //! The items of a list share one reading of their selection (its fields, fragments expanded),
 //! and every object's keys are hashed once per request and selection ([`Shapes`]).
@@ -42,7 +47,7 @@ use async_graphql::indexmap::IndexMap;
 use async_graphql::indexmap::map::Entry;
 use async_graphql::indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
-use async_graphql::registry::Registry;
+use async_graphql::registry::{MetaType, Registry};
 use async_graphql::resolver_utils::resolve_container;
 use async_graphql::{
     ContainerType, Context, ContextSelectionSet, Name, ObjectType, OutputType, Positioned,
@@ -63,11 +68,44 @@ pub trait Leaves {
     /// The value of the field `name` (as the schema spells it) when it is one of this
     /// object's leaves; `None` sends the field through the object's resolver.
     fn leaf(&self, name: &str) -> Option<Leaf<'_>>;
+
+    /// The object the field `name` (asked without arguments) resolves to when this object
+    /// already holds it, such as a message's sender loaded with its page; `None` (the
+    /// default) sends the field through the object's resolver. When the child's selected
+    /// fields are all leaves (or children in hand in turn), it is written at once, without a
+    /// future, a field context or its own reading of the selection ([`Plan::children`]).
+    ///
+    /// The object must be the one the field's resolver gives, ready at once: debug builds
+    /// resolve the field both ways and panic when they differ.
+    fn child(&self, _name: &str) -> Option<Child<'_>> {
+        None
+    }
 }
 
 impl<T: Leaves> Leaves for &T {
     fn leaf(&self, name: &str) -> Option<Leaf<'_>> {
         (**self).leaf(name)
+    }
+
+    fn child(&self, name: &str) -> Option<Child<'_>> {
+        (**self).child(name)
+    }
+}
+
+/// An object a field resolves to, in hand ([`Leaves::child`]).
+pub struct Child<'a> {
+    /// Its GraphQL type: the child is written this way only where it is the field's type.
+    type_name: Cow<'static, str>,
+    object: &'a (dyn Leaves + Sync),
+}
+
+impl<'a> Child<'a> {
+    /// `object`, an [`Eager`] object's inner value.
+    pub fn of<T: OutputType + Leaves + Sync>(object: &'a T) -> Self {
+        Self {
+            type_name: T::type_name(),
+            object,
+        }
     }
 }
 
@@ -266,18 +304,72 @@ struct Plan<'a> {
     fields: Vec<&'a Positioned<Field>>,
     /// The object's keys.
     shape: Arc<Shape>,
+    /// For the fields that may resolve to an object in hand ([`Leaves::child`]: no
+    /// arguments, an object type), by index in `fields`: that type and the plan of the
+    /// field's selection on it. Read with the plan, so the children of a list's items share
+    /// one reading as the items do.
+    children: Vec<(usize, &'a str, Plan<'a>)>,
 }
 
 impl<'a> Plan<'a> {
     /// The plan of the selection set `ctx` on the object type `type_name`; `None` when a field
     /// carries a directive, which only async-graphql's resolver applies.
     fn of(ctx: &ContextSelectionSet<'a>, type_name: &str) -> ServerResult<Option<Self>> {
-        let mut fields = Vec::with_capacity(ctx.item.node.items.len());
-        if !collect(ctx, ctx.item, type_name, &mut fields)? {
+        Self::of_set(ctx, ctx.item, type_name)
+    }
+
+    /// [`Plan::of`] the selection set `set` (of the request of `ctx`).
+    fn of_set(
+        ctx: &ContextSelectionSet<'a>,
+        set: &'a Positioned<SelectionSet>,
+        type_name: &str,
+    ) -> ServerResult<Option<Self>> {
+        let mut fields = Vec::with_capacity(set.node.items.len());
+        if !collect(ctx, set, type_name, &mut fields)? {
             return Ok(None);
         }
-        let shape = Shapes::shape(ctx, type_name, &fields);
-        Ok(Some(Self { fields, shape }))
+        let shape = Shapes::shape(ctx, set, type_name, &fields);
+        let mut children = Vec::new();
+        for (i, field) in fields.iter().enumerate() {
+            let Some(child_type) = object_field_type(ctx, type_name, field) else {
+                continue;
+            };
+            // A selection this cannot read goes through the field's resolver, which reports
+            // what is wrong with it.
+            if let Ok(Some(plan)) = Self::of_set(ctx, &field.node.selection_set, child_type) {
+                children.push((i, child_type, plan));
+            }
+        }
+        Ok(Some(Self {
+            fields,
+            shape,
+            children,
+        }))
+    }
+
+    /// The value of the `i`th field, `field`, of `root` when it resolves to an object `root`
+    /// holds whose selected fields are all at hand ([`resolve_now`]).
+    fn child_now(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        root: &(impl Leaves + ?Sized),
+        i: usize,
+        field: &Positioned<Field>,
+    ) -> Option<Value> {
+        let (child, type_name, plan) = self.child(root, i, field)?;
+        resolve_now(ctx, child.object, type_name, plan)
+    }
+
+    /// The object in hand of the `i`th field, `field`, of `root`, with its type and plan.
+    fn child<'r>(
+        &self,
+        root: &'r (impl Leaves + ?Sized),
+        i: usize,
+        field: &Positioned<Field>,
+    ) -> Option<(Child<'r>, &str, &Plan<'a>)> {
+        let (_, type_name, plan) = self.children.iter().find(|(at, ..)| *at == i)?;
+        let child = root.child(field.node.name.node.as_str())?;
+        (child.type_name == *type_name).then_some((child, *type_name, plan))
     }
 
     /// The plan a list's items share, or `None` where each item goes through async-graphql's
@@ -298,21 +390,111 @@ async fn resolve_planned<'a, T: ContainerType + Leaves>(
     // In selection order: a leaf's value, or `None` for a field whose future runs.
     let mut answered = Vec::with_capacity(plan.fields.len());
     let mut pending = Vec::with_capacity(plan.fields.len());
-    for &field in &plan.fields {
-        match leaf(root, type_name, field) {
-            Some(value) => {
-                #[cfg(debug_assertions)]
-                check_leaf(ctx, root, field, value.clone()).await;
-                answered.push(Some(value));
-            }
-            None => {
-                answered.push(None);
-                pending.push(resolve_field(ctx, root, field));
-            }
+    for (i, &field) in plan.fields.iter().enumerate() {
+        if let Some(value) = leaf(root, type_name, field) {
+            #[cfg(debug_assertions)]
+            check_leaf(ctx, root, field, value.clone()).await;
+            answered.push(Some(value));
+        } else if let Some(value) = plan.child_now(ctx, root, i, field) {
+            #[cfg(debug_assertions)]
+            check_child(ctx, root, field, &value);
+            answered.push(Some(Leaf::Value(value)));
+        } else {
+            answered.push(None);
+            pending.push(resolve_field(ctx, root, field));
         }
     }
     let resolved = join_all(pending).await;
     plan.shape.assemble(ctx, answered, resolved)
+}
+
+/// `root`'s value under `plan` (of the type `type_name`) when every field is a leaf or an
+/// object in hand whose fields are in turn: no future, no field context. `None` as soon as a
+/// field needs its resolver. Such a value has no errors, so `ctx` (where errors would go)
+/// may be the list's rather than the item's.
+fn resolve_now(
+    ctx: &ContextSelectionSet<'_>,
+    root: &(impl Leaves + ?Sized),
+    type_name: &str,
+    plan: &Plan<'_>,
+) -> Option<Value> {
+    if plan.shape.written.is_some() {
+        let mut out = Vec::with_capacity(plan.shape.longest.load(Ordering::Relaxed));
+        return write_now(&mut out, root, type_name, plan).then(|| Value::Binary(out.into()));
+    }
+    let mut answered = Vec::with_capacity(plan.fields.len());
+    for (i, &field) in plan.fields.iter().enumerate() {
+        let value = match leaf(root, type_name, field) {
+            Some(value) => value,
+            None => Leaf::Value(plan.child_now(ctx, root, i, field)?),
+        };
+        answered.push(Some(value));
+    }
+    Some(plan.shape.assemble(ctx, answered, Vec::new()))
+}
+
+/// Appends `root` under `plan` to `out` as JSON, as [`resolve_now`] would give it written
+/// ([`Shape::write`]), its objects in hand written in place rather than each into a buffer
+/// of its own and copied. `false`, with `out` as it was, when the shape is not written or a
+/// field needs its resolver.
+fn write_now(
+    out: &mut Vec<u8>,
+    root: &(impl Leaves + ?Sized),
+    type_name: &str,
+    plan: &Plan<'_>,
+) -> bool {
+    // An object of no fields is null ([`Shape::write`]): left to its resolver.
+    let (Some(keys), false) = (plan.shape.written.as_deref(), plan.fields.is_empty()) else {
+        return false;
+    };
+    let start = out.len();
+    out.push(b'{');
+    for (i, (&field, &slot)) in plan.fields.iter().zip(&plan.shape.slots).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&keys[slot]);
+        if let Some(value) = leaf(root, type_name, field) {
+            value.write(out);
+            continue;
+        }
+        let written = plan
+            .child(root, i, field)
+            .is_some_and(|(child, type_name, plan)| write_now(out, child.object, type_name, plan));
+        if !written {
+            out.truncate(start);
+            return false;
+        }
+    }
+    out.push(b'}');
+    plan.shape
+        .longest
+        .fetch_max(out.len() - start, Ordering::Relaxed);
+    true
+}
+
+/// The object type (not a list, interface or union) of the field `field` of the object type
+/// `type_name`, when it is asked without arguments: the fields whose value may be a
+/// [`Child`] in hand.
+fn object_field_type<'a>(
+    ctx: &ContextSelectionSet<'a>,
+    type_name: &str,
+    field: &Positioned<Field>,
+) -> Option<&'a str> {
+    let field = &field.node;
+    if !field.arguments.is_empty() || field.selection_set.node.items.is_empty() {
+        return None;
+    }
+    let registry = &ctx.schema_env.registry;
+    let Some(MetaType::Object { fields, .. }) = registry.types.get(type_name) else {
+        return None;
+    };
+    let ty = fields.get(field.name.node.as_str())?.ty.as_str();
+    // A list's type (`[T!]!`) is no type's name.
+    match registry.types.get(ty.strip_suffix('!').unwrap_or(ty))? {
+        MetaType::Object { name, .. } => Some(name.as_str()),
+        _ => None,
+    }
 }
 
 /// The response keys of the objects one request resolves, by selection set and type, hashed
@@ -346,17 +528,18 @@ impl Shapes {
         }
     }
 
-    /// The shape of `fields`, collected from the selection set `ctx` for the type `type_name`:
-    /// the request's copy if it has one.
+    /// The shape of `fields`, collected from the selection set `set` (of the request of `ctx`)
+    /// for the type `type_name`: the request's copy if it has one.
     fn shape(
         ctx: &ContextSelectionSet<'_>,
+        set: &Positioned<SelectionSet>,
         type_name: &str,
         fields: &[&Positioned<Field>],
     ) -> Arc<Shape> {
         let Some(shapes) = ctx.data_opt::<Self>() else {
             return Arc::new(Shape::new(fields.iter().copied(), false));
         };
-        let set = std::ptr::from_ref(ctx.item).addr();
+        let set = std::ptr::from_ref(set).addr();
         let mut known = shapes.known.lock().unwrap_or_else(PoisonError::into_inner);
         let found = known
             .iter()
@@ -532,7 +715,7 @@ fn copied(value: &Value) -> Option<usize> {
 }
 
 /// The value of `field` when it is a leaf of `root` (or `__typename`) asked without arguments.
-fn leaf<'a, T: Leaves>(
+fn leaf<'a, T: Leaves + ?Sized>(
     root: &'a T,
     type_name: &'a str,
     field: &Positioned<Field>,
@@ -574,6 +757,32 @@ async fn check_leaf<T: ContainerType>(
             field.node.name.node,
         ),
     }
+}
+
+/// Panics when a child in hand resolved at once is not the value its field's resolver gives
+/// at once (debug builds only).
+#[cfg(debug_assertions)]
+fn check_child<T: ContainerType>(
+    ctx: &ContextSelectionSet<'_>,
+    root: &T,
+    field: &Positioned<Field>,
+    value: &Value,
+) {
+    use futures_util::FutureExt;
+    let name = &field.node.name.node;
+    let resolved = root.resolve_field(&ctx.with_field(field)).now_or_never();
+    let Some(Ok(Some(resolved))) = resolved else {
+        panic!(
+            "the child {}.{name} is in hand, its resolver gives {resolved:?}",
+            root.introspection_type_name(),
+        );
+    };
+    assert_eq!(
+        &resolved,
+        value,
+        "the child {}.{name} in hand, and its resolver's",
+        root.introspection_type_name(),
+    );
 }
 
 /// The fields of the selection set `set` (of the request of `ctx`) that apply to the object
@@ -770,48 +979,61 @@ where
             Ok(Some(plan)) if !edges.is_empty() => plan,
             _ => return OutputType::resolve(&edges, ctx, field).await,
         };
-        // Each `node` field's plan (`None` for the other fields), read once for every edge.
+        // Each `node` field's plan (`None` for the other fields), read with the edge's.
         let node_type = <N as OutputType>::type_name();
-        let node_plans: Vec<Option<Plan<'a>>> = plan
-            .fields
-            .iter()
-            .map(|field| {
-                let set = &field.node.selection_set;
-                (field.node.name.node == "node")
-                    .then(|| Plan::for_items(&ctx.with_selection_set(set), &node_type))
-                    .flatten()
+        let node_plans: Vec<Option<&Plan<'a>>> = (0..plan.fields.len())
+            .map(|i| {
+                let child = plan.children.iter().find(|(at, ..)| *at == i);
+                child
+                    .filter(|(_, ty, _)| {
+                        *ty == node_type && plan.fields[i].node.name.node == "node"
+                    })
+                    .map(|(.., plan)| plan)
             })
             .collect();
         let (plan, node_plans, edge_type, node_type) = (&plan, &node_plans, &edge_type, &node_type);
-        let items = edges.iter().enumerate().map(|(i, edge)| async move {
-            let ctx_edge = ctx.with_index(i);
-            // Each field in order, as the results of `assemble`'s resolved fields.
-            let mut resolved = Vec::with_capacity(plan.fields.len());
-            for (&field, node_plan) in plan.fields.iter().zip(node_plans) {
-                let ctx_field = ctx_edge.with_field(field);
-                let value = match field.node.name.node.as_str() {
-                    "__typename" => Ok(Value::String(edge_type.to_string())),
-                    "cursor" => Ok(Value::String(edge.cursor.encode_cursor())),
-                    "node" => {
-                        let ctx_node = ctx_field.with_selection_set(&field.node.selection_set);
-                        let plan = node_plan.as_ref();
-                        resolve_item(&ctx_node, &edge.node, field, node_type, plan).await
-                    }
-                    // Boxed: the edge's own resolver, for fields it rarely has, would make
-                    // every edge's future as big as its own.
-                    _ => Box::pin(edge.resolve_field(&ctx_field))
-                        .await
-                        .map(Option::unwrap_or_default),
-                };
-                resolved.push(value);
-            }
-            plan.shape.assemble(
-                &ctx_edge,
-                std::iter::repeat_n(None, resolved.len()),
-                resolved,
-            )
-        });
-        Ok(Value::List(join_chunked(items).await))
+        let one_by_one = || {
+            join_chunked(edges.iter().enumerate().map(|(i, edge)| async move {
+                let ctx_edge = ctx.with_index(i);
+                // Each field in order, as the results of `assemble`'s resolved fields.
+                let mut resolved = Vec::with_capacity(plan.fields.len());
+                for (&field, node_plan) in plan.fields.iter().zip(node_plans) {
+                    let ctx_field = ctx_edge.with_field(field);
+                    let value = match field.node.name.node.as_str() {
+                        "__typename" => Ok(Value::String(edge_type.to_string())),
+                        "cursor" => Ok(Value::String(edge.cursor.encode_cursor())),
+                        "node" => {
+                            let ctx_node = ctx_field.with_selection_set(&field.node.selection_set);
+                            let plan = node_plan.as_deref();
+                            resolve_item(&ctx_node, &edge.node, field, node_type, plan).await
+                        }
+                        // Boxed: the edge's own resolver, for fields it rarely has, would make
+                        // every edge's future as big as its own.
+                        _ => Box::pin(edge.resolve_field(&ctx_field))
+                            .await
+                            .map(Option::unwrap_or_default),
+                    };
+                    resolved.push(value);
+                }
+                plan.shape.assemble(
+                    &ctx_edge,
+                    std::iter::repeat_n(None, resolved.len()),
+                    resolved,
+                )
+            }))
+        };
+        let now = EdgesNow {
+            plan,
+            node_plans,
+            edge_type,
+            node_type,
+        };
+        if let Some(list) = now.resolve(ctx, edges) {
+            #[cfg(debug_assertions)]
+            assert_same_json(&list, &Value::List(one_by_one().await), "edges at hand");
+            return Ok(list);
+        }
+        Ok(Value::List(one_by_one().await))
     }
 
     /// The `nodes` list, as an [`EagerList`] resolves its items.
@@ -822,6 +1044,114 @@ where
     ) -> ServerResult<Value> {
         resolve_list(ctx, field, self.0.edges.iter().map(|edge| &edge.node)).await
     }
+}
+
+/// The `edges` of a connection when every field of every edge is at hand (cursors, and nodes
+/// whose fields are: [`resolve_now`]): resolved at once, with no future per edge.
+struct EdgesNow<'p, 'a> {
+    /// The edges' plan.
+    plan: &'p Plan<'a>,
+    /// The plan of each of its fields that is the `node`.
+    node_plans: &'p [Option<&'p Plan<'a>>],
+    edge_type: &'p str,
+    node_type: &'p str,
+}
+
+impl EdgesNow<'_, '_> {
+    /// The list's value, `None` at the first field that is not at hand. Written as JSON, the
+    /// whole list is written into one buffer (see [`write_now`]).
+    fn resolve<C: CursorType + Send + Sync, N: EagerObject>(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        edges: &[EdgeOf<C, N>],
+    ) -> Option<Value> {
+        let Some(keys) = self.plan.shape.written.as_deref() else {
+            let values = edges.iter().map(|edge| self.value(ctx, edge));
+            return values.collect::<Option<_>>().map(Value::List);
+        };
+        let shape = &self.plan.shape;
+        let longest = shape.longest.load(Ordering::Relaxed);
+        let mut out = Vec::with_capacity(2 + edges.len() * (longest + 1));
+        out.push(b'[');
+        for (i, edge) in edges.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let start = out.len();
+            self.write(&mut out, keys, edge)?;
+            shape
+                .longest
+                .fetch_max(out.len() - start, Ordering::Relaxed);
+        }
+        out.push(b']');
+        Some(Value::Binary(out.into()))
+    }
+
+    /// One edge's value, built as values.
+    fn value<C: CursorType + Send + Sync, N: EagerObject>(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        edge: &EdgeOf<C, N>,
+    ) -> Option<Value> {
+        let plan = self.plan;
+        let mut resolved = Vec::with_capacity(plan.fields.len());
+        for (&field, node_plan) in plan.fields.iter().zip(self.node_plans) {
+            resolved.push(Ok(match field.node.name.node.as_str() {
+                "__typename" => Value::String(self.edge_type.to_owned()),
+                "cursor" => Value::String(edge.cursor.encode_cursor()),
+                "node" => resolve_now(ctx, &edge.node.0, self.node_type, (*node_plan)?)?,
+                _ => return None,
+            }));
+        }
+        let answered = std::iter::repeat_n(None, resolved.len());
+        Some(plan.shape.assemble(ctx, answered, resolved))
+    }
+
+    /// Appends one edge to `out` as JSON, each key as `keys` has it.
+    fn write<C: CursorType + Send + Sync, N: EagerObject>(
+        &self,
+        out: &mut Vec<u8>,
+        keys: &[Box<[u8]>],
+        edge: &EdgeOf<C, N>,
+    ) -> Option<()> {
+        let plan = self.plan;
+        if plan.fields.is_empty() {
+            return None;
+        }
+        out.push(b'{');
+        let fields = plan
+            .fields
+            .iter()
+            .zip(self.node_plans)
+            .zip(&plan.shape.slots);
+        for (i, ((&field, node_plan), &slot)) in fields.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&keys[slot]);
+            match field.node.name.node.as_str() {
+                "__typename" => json::write_str(out, self.edge_type),
+                "cursor" => json::write_str(out, &edge.cursor.encode_cursor()),
+                "node" if write_now(out, &edge.node.0, self.node_type, (*node_plan)?) => {}
+                _ => return None,
+            }
+        }
+        out.push(b'}');
+        Some(())
+    }
+}
+
+/// Panics unless `value` is written as the same JSON as `expected` (debug builds only).
+#[cfg(debug_assertions)]
+fn assert_same_json(value: &Value, expected: &Value, what: &str) {
+    let (mut written, mut wanted) = (Vec::new(), Vec::new());
+    json::write_value(&mut written, value);
+    json::write_value(&mut wanted, expected);
+    assert_eq!(
+        String::from_utf8_lossy(&written),
+        String::from_utf8_lossy(&wanted),
+        "{what}"
+    );
 }
 
 /// A list of [`Eager`] objects: the same GraphQL type as `Vec<Eager<T>>`, its items polled
@@ -866,21 +1196,62 @@ impl<T: EagerObject> OutputType for EagerList<T> {
 async fn resolve_list<'a, T: EagerObject + 'a>(
     ctx: &ContextSelectionSet<'_>,
     field: &Positioned<Field>,
-    items: impl Iterator<Item = &'a Eager<T>>,
+    items: impl Iterator<Item = &'a Eager<T>> + Clone,
 ) -> ServerResult<Value> {
     let type_name = <T as OutputType>::type_name();
     let plan = Plan::for_items(ctx, &type_name);
     let (plan, type_name) = (plan.as_ref(), &type_name);
-    let items = items.enumerate().map(|(i, item)| async move {
-        let ctx_item = ctx.with_index(i);
-        resolve_item(&ctx_item, item, field, type_name, plan)
-            .await
-            .map_err(|error| ctx_item.set_error_path(error))
-    });
-    let values = join_chunked(items).await;
-    Ok(Value::List(
-        values.into_iter().collect::<ServerResult<_>>()?,
-    ))
+    // Every item at once when each is at hand; at the first that is not, every item through
+    // the futures below.
+    let now = plan.and_then(|plan| list_now(ctx, items.clone(), type_name, plan));
+    let one_by_one = || async {
+        let items = items.enumerate().map(|(i, item)| async move {
+            let ctx_item = ctx.with_index(i);
+            resolve_item(&ctx_item, item, field, type_name, plan)
+                .await
+                .map_err(|error| ctx_item.set_error_path(error))
+        });
+        let values = join_chunked(items).await;
+        values.into_iter().collect::<ServerResult<_>>()
+    };
+    if let Some(list) = now {
+        #[cfg(debug_assertions)]
+        match one_by_one().await {
+            Ok(values) => assert_same_json(&list, &Value::List(values), "items at hand"),
+            Err(error) => panic!("items at hand, and resolved: {error:?}"),
+        }
+        return Ok(list);
+    }
+    Ok(Value::List(one_by_one().await?))
+}
+
+/// The list of `items` under `plan` when every item is at hand ([`resolve_now`]); written as
+/// JSON, the whole list is written into one buffer ([`write_now`]). `None` at the first item
+/// that is not.
+fn list_now<'a, T: Leaves + 'a>(
+    ctx: &ContextSelectionSet<'_>,
+    items: impl Iterator<Item = &'a Eager<T>>,
+    type_name: &str,
+    plan: &Plan<'_>,
+) -> Option<Value> {
+    if plan.shape.written.is_none() {
+        let values = items.map(|item| resolve_now(ctx, &item.0, type_name, plan));
+        return values.collect::<Option<_>>().map(Value::List);
+    }
+    let (count, _) = items.size_hint();
+    let longest = plan.shape.longest.load(Ordering::Relaxed);
+    let mut out = Vec::with_capacity(2 + count * (longest + 1));
+    out.push(b'[');
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if !write_now(&mut out, &item.0, type_name, plan) {
+            return None;
+        }
+    }
+    out.push(b']');
+    Some(Value::Binary(out.into()))
 }
 
 /// One object of a list: through the list's `plan` when it has one, else through
@@ -961,6 +1332,7 @@ mod tests {
     use super::*;
 
     /// An object with every kind of field an [`Eager`] object meets.
+    #[derive(Clone)]
     struct Thing(i32);
 
     #[Object]
@@ -1017,19 +1389,89 @@ mod tests {
         }
     }
 
-    /// A leaf whose value is not its resolver's.
-    struct Liar;
+    /// A thing with things in hand ([`Leaves::child`]): `mate` and `next`, when it has them.
+    #[derive(Clone)]
+    struct Pair {
+        n: i32,
+        mate: Option<Thing>,
+        next: Option<Box<Pair>>,
+    }
+
+    #[Object]
+    impl Pair {
+        async fn n(&self) -> i32 {
+            self.n
+        }
+
+        async fn mate(&self) -> Option<Eager<Thing>> {
+            self.mate.clone().map(Eager)
+        }
+
+        async fn next(&self) -> Option<Eager<Pair>> {
+            self.next.as_deref().cloned().map(Eager)
+        }
+
+        /// A thing it does not hold.
+        async fn child(&self) -> Eager<Thing> {
+            Eager(Thing(self.n + 1))
+        }
+    }
+
+    impl Leaves for Pair {
+        fn leaf(&self, name: &str) -> Option<Leaf<'_>> {
+            (name == "n").then(|| Leaf::scalar(Some(&self.n)))
+        }
+
+        fn child(&self, name: &str) -> Option<Child<'_>> {
+            match name {
+                "mate" => self.mate.as_ref().map(Child::of),
+                "next" => self.next.as_deref().map(Child::of),
+                _ => None,
+            }
+        }
+    }
+
+    /// Pair `n`, its mate when `mated`, and a next pair (mated) when `n` is even.
+    fn pair(n: i32, mated: bool) -> Pair {
+        Pair {
+            n,
+            mate: mated.then_some(Thing(n * 10)),
+            next: (n % 2 == 0).then(|| {
+                Box::new(Pair {
+                    n: n * 100,
+                    mate: Some(Thing(n)),
+                    next: None,
+                })
+            }),
+        }
+    }
+
+    /// Pairs 1 to 35 (more than one chunk), each mated unless `some_single` and a multiple of 3.
+    fn pairs(some_single: bool) -> impl Iterator<Item = Pair> {
+        (1..=35).map(move |n| pair(n, !(some_single && n % 3 == 0)))
+    }
+
+    /// A leaf whose value is not its resolver's, and a child that is not its resolver's.
+    struct Liar(Thing);
 
     #[Object]
     impl Liar {
         async fn n(&self) -> i32 {
             1
         }
+
+        async fn mate(&self) -> Eager<Thing> {
+            Eager(Thing(1))
+        }
     }
 
     impl Leaves for Liar {
         fn leaf(&self, name: &str) -> Option<Leaf<'_>> {
             (name == "n").then(|| Value::from(2).into())
+        }
+
+        fn child(&self, name: &str) -> Option<Child<'_>> {
+            (name == "mate").then(|| Child::of(&self.0))
         }
     }
 
@@ -1054,9 +1496,55 @@ mod tests {
             Eager(Thing(1))
         }
 
-        /// An object whose leaf lies.
+        /// An object whose leaf and child lie.
         async fn liar(&self) -> Eager<Liar> {
-            Eager(Liar)
+            Eager(Liar(Thing(2)))
+        }
+
+        /// A pair through async-graphql's own resolver.
+        async fn plain_pair(&self) -> Pair {
+            pair(2, true)
+        }
+
+        /// The same pair through [`Eager`].
+        async fn eager_pair(&self) -> Eager<Pair> {
+            Eager(pair(2, true))
+        }
+
+        /// Pairs, all mated, through async-graphql's list resolver.
+        async fn plain_pairs(&self) -> Vec<Pair> {
+            pairs(false).collect()
+        }
+
+        /// The same pairs as an [`EagerList`].
+        async fn eager_pairs(&self) -> EagerList<Pair> {
+            pairs(false).map(Eager).collect()
+        }
+
+        /// Pairs, some single, through async-graphql's list resolver.
+        async fn plain_mixed_pairs(&self) -> Vec<Pair> {
+            pairs(true).collect()
+        }
+
+        /// The same pairs as an [`EagerList`].
+        async fn eager_mixed_pairs(&self) -> EagerList<Pair> {
+            pairs(true).map(Eager).collect()
+        }
+
+        /// A connection of pairs (all mated) through async-graphql's resolver.
+        async fn plain_pair_page(&self) -> Connection<String, Eager<Pair>> {
+            let mut connection = Connection::new(true, false);
+            let edges = pairs(false).map(|p| Edge::new(format!("pair {}", p.n), Eager(p)));
+            connection.edges.extend(edges);
+            connection
+        }
+
+        /// The same connection through [`EagerConnection`].
+        async fn eager_pair_page(&self) -> EagerConnection<String, Pair> {
+            let mut connection = Connection::new(true, false);
+            let edges = pairs(false).map(|p| Edge::new(format!("pair {}", p.n), Eager(p)));
+            connection.edges.extend(edges);
+            connection.into()
         }
 
         /// Registers the interface, so that `... on Node` applies to `Thing`.
@@ -1270,6 +1758,33 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn children_in_hand_resolve_as_async_graphql_does() {
+        let selections = [
+            "n mate { n }",
+            "mate { __typename n } next { n mate { n } }",
+            "mate { n name }",
+            "next { next { n } mate { later } } n",
+            "mate { ... on Thing { n } ...F } child { n }",
+            "mate { n } m: mate { n } mate { n name @shout }",
+            "next { mate { fails n } } mate { n }",
+        ];
+        let fragment = ("F", "fragment F on Thing { n }");
+        let roots = [
+            ("plainPair", "eagerPair"),
+            ("plainPairs", "eagerPairs"),
+            ("plainMixedPairs", "eagerMixedPairs"),
+        ];
+        assert_same(&roots, &selections, fragment).await;
+        let edges = [
+            "edges { cursor node { n mate { n } next { n mate { n } } } }",
+            "edges { node { mate { n name } } } nodes { n mate { n } }",
+            "__typename edges { __typename node { __typename n } cursor }",
+        ];
+        let roots = [("plainPairPage", "eagerPairPage")];
+        assert_same(&roots, &edges, fragment).await;
+    }
+
     #[test]
     fn times_are_written_as_the_scalar_writes_them() {
         use chrono::{NaiveDate, TimeDelta};
@@ -1368,5 +1883,12 @@ mod tests {
     #[should_panic(expected = "the leaf Liar.n is 2, its resolver gives 1")]
     async fn a_leaf_that_differs_from_its_resolver_fails_debug_builds() {
         run("liar", "n", "").await;
+    }
+
+    #[cfg(debug_assertions)]
+    #[tokio::test]
+    #[should_panic(expected = "the child Liar.mate in hand, and its resolver's")]
+    async fn a_child_that_differs_from_its_resolver_fails_debug_builds() {
+        run("liar", "mate { n }", "").await;
     }
 }

@@ -17,6 +17,7 @@ use crate::services::accounts::IssuedTokens;
 
 /// A person with an account. Everyone signed in sees the public profile; `account` is for the
 /// user themself and admins.
+#[derive(Clone)]
 pub struct User {
     /// Shared with the loaders that found it: many messages of a page have one sender.
     row: Arc<UserRow>,
@@ -252,6 +253,54 @@ pub fn encode_cursor_parts(kind: &str, parts: &[&str]) -> String {
     written.unwrap_or_else(|| URL_SAFE_NO_PAD.encode(format!("{kind}:{}", parts.join(":"))))
 }
 
+/// The cursors of one `kind` whose leading `parts` are the same, such as a session's history
+/// cursors (`msg:{session_id}:{seq}`): each is [`encode_cursor_parts`] of those parts and
+/// its own last one, with the shared head encoded once. Base64 encodes every three bytes on
+/// their own, so the whole groups of three of the shared text are the same characters at the
+/// head of every cursor; only the rest of the shared text and the last part are encoded for
+/// each (a history page's 50 cursors were 4.5 % of its instructions).
+pub struct CursorHead {
+    /// The whole groups of three of `kind:part:…:`, encoded.
+    encoded: String,
+    /// What is left of that text (at most two bytes), encoded with each cursor's last part.
+    rest: Box<[u8]>,
+}
+
+impl CursorHead {
+    /// The head shared by the cursors of `kind` whose leading parts are `parts`.
+    pub fn new(kind: &str, parts: &[&str]) -> Self {
+        let mut text = Vec::with_capacity(64);
+        text.extend_from_slice(kind.as_bytes());
+        for part in parts {
+            text.push(b':');
+            text.extend_from_slice(part.as_bytes());
+        }
+        text.push(b':');
+        let whole = text.len() / 3 * 3;
+        Self {
+            encoded: URL_SAFE_NO_PAD.encode(&text[..whole]),
+            rest: text[whole..].into(),
+        }
+    }
+
+    /// The cursor whose last part is `last`.
+    pub fn encode(&self, last: &str) -> String {
+        let mut tail = [0u8; 64];
+        let (rest, to_encode) = (self.rest.len(), self.rest.len() + last.len());
+        let mut cursor = String::with_capacity(self.encoded.len() + to_encode.div_ceil(3) * 4);
+        cursor.push_str(&self.encoded);
+        if let Some(tail) = tail.get_mut(..to_encode) {
+            tail[..rest].copy_from_slice(&self.rest);
+            tail[rest..].copy_from_slice(last.as_bytes());
+            URL_SAFE_NO_PAD.encode_string(tail, &mut cursor);
+        } else {
+            let tail = [&self.rest[..], last.as_bytes()].concat();
+            URL_SAFE_NO_PAD.encode_string(tail, &mut cursor);
+        }
+        cursor
+    }
+}
+
 /// The text `write` puts into a buffer on the stack, encoded; `None` when it does not fit.
 /// The buffer fits every cursor of ours (a message's text is at most 60 bytes), so no cursor
 /// writes its text on the heap only to encode it.
@@ -324,6 +373,25 @@ mod tests {
             assert_eq!(cursor, URL_SAFE_NO_PAD.encode(format!("msg:{value}")));
             assert_eq!(encode_cursor_parts("msg", &[value]), cursor);
             assert_eq!(decode_cursor("msg", &cursor).expect("decodes"), value);
+        }
+    }
+
+    #[test]
+    fn cursors_with_a_shared_head_are_the_cursors_of_their_parts() {
+        let long = "y".repeat(100);
+        for kind in ["msg", "ab", "kind"] {
+            for parts in [
+                &[][..],
+                &["0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b"],
+                &["a", "bc"],
+            ] {
+                let head = CursorHead::new(kind, parts);
+                for last in ["", "7", "42", "123", "-9223372036854775808", long.as_str()] {
+                    let all: Vec<&str> = parts.iter().copied().chain([last]).collect();
+                    let cursor = head.encode(last);
+                    assert_eq!(cursor, encode_cursor_parts(kind, &all), "{kind} {all:?}");
+                }
+            }
         }
     }
 
