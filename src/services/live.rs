@@ -251,7 +251,44 @@ pub async fn head(conn: &AsyncPgConnection) -> AppResult<Position> {
     Ok(event_model::stable_head(conn).await?)
 }
 
+/// Tries at reading the viewer's memberships in step with the feed when resuming, before the
+/// resume is refused as retryable (each try means a membership of theirs changed within a
+/// round trip).
+const MEMBERSHIP_ATTEMPTS: usize = 8;
+
+/// The viewer's sessions around a cursor, within the subscription's scope.
+struct SessionsAt {
+    /// Those they belonged to at the cursor.
+    at_cursor: HashSet<Uuid>,
+    /// Those whose events may matter since: at the cursor, or their membership changed.
+    replayed: HashSet<Uuid>,
+}
+
 impl Subscription {
+    /// The viewer's sessions at `from` and those whose membership changed since.
+    async fn memberships(
+        &self,
+        conn: &mut AsyncPgConnection,
+        from: Position,
+    ) -> AppResult<SessionsAt> {
+        let history = event_model::memberships_since(conn, self.filter.viewer, from).await?;
+        let in_scope = |session: &Uuid| match self.filter.scope {
+            Scope::Viewer => true,
+            Scope::Session(only) => *session == only,
+        };
+        let at_cursor: HashSet<Uuid> = history.at.into_iter().filter(in_scope).collect();
+        let replayed = history
+            .changed
+            .into_iter()
+            .filter(in_scope)
+            .chain(at_cursor.iter().copied())
+            .collect();
+        Ok(SessionsAt {
+            at_cursor,
+            replayed,
+        })
+    }
+
     /// Replays from the database everything after `from` up to the stable head, and takes a
     /// fresh receiver of the feed for what follows. The receiver is taken first: everything
     /// after the feed's position arrives through it, so replaying up to the head and
@@ -261,29 +298,43 @@ impl Subscription {
         // What the viewer belonged to at the cursor, which may differ from now: a session
         // joined since must not show its earlier events, one left since must show those
         // before the leaving. Both kinds are replayed and the filter sorts them out.
-        let history = event_model::memberships_since(&mut conn, self.filter.viewer, from).await?;
-        let in_scope = |session: &Uuid| match self.filter.scope {
-            Scope::Viewer => true,
-            Scope::Session(only) => *session == only,
-        };
-        let at_cursor: HashSet<Uuid> = history.at.into_iter().filter(in_scope).collect();
-        let replayed: HashSet<Uuid> = history
-            .changed
-            .into_iter()
-            .filter(in_scope)
-            .chain(at_cursor.iter().copied())
-            .collect();
+        let viewer = self.filter.viewer;
+        let mut sessions = self.memberships(&mut conn, from).await?;
         // The feed's routes take every session that may matter (the filter decides): those
         // of the cursor, those changed since, and those the viewer has now.
-        let routes: HashSet<Uuid> = replayed
-            .iter()
-            .chain(self.filter.sessions.iter())
+        let mut routes: HashSet<Uuid> = sessions
+            .replayed
+            .union(&self.filter.sessions)
             .copied()
             .collect();
-        let (live, head) = self.hub.subscribe(self.filter.viewer, &routes);
-        self.live = live;
+        let mut attempts = 0;
+        let start = loop {
+            let (live, head) = self.hub.subscribe(viewer, &routes);
+            let start = head.max(event_model::stable_head(&conn).await?);
+            // The memberships were read before the receiver was taken: a change that committed
+            // in between, and that the feed passed before the receiver was there, is in
+            // neither, and the events of a session joined then would be neither routed nor
+            // replayed (seen in the randomized test). Read after `start`, they hold every
+            // change up to it; while they name a session the routes lack, take the receiver
+            // again with it.
+            sessions = self.memberships(&mut conn, from).await?;
+            if sessions.replayed.is_subset(&routes) {
+                self.live = live;
+                break start;
+            }
+            attempts += 1;
+            if attempts == MEMBERSHIP_ATTEMPTS {
+                return Err(AppError::Unavailable(
+                    "the viewer's memberships kept changing while resuming".into(),
+                ));
+            }
+            routes.extend(sessions.replayed.iter().copied());
+        };
+        let SessionsAt {
+            at_cursor,
+            replayed,
+        } = sessions;
         self.filter.sessions = at_cursor;
-        let start = head.max(event_model::stable_head(&conn).await?);
         // Never hand out again what the client already has.
         self.last = start.max(from);
         self.catching_up = true;
